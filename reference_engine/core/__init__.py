@@ -1,0 +1,1 @@
+"""The sans-I/O core: process definitions, outline interpreter, hashing and caching rules."""

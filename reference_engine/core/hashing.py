@@ -1,0 +1,58 @@
+"""Canonical, typed hashing of calculation inputs.
+
+Why typed: a cache that treats ``1``, ``1.0``, ``True`` and ``"1"`` as equal returns
+outputs computed from a different input (clause K4). Why canonical: dict order is not
+part of a value, so ``{"a": 1, "b": 2}`` and ``{"b": 2, "a": 1}`` must hash alike (K5).
+Strings are hashed as given: NFC and NFD forms are different inputs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+
+from reference_engine.core.values import JsonValue
+
+
+def _encode(value: JsonValue, out: list[bytes]) -> None:
+    if value is None:
+        out.append(b"n;")
+    elif isinstance(value, bool):
+        out.append(b"b1;" if value else b"b0;")
+    elif isinstance(value, int):
+        out.append(b"i%d;" % value)
+    elif isinstance(value, float):
+        text = "nan" if math.isnan(value) else value.hex()
+        out.append(b"f" + text.encode() + b";")
+    elif isinstance(value, str):
+        data = value.encode("utf-8", "surrogatepass")
+        out.append(b"s%d:" % len(data) + data)
+    elif isinstance(value, list):
+        out.append(b"l%d[" % len(value))
+        for item in value:
+            _encode(item, out)
+        out.append(b"]")
+    elif isinstance(value, dict):
+        items = sorted(value.items(), key=lambda kv: kv[0].encode("utf-8", "surrogatepass"))
+        out.append(b"d%d{" % len(items))
+        for key, item in items:
+            _encode(key, out)
+            _encode(item, out)
+        out.append(b"}")
+    else:  # check_value() runs first at every entry point; this guards the contract
+        raise TypeError(f"cannot hash {type(value).__name__}")
+
+
+def canonical_bytes(value: JsonValue) -> bytes:
+    """The unambiguous typed encoding of a value (length-prefixed, sorted dict keys)."""
+    out: list[bytes] = []
+    _encode(value, out)
+    return b"".join(out)
+
+
+def calculation_hash(type_string: str, version: int, inputs: dict[str, JsonValue]) -> str:
+    """Hash = type identity + declared version + canonical inputs (DESIGN.md §3)."""
+    digest = hashlib.sha256()
+    digest.update(type_string.encode() + b"\0" + str(version).encode() + b"\0")
+    digest.update(canonical_bytes(inputs))
+    return digest.hexdigest()

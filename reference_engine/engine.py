@@ -1,0 +1,141 @@
+"""The Python API: submit, observe, wait, kill, restart and configure caching.
+
+``Engine`` wraps one database. It validates at the entry point (type resolvable,
+inputs declared and JSON-like), so user mistakes become clear errors before anything is
+written. Workers are run by ``Engine.daemon()`` (in-process supervisor) or by
+``python -m reference_engine daemon start``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from reference_engine.core.caching import CachingConfig
+from reference_engine.core.process import type_string_of
+from reference_engine.core.values import JsonValue, check_value
+from reference_engine.crashpoints import CRASHPOINTS
+from reference_engine.errors import InvalidInputsError, InvalidStateError, WaitTimeoutError
+from reference_engine.loader import check_inputs, kind_of
+from reference_engine.runtime.daemon import Daemon
+from reference_engine.storage.records import ProcessRecord
+from reference_engine.storage.store import Store
+
+
+@dataclass(frozen=True)
+class RestartBuilder:
+    """What a relaunch will submit: the terminated process's type, label and inputs."""
+
+    type_string: str
+    label: str
+    inputs: dict[str, JsonValue]
+    restart_of: int
+
+
+class Engine:
+    """One engine database (SQLite path or URL) and the operations on it."""
+
+    def __init__(self, url: str | os.PathLike[str] = "wfconform-engine.db"):
+        self.store = Store(url)
+        self.url = self.store.url
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------- launching
+    def submit(self, process: object, label: str | None = None, **inputs: JsonValue) -> int:
+        """Create a process and its task; workers will run it. Returns the process id."""
+        type_string = type_string_of(process)
+        kind = kind_of(type_string)
+        check_value(inputs, f"inputs of {type_string}")
+        problems = check_inputs(type_string, inputs)
+        if problems:
+            raise InvalidInputsError(type_string, "; ".join(problems))
+        return self.store.create_process(
+            type_string, label or type_string.split(":")[-1].split(".")[-1], kind, inputs
+        )
+
+    def restart_builder(self, process_id: int) -> RestartBuilder:
+        """The inputs of a terminated process, for a new instance (AiiDA's restart builder)."""
+        record = self.store.get(process_id)
+        if not record.is_terminal:
+            raise InvalidStateError(process_id, record.state, "terminated")
+        return RestartBuilder(record.type, record.label, dict(record.inputs), process_id)
+
+    def relaunch(self, process_id: int) -> int:
+        """A new instance from step one, with a new id; the old process is left as it was."""
+        builder = self.restart_builder(process_id)
+        return self.store.create_process(
+            builder.type_string, builder.label, kind_of(builder.type_string), builder.inputs,
+            restart_of=process_id,
+        )
+
+    def kill(self, process_id: int) -> list[int]:
+        """Kill an active process and its active descendants; returns the killed ids."""
+        return self.store.kill(process_id)
+
+    # ------------------------------------------------------------- observing
+    def get(self, process_id: int) -> ProcessRecord:
+        return self.store.get(process_id)
+
+    def show(self, process_id: int) -> dict[str, Any]:
+        return self.store.get(process_id).view()
+
+    def list(self) -> list[ProcessRecord]:
+        return self.store.list_processes()
+
+    def wait(self, process_id: int, timeout: float = 60.0, poll: float = 0.005) -> ProcessRecord:
+        """Block until the process is terminal; WaitTimeoutError if it takes longer."""
+        deadline = time.monotonic() + timeout
+        while True:
+            record = self.store.get(process_id)
+            if record.is_terminal:
+                return record
+            if time.monotonic() > deadline:
+                raise WaitTimeoutError(process_id, record.state, timeout)
+            time.sleep(poll)
+
+    # ------------------------------------------------------------- caching
+    def set_caching(
+        self,
+        default: bool = False,
+        enabled: tuple[str, ...] | list[str] = (),
+        disabled: tuple[str, ...] | list[str] = (),
+        failed_source_policy: str = "allow_unless_invalidating",
+    ) -> CachingConfig:
+        config = CachingConfig(default, tuple(enabled), tuple(disabled),
+                               failed_source_policy)  # type: ignore[arg-type]  # validated
+        self.store.set_caching_config(config)
+        return config
+
+    def caching(self) -> CachingConfig:
+        return self.store.caching_config()
+
+    def invalidate(self, process_id: int) -> None:
+        """Never use this node as a cache source again."""
+        self.store.invalidate(process_id)
+
+    # ------------------------------------------------------------- faults
+    def arm(self, crashpoint: str, target: str, attempt: int | None = 1) -> None:
+        """Make a worker SIGKILL itself at ``crashpoint`` for ``target`` on ``attempt``."""
+        if crashpoint not in CRASHPOINTS:
+            raise ValueError(
+                f"unknown crashpoint {crashpoint!r}; expected one of {', '.join(CRASHPOINTS)}"
+            )
+        self.store.arm(crashpoint, target, attempt)
+
+    def disarm_all(self) -> None:
+        self.store.disarm_all()
+
+    # ------------------------------------------------------------- workers
+    def daemon(self, workers: int = 2, env: dict[str, str] | None = None) -> Daemon:
+        """An in-process supervisor of worker OS processes; use as a context manager."""
+        return Daemon(self.url, workers, env)

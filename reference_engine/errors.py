@@ -1,0 +1,102 @@
+"""The reference engine's exceptions: one root, misuse errors also subclass builtins.
+
+Every class keeps the data it complains about as attributes, so callers (the CLI, an
+adapter) can print a precise message or react without parsing strings.
+"""
+
+from __future__ import annotations
+
+
+class EngineError(Exception):
+    """Root of every error the reference engine raises on purpose."""
+
+
+class UnknownProcessTypeError(EngineError, LookupError):
+    """A process type string does not name an importable workflow or calculation.
+
+    Fix: pass ``"package.module:Name"`` where ``Name`` is a ``WorkChain`` subclass or an
+    object made by ``@calculation`` / ``ShellCalculation``, importable by the workers.
+    """
+
+    def __init__(self, type_string: str, reason: str) -> None:
+        self.type_string = type_string
+        self.reason = reason
+        super().__init__(
+            f"unknown process type {type_string!r}: {reason}; expected 'package.module:Name' "
+            "naming a WorkChain subclass or a @calculation, importable by the workers"
+        )
+
+
+class InvalidInputsError(EngineError, ValueError):
+    """Inputs do not match the process's declared inputs or are not JSON-like values."""
+
+    def __init__(self, process_type: str, problem: str) -> None:
+        self.process_type = process_type
+        self.problem = problem
+        super().__init__(f"invalid inputs for {process_type}: {problem}")
+
+
+class NotSerialisableError(EngineError, TypeError):
+    """A value that must be stored (input, output, context) is not a JSON-like value.
+
+    Allowed: None, bool, int, float, str, list, and dict with str keys, nested.
+    """
+
+    def __init__(self, where: str, value: object) -> None:
+        self.where = where
+        self.value = value
+        super().__init__(
+            f"{where} holds {type(value).__name__} value {value!r:.80}, which cannot be "
+            "checkpointed; use None, bool, int, float, str, list or dict with str keys"
+        )
+
+
+class CorruptCheckpointError(EngineError, ValueError):
+    """A stored checkpoint cannot be decoded or does not fit the process's outline."""
+
+    def __init__(self, process_id: int, problem: str) -> None:
+        self.process_id = process_id
+        self.problem = problem
+        super().__init__(f"checkpoint of process {process_id} is corrupt: {problem}")
+
+
+class StoreUnavailableError(EngineError, OSError):
+    """The database URL cannot be opened (bad path, permissions, server down)."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(
+            f"cannot open the engine database {url!r}: {reason}; check the path or URL "
+            "and that the directory exists and is writable"
+        )
+
+
+class NoSuchProcessError(EngineError, LookupError):
+    """A process id does not exist in this engine's database."""
+
+    def __init__(self, process_id: int) -> None:
+        self.process_id = process_id
+        super().__init__(f"no process with id {process_id}; `list` shows the existing ids")
+
+
+class InvalidStateError(EngineError, RuntimeError):
+    """An operation needs a process in another state (e.g. restart of an active one)."""
+
+    def __init__(self, process_id: int, state: str, needed: str) -> None:
+        self.process_id = process_id
+        self.state = state
+        self.needed = needed
+        super().__init__(f"process {process_id} is {state}; this needs it to be {needed}")
+
+
+class WaitTimeoutError(EngineError, TimeoutError):
+    """A wait for a terminal state ran out of time; the process is still active."""
+
+    def __init__(self, process_id: int, state: str, seconds: float) -> None:
+        self.process_id = process_id
+        self.state = state
+        self.seconds = seconds
+        super().__init__(
+            f"process {process_id} still {state} after {seconds:.1f} s; is a daemon running?"
+        )

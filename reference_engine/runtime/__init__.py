@@ -1,0 +1,1 @@
+"""Runtimes: the I/O around the pure core (executor, worker loop, supervising daemon)."""

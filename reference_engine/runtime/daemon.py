@@ -1,0 +1,183 @@
+"""The supervising daemon: keeps N worker OS processes alive and frees a dead one's leases.
+
+When a worker dies (SIGKILL included), the daemon releases that worker's leases at once,
+so another worker continues its process from the last checkpoint without waiting for a
+lease to expire, and then starts a replacement. Usable in-process (``with Daemon(...)``)
+or as its own process (``python -m reference_engine.runtime.daemon``, used by the CLI).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from reference_engine.storage.store import Store
+
+SUPERVISE_INTERVAL = 0.005
+
+
+@dataclass(frozen=True)
+class WorkerDeath:
+    owner: str
+    pid: int
+    returncode: int
+    at: float
+    released: int
+
+
+class Daemon:
+    """Supervise ``workers`` worker processes for the database at ``url``."""
+
+    def __init__(self, url: str, workers: int = 2, env: dict[str, str] | None = None):
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
+        self.store = Store(url)
+        self.url = self.store.url
+        self.count = workers
+        self.env = _worker_env(env)
+        self.deaths: list[WorkerDeath] = []
+        self._procs: dict[str, subprocess.Popen[bytes]] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # --------------------------------------------------------------- lifecycle
+    def start(self) -> Daemon:
+        self._thread = threading.Thread(target=self._supervise, name="daemon", daemon=True)
+        self._thread.start()
+        self._ready.wait(30)
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout + 5)
+        self.store.close()
+
+    def __enter__(self) -> Daemon:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --------------------------------------------------------------- queries
+    def worker_pids(self) -> list[int]:
+        with self._lock:
+            return [p.pid for p in self._procs.values() if p.poll() is None]
+
+    def kill_worker(self, pid: int | None = None) -> int:
+        """SIGKILL one worker (the given pid, or the first alive); returns its pid."""
+        pids = self.worker_pids()
+        victim = pid if pid is not None else (pids[0] if pids else None)
+        if victim is None or victim not in pids:
+            raise ValueError(f"no live worker with pid {victim}; live workers: {pids}")
+        os.kill(victim, signal.SIGKILL)
+        return victim
+
+    def wait_for_workers(self, count: int | None = None, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while len(self.worker_pids()) < (count or self.count):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only {len(self.worker_pids())} workers after {timeout} s")
+            time.sleep(0.01)
+
+    # --------------------------------------------------------------- supervision
+    def _spawn(self) -> None:
+        owner = f"w{secrets.token_hex(4)}"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "reference_engine.runtime.worker",
+             "--url", self.url, "--owner", owner],
+            env=self.env,
+        )
+        with self._lock:
+            self._procs[owner] = proc
+
+    def _supervise(self) -> None:
+        """Spawn from this thread only: PR_SET_PDEATHSIG follows the spawning thread."""
+        for _ in range(self.count):
+            self._spawn()
+        self._ready.set()
+        while not self._stop.wait(SUPERVISE_INTERVAL):
+            with self._lock:
+                dead = [(o, p) for o, p in self._procs.items() if p.poll() is not None]
+                for owner, _ in dead:
+                    del self._procs[owner]
+            for owner, proc in dead:
+                released = self.store.release_owner(owner)
+                self.deaths.append(
+                    WorkerDeath(owner, proc.pid, proc.returncode, time.monotonic(), released)
+                )
+                self._spawn()
+        self._terminate_all()
+
+    def _terminate_all(self) -> None:
+        with self._lock:
+            procs = list(self._procs.items())
+        for _, proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        for owner, proc in procs:
+            try:
+                proc.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            self.store.release_owner(owner)
+        with self._lock:
+            self._procs.clear()
+
+
+def _worker_env(extra: dict[str, str] | None) -> dict[str, str]:
+    """Workers import what this process can import: pass our sys.path on."""
+    env = dict(os.environ)
+    paths = [p for p in sys.path if p] + [os.getcwd()]
+    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+    env.update(extra or {})
+    return env
+
+
+def status_path(url: str) -> Path | None:
+    """Where a standalone daemon writes its status (beside a SQLite file)."""
+    if url.startswith("sqlite:///"):
+        return Path(url.split("sqlite:///", 1)[1] + ".daemon.json")
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="reference_engine.runtime.daemon")
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args(argv)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    daemon = Daemon(args.url, args.workers).start()
+    path = status_path(daemon.url)
+    try:
+        while not stop.wait(0.2):
+            if path is not None:
+                status = {"pid": os.getpid(), "workers": daemon.worker_pids(),
+                          "deaths": len(daemon.deaths)}
+                tmp = path.with_suffix(".tmp")
+                tmp.write_text(json.dumps(status))
+                tmp.replace(path)
+    finally:
+        daemon.stop()
+        if path is not None:
+            path.unlink(missing_ok=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

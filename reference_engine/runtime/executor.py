@@ -1,0 +1,142 @@
+"""Execute one claimed task: one workflow step, or one calculation (or its cache hit).
+
+Shared by every runtime that stores state through ``Store``. The order of operations is
+the engine's correctness argument: effect, then one atomic commit of checkpoint and task
+completion (fenced by the process version), and only then anything else.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+
+from reference_engine.core.caching import choose_source
+from reference_engine.core.checkpoint import Checkpoint
+from reference_engine.core.hashing import calculation_hash
+from reference_engine.core.interpreter import Transition, advance
+from reference_engine.core.process import CalcResult, Calculation, WorkChain
+from reference_engine.core.values import check_value
+from reference_engine.crashpoints import (
+    AFTER_CHECKPOINT_BEFORE_ACK,
+    AFTER_CLAIM,
+    AFTER_EFFECT_BEFORE_CHECKPOINT,
+    BEFORE_EFFECT,
+    WHILE_WAITING,
+    CrashPlan,
+)
+from reference_engine.errors import EngineError
+from reference_engine.loader import check_inputs, kind_of, resolve
+from reference_engine.runtime.context import ExecutionContext, set_current
+from reference_engine.storage.records import ClaimedTask
+from reference_engine.storage.store import Store
+
+
+def execute(store: Store, claimed: ClaimedTask, plan: CrashPlan) -> None:
+    process = claimed.process
+    plan.hit(AFTER_CLAIM, (process.label, f"{process.label}.*"), claimed.attempt)
+    if process.is_terminal:  # N1: a redelivered task of a terminated process does nothing
+        store.drop_task(claimed)
+        return
+    try:
+        target = resolve(process.type)
+    except EngineError as exc:
+        store.except_process(claimed, str(exc), traceback.format_exc())
+        return
+    try:
+        if isinstance(target, Calculation):
+            _run_calculation(store, claimed, plan, target)
+        else:
+            _run_step(store, claimed, plan, target)
+    finally:
+        set_current(None)
+
+
+def _context(claimed: ClaimedTask, step: str | None) -> ExecutionContext:
+    p = claimed.process
+    return ExecutionContext(p.id, p.label, p.type, step, claimed.attempt, os.getpid())
+
+
+def _run_step(store: Store, claimed: ClaimedTask, plan: CrashPlan, cls: type[WorkChain]) -> None:
+    process, attempt = claimed.process, claimed.attempt
+    try:
+        program = cls.program()
+        checkpoint = Checkpoint.from_json(process.checkpoint, process.id, len(program))
+        views = store.views(checkpoint.awaiting.values())
+    except (EngineError, ValueError) as exc:
+        store.except_process(claimed, str(exc), traceback.format_exc())
+        return
+
+    def before(step: str) -> None:
+        set_current(_context(claimed, step))
+        plan.hit(BEFORE_EFFECT, (f"{process.label}.{step}",), attempt)
+
+    def after(step: str) -> None:
+        plan.hit(AFTER_EFFECT_BEFORE_CHECKPOINT, (f"{process.label}.{step}",), attempt)
+
+    transition = advance(cls, process.id, process.inputs, checkpoint, views, attempt,
+                         before, after)
+    kinds, transition = _check_launches(transition)
+    if not store.commit_transition(claimed, transition, kinds):
+        return  # fenced: another worker or a kill moved the process on; do nothing more
+    names = (f"{process.label}.{transition.step}",)
+    plan.hit(AFTER_CHECKPOINT_BEFORE_ACK, names, attempt)
+    if transition.outcome == "wait":
+        plan.hit(WHILE_WAITING, names, attempt)
+
+
+def _check_launches(transition: Transition) -> tuple[dict[str, str], Transition]:
+    """Resolve each child's kind and inputs now: a bad launch excepts the parent."""
+    kinds: dict[str, str] = {}
+    try:
+        for req in transition.launches:
+            kinds[req.key] = kind_of(req.type_string)
+            problems = check_inputs(req.type_string, req.inputs)
+            if problems:
+                raise EngineError(
+                    f"step {transition.step!r} launched {req.type_string} with invalid "
+                    f"inputs: {'; '.join(problems)}"
+                )
+    except EngineError as exc:
+        return {}, Transition("excepted", transition.checkpoint, transition.step,
+                              exception=traceback.format_exc(), message=str(exc))
+    return kinds, transition
+
+
+def _run_calculation(
+    store: Store, claimed: ClaimedTask, plan: CrashPlan, calc: Calculation
+) -> None:
+    process, attempt = claimed.process, claimed.attempt
+    names = (process.label,)
+    calc_hash = calculation_hash(process.type, calc.version, process.inputs)
+    config = store.caching_config()
+    if calc.cacheable and config.is_enabled(process.type, process.label):
+        source = choose_source(store.cache_candidates(calc_hash, process.id),
+                               config.failed_source_policy)
+        if source is not None:
+            if store.finish_calculation(
+                claimed, dict(source.outputs), source.exit_status or 0, calc_hash,
+                source.exit_invalidates_cache, cached_from=source.process_id,
+            ):
+                plan.hit(AFTER_CHECKPOINT_BEFORE_ACK, names, attempt)
+            return
+    set_current(_context(claimed, None))
+    plan.hit(BEFORE_EFFECT, names, attempt)
+    try:
+        result = calc.run(dict(process.inputs))
+        if not isinstance(result, CalcResult):
+            if not isinstance(result, dict):
+                raise TypeError(
+                    f"{process.type} returned {type(result).__name__}; a calculation must "
+                    "return a dict of outputs or a CalcResult"
+                )
+            result = CalcResult(result)
+        check_value(result.outputs, f"outputs of calculation {process.label}")
+    except Exception as exc:
+        store.except_process(claimed, f"{type(exc).__name__}: {exc}", traceback.format_exc())
+        return
+    plan.hit(AFTER_EFFECT_BEFORE_CHECKPOINT, names, attempt)
+    invalidates = result.exit_status in calc.invalidating_exit_codes
+    stored_hash = calc_hash if calc.cacheable else None
+    if store.finish_calculation(claimed, result.outputs, result.exit_status, stored_hash,
+                                invalidates, message=result.message):
+        plan.hit(AFTER_CHECKPOINT_BEFORE_ACK, names, attempt)

@@ -1,0 +1,87 @@
+"""A worker OS process: claim a task, execute it, repeat.
+
+Run by the daemon as ``python -m reference_engine.runtime.worker --url URL --owner ID``.
+It asks the kernel to SIGKILL it if its daemon dies (PR_SET_PDEATHSIG), so no worker
+outlives the daemon that started it, even after a SIGKILL of the daemon.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import signal
+import sys
+import threading
+import time
+
+from reference_engine.crashpoints import CrashPlan
+from reference_engine.runtime.executor import execute
+from reference_engine.storage.store import Store
+
+PR_SET_PDEATHSIG = 1
+LEASE_SECONDS = 60.0
+
+
+def die_with_parent() -> None:
+    """Linux only: receive SIGKILL when the parent exits; a no-op elsewhere."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return
+
+
+class Worker:
+    """The claim/execute loop, with a lease heartbeat so long bodies keep their task."""
+
+    def __init__(self, url: str, owner: str, idle_min: float = 0.001, idle_max: float = 0.02):
+        self.store = Store(url)
+        self.owner = owner
+        self.idle_min, self.idle_max = idle_min, idle_max
+        self.stopping = threading.Event()
+        self.current_task: int | None = None
+
+    def _heartbeat(self) -> None:
+        while not self.stopping.wait(LEASE_SECONDS / 3):
+            task = self.current_task
+            if task is not None:
+                self.store.renew_lease(task, self.owner, LEASE_SECONDS)
+
+    def run(self) -> None:
+        threading.Thread(target=self._heartbeat, daemon=True).start()
+        idle = self.idle_min
+        while not self.stopping.is_set():
+            claimed = self.store.claim(self.owner, LEASE_SECONDS)
+            if claimed is None:
+                time.sleep(idle)
+                idle = min(idle * 2, self.idle_max)
+                continue
+            idle = self.idle_min
+            self.current_task = claimed.task_id
+            pid = claimed.process.id
+            plan = CrashPlan(
+                tuple(self.store.armed()),
+                on_fire=lambda point, name, pid=pid: self.store.record_crash(
+                    self.owner, pid, point, name
+                ),
+            )
+            execute(self.store, claimed, plan)
+            self.current_task = None
+        self.store.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="reference_engine.runtime.worker")
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--owner", required=True)
+    args = parser.parse_args(argv)
+    die_with_parent()
+    worker = Worker(args.url, args.owner)
+    signal.signal(signal.SIGTERM, lambda *_: worker.stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: worker.stopping.set())
+    worker.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

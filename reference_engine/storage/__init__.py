@@ -1,0 +1,1 @@
+"""Durable state through SQLAlchemy 2: SQLite (embedded default) or PostgreSQL."""

@@ -1,0 +1,445 @@
+"""The engine's durable state and every transaction the runtimes need.
+
+Invariants kept here, each in one transaction:
+- a process and its first task are created together (no active process without a task);
+- a claim bumps the process's version: any older holder is fenced out (C5);
+- a step's checkpoint, its children and the task's completion commit together, under a
+  compare-and-set on the version, so a redelivered or stale task cannot advance it twice;
+- a terminal child wakes its waiting parent when all awaited children are terminal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, insert, or_, select, update
+
+from reference_engine.core.caching import CachingConfig, SourceCandidate
+from reference_engine.core.checkpoint import Checkpoint
+from reference_engine.core.interpreter import Transition
+from reference_engine.core.values import JsonValue, dumps, loads
+from reference_engine.errors import NoSuchProcessError
+from reference_engine.storage.connect import normalise_url, open_database
+from reference_engine.storage.records import (
+    ACTIVE_STATES,
+    TERMINAL_STATES,
+    ClaimedTask,
+    ProcessRecord,
+)
+from reference_engine.storage.schema import events, faults, processes, settings, tasks
+
+CACHING_KEY = "caching"
+
+
+class Store:
+    """All reads and writes of one engine database (SQLite file or PostgreSQL URL)."""
+
+    def __init__(self, url: str | os.PathLike[str], clock: Callable[[], float] = time.time):
+        self.url = normalise_url(url)
+        self.db = open_database(self.url)
+        self.clock = clock
+        self.is_sqlite = self.url.startswith("sqlite")
+
+    def close(self) -> None:
+        self.db.dispose()
+
+    # ----------------------------------------------------------------- creation
+    def create_process(
+        self,
+        type_string: str,
+        label: str,
+        kind: str,
+        inputs: dict[str, JsonValue],
+        restart_of: int | None = None,
+    ) -> int:
+        with self.db.begin() as conn:
+            return self._insert_process(conn, type_string, label, kind, inputs, None, None,
+                                        restart_of)
+
+    def _insert_process(
+        self,
+        conn: Connection,
+        type_string: str,
+        label: str,
+        kind: str,
+        inputs: dict[str, JsonValue],
+        parent_id: int | None,
+        parent_key: str | None,
+        restart_of: int | None = None,
+    ) -> int:
+        now = self.clock()
+        pid = conn.execute(
+            insert(processes)
+            .values(
+                type=type_string, label=label, kind=kind, state="created", message="",
+                inputs=dumps(inputs), version=0, parent_id=parent_id, parent_key=parent_key,
+                restart_of=restart_of, cache_valid=True, exit_invalidates_cache=False,
+                created_at=now, updated_at=now,
+            )
+            .returning(processes.c.id)
+        ).scalar_one()
+        conn.execute(insert(tasks).values(process_id=pid, attempts=0))
+        self._event(conn, pid, "created", None, now)
+        return int(pid)
+
+    def _event(self, conn: Connection, pid: int, state: str, worker: str | None,
+               now: float) -> None:
+        conn.execute(insert(events).values(process_id=pid, state=state, worker=worker, at=now))
+
+    # ----------------------------------------------------------------- claiming
+    def claim(self, owner: str, lease_seconds: float = 60.0) -> ClaimedTask | None:
+        """Lease the oldest free task; bump its attempt count and the process version."""
+        now = self.clock()
+        with self.db.begin() as conn:
+            query = (
+                select(tasks.c.id, tasks.c.process_id, tasks.c.attempts)
+                .where(or_(tasks.c.lease_owner.is_(None), tasks.c.lease_expires < now))
+                .order_by(tasks.c.id)
+                .limit(1)
+            )
+            if not self.is_sqlite:
+                query = query.with_for_update(skip_locked=True)
+            row = conn.execute(query).first()
+            if row is None:
+                return None
+            task_id, pid, attempts = row
+            conn.execute(
+                update(tasks)
+                .where(tasks.c.id == task_id)
+                .values(lease_owner=owner, lease_expires=now + lease_seconds,
+                        attempts=attempts + 1)
+            )
+            conn.execute(
+                update(processes)
+                .where(processes.c.id == pid, processes.c.state.in_(ACTIVE_STATES))
+                .values(state="running", version=processes.c.version + 1, updated_at=now)
+            )
+            self._event(conn, pid, "claimed", owner, now)
+            record = self._load(conn, pid)
+        return ClaimedTask(task_id, attempts + 1, owner, record)
+
+    def renew_lease(self, task_id: int, owner: str, lease_seconds: float) -> bool:
+        with self.db.begin() as conn:
+            done = conn.execute(
+                update(tasks)
+                .where(tasks.c.id == task_id, tasks.c.lease_owner == owner)
+                .values(lease_expires=self.clock() + lease_seconds)
+            )
+            return done.rowcount == 1
+
+    def release_owner(self, owner: str) -> int:
+        """Free every lease of a dead worker at once, so continuation need not wait."""
+        with self.db.begin() as conn:
+            done = conn.execute(
+                update(tasks).where(tasks.c.lease_owner == owner)
+                .values(lease_owner=None, lease_expires=None)
+            )
+            return int(done.rowcount)
+
+    def drop_task(self, claimed: ClaimedTask) -> None:
+        """Acknowledge a task that has nothing left to do (its process is terminal)."""
+        with self.db.begin() as conn:
+            conn.execute(
+                delete(tasks).where(tasks.c.id == claimed.task_id,
+                                    tasks.c.lease_owner == claimed.owner)
+            )
+
+    # ----------------------------------------------------------------- committing
+    def _fence(self, conn: Connection, claimed: ClaimedTask) -> bool:
+        """True if this worker still holds the task and the process is unchanged."""
+        owned = conn.execute(
+            select(tasks.c.id).where(tasks.c.id == claimed.task_id,
+                                     tasks.c.lease_owner == claimed.owner)
+        ).first()
+        version = conn.execute(
+            select(processes.c.version, processes.c.state)
+            .where(processes.c.id == claimed.process.id)
+        ).first()
+        return (
+            owned is not None
+            and version is not None
+            and version[0] == claimed.process.version
+            and version[1] == "running"
+        )
+
+    def commit_transition(
+        self, claimed: ClaimedTask, transition: Transition, child_kinds: dict[str, str]
+    ) -> bool:
+        """Commit one workflow step atomically; False if fenced out (nothing written).
+
+        ``child_kinds`` maps each launch's ctx key to "workflow" or "calculation"; the
+        runtime resolves it because only it may import user code.
+        """
+        now, pid = self.clock(), claimed.process.id
+        with self.db.begin() as conn:
+            if not self._fence(conn, claimed):
+                return False
+            checkpoint = transition.checkpoint
+            values: dict[str, Any] = {"version": claimed.process.version + 1, "updated_at": now}
+            if transition.outcome == "wait":
+                awaiting = {
+                    req.key: self._insert_process(
+                        conn, req.type_string, req.label, child_kinds[req.key],
+                        req.inputs, pid, req.key,
+                    )
+                    for req in transition.launches
+                }
+                checkpoint = Checkpoint(checkpoint.pc, checkpoint.ctx, checkpoint.outputs,
+                                        awaiting, checkpoint.steps_done)
+                values["state"] = "waiting"
+                conn.execute(delete(tasks).where(tasks.c.id == claimed.task_id))
+            elif transition.outcome == "continue":
+                values["state"] = "running"
+                conn.execute(
+                    update(tasks).where(tasks.c.id == claimed.task_id)
+                    .values(lease_owner=None, lease_expires=None, attempts=0)
+                )
+            else:
+                values.update(self._terminal_values(transition))
+                conn.execute(delete(tasks).where(tasks.c.id == claimed.task_id))
+            values["checkpoint"] = checkpoint.to_json()
+            conn.execute(update(processes).where(processes.c.id == pid).values(**values))
+            self._event(conn, pid, values["state"], claimed.owner, now)
+            if values["state"] in TERMINAL_STATES:
+                self._wake_parent(conn, claimed.process.parent_id)
+        return True
+
+    @staticmethod
+    def _terminal_values(transition: Transition) -> dict[str, Any]:
+        if transition.outcome == "excepted":
+            return {"state": "excepted", "exception": transition.exception,
+                    "message": transition.message, "outputs": dumps({})}
+        return {"state": "finished", "exit_status": transition.exit_status,
+                "message": transition.message, "outputs": dumps(transition.outputs)}
+
+    def finish_calculation(
+        self,
+        claimed: ClaimedTask,
+        outputs: dict[str, JsonValue],
+        exit_status: int,
+        calc_hash: str | None,
+        exit_invalidates_cache: bool = False,
+        cached_from: int | None = None,
+        message: str = "",
+    ) -> bool:
+        now = self.clock()
+        with self.db.begin() as conn:
+            if not self._fence(conn, claimed):
+                return False
+            conn.execute(
+                update(processes).where(processes.c.id == claimed.process.id).values(
+                    state="finished", exit_status=exit_status, outputs=dumps(outputs),
+                    hash=calc_hash, cached_from=cached_from, message=message,
+                    exit_invalidates_cache=exit_invalidates_cache,
+                    version=claimed.process.version + 1, updated_at=now,
+                )
+            )
+            conn.execute(delete(tasks).where(tasks.c.id == claimed.task_id))
+            self._event(conn, claimed.process.id, "finished", claimed.owner, now)
+            self._wake_parent(conn, claimed.process.parent_id)
+        return True
+
+    def except_process(self, claimed: ClaimedTask, message: str, exception: str) -> bool:
+        """Mark a claimed process excepted with its reason (bad input, user error)."""
+        now = self.clock()
+        with self.db.begin() as conn:
+            if not self._fence(conn, claimed):
+                return False
+            conn.execute(
+                update(processes).where(processes.c.id == claimed.process.id).values(
+                    state="excepted", message=message, exception=exception,
+                    outputs=dumps({}), version=claimed.process.version + 1, updated_at=now,
+                )
+            )
+            conn.execute(delete(tasks).where(tasks.c.id == claimed.task_id))
+            self._event(conn, claimed.process.id, "excepted", claimed.owner, now)
+            self._wake_parent(conn, claimed.process.parent_id)
+        return True
+
+    def _wake_parent(self, conn: Connection, parent_id: int | None) -> None:
+        """Queue the parent's task once all the children it awaits are terminal."""
+        if parent_id is None:
+            return
+        query = select(processes.c.state, processes.c.checkpoint).where(
+            processes.c.id == parent_id
+        )
+        if not self.is_sqlite:
+            query = query.with_for_update()  # siblings finishing at once serialise here
+        parent = conn.execute(query).first()
+        if parent is None or parent.state != "waiting":
+            return
+        awaiting = json.loads(parent.checkpoint or "{}").get("awaiting", {})
+        states = conn.execute(
+            select(processes.c.state).where(processes.c.id.in_(list(awaiting.values())))
+        ).scalars().all()
+        if all(s in TERMINAL_STATES for s in states):
+            exists = conn.execute(select(tasks.c.id).where(tasks.c.process_id == parent_id))
+            if exists.first() is None:
+                conn.execute(insert(tasks).values(process_id=parent_id, attempts=0))
+
+    # ----------------------------------------------------------------- killing
+    def kill(self, pid: int, message: str = "killed by request") -> list[int]:
+        """Kill an active process and its active descendants; wake its parent."""
+        now = self.clock()
+        with self.db.begin() as conn:
+            record = self._load(conn, pid)
+            if record.is_terminal:
+                return []
+            doomed, frontier = [pid], [pid]
+            while frontier:
+                kids = conn.execute(
+                    select(processes.c.id).where(processes.c.parent_id.in_(frontier),
+                                                 processes.c.state.in_(ACTIVE_STATES))
+                ).scalars().all()
+                doomed.extend(kids)
+                frontier = list(kids)
+            conn.execute(
+                update(processes).where(processes.c.id.in_(doomed)).values(
+                    state="killed", message=message, version=processes.c.version + 1,
+                    outputs=dumps({}), updated_at=now,
+                )
+            )
+            conn.execute(delete(tasks).where(tasks.c.process_id.in_(doomed)))
+            for victim in doomed:
+                self._event(conn, victim, "killed", None, now)
+            self._wake_parent(conn, record.parent_id)
+        return doomed
+
+    # ----------------------------------------------------------------- caching
+    def caching_config(self) -> CachingConfig:
+        with self.db.connect() as conn:
+            value = conn.execute(
+                select(settings.c.value).where(settings.c.key == CACHING_KEY)
+            ).scalar()
+        return CachingConfig.from_dict(json.loads(value)) if value else CachingConfig()
+
+    def set_caching_config(self, config: CachingConfig) -> None:
+        self._put_setting(CACHING_KEY, json.dumps(config.to_dict()))
+
+    def _put_setting(self, key: str, value: str) -> None:
+        with self.db.begin() as conn:
+            conn.execute(delete(settings).where(settings.c.key == key))
+            conn.execute(insert(settings).values(key=key, value=value))
+
+    def cache_candidates(self, calc_hash: str, exclude: int) -> list[SourceCandidate]:
+        with self.db.connect() as conn:
+            rows = conn.execute(
+                select(processes).where(
+                    processes.c.hash == calc_hash, processes.c.id != exclude,
+                    processes.c.kind == "calculation",
+                ).order_by(processes.c.id)
+            ).mappings().all()
+        return [
+            SourceCandidate(
+                r["id"], r["state"], r["exit_status"], bool(r["cache_valid"]),
+                bool(r["exit_invalidates_cache"]), loads(r["outputs"] or "{}"),
+            )
+            for r in rows
+        ]
+
+    def invalidate(self, pid: int) -> None:
+        with self.db.begin() as conn:
+            self._load(conn, pid)
+            conn.execute(update(processes).where(processes.c.id == pid).values(cache_valid=False))
+
+    # ----------------------------------------------------------------- faults
+    def arm(self, crashpoint: str, target: str, attempt: int | None) -> None:
+        with self.db.begin() as conn:
+            conn.execute(insert(faults).values(crashpoint=crashpoint, target=target,
+                                               attempt=attempt))
+
+    def disarm_all(self) -> None:
+        with self.db.begin() as conn:
+            conn.execute(delete(faults))
+
+    def record_crash(self, owner: str, pid: int, crashpoint: str, name: str) -> None:
+        """Log an armed crashpoint firing (committed before the worker dies)."""
+        with self.db.begin() as conn:
+            conn.execute(insert(events).values(
+                process_id=pid, state=f"crash:{crashpoint}:{name}", worker=owner,
+                at=self.clock(),
+            ))
+
+    def armed(self) -> list[tuple[str, str, int | None]]:
+        with self.db.connect() as conn:
+            rows = conn.execute(select(faults.c.crashpoint, faults.c.target, faults.c.attempt))
+            return [tuple(r) for r in rows]  # type: ignore[misc]  # Row -> 3-tuple
+
+    # ----------------------------------------------------------------- reading
+    def get(self, pid: int) -> ProcessRecord:
+        with self.db.connect() as conn:
+            return self._load(conn, pid)
+
+    def _load(self, conn: Connection, pid: int) -> ProcessRecord:
+        row = conn.execute(select(processes).where(processes.c.id == pid)).mappings().first()
+        if row is None:
+            raise NoSuchProcessError(pid)
+        kids = conn.execute(
+            select(processes.c.id).where(processes.c.parent_id == pid).order_by(processes.c.id)
+        ).scalars().all()
+        return _record(row, tuple(kids))
+
+    def views(self, ids: Iterable[int]) -> dict[int, dict[str, JsonValue]]:
+        """Child views for a workflow resuming after its children finished."""
+        wanted = list(ids)
+        if not wanted:
+            return {}
+        with self.db.connect() as conn:
+            rows = conn.execute(select(processes).where(processes.c.id.in_(wanted))).mappings()
+            return {
+                r["id"]: {
+                    "id": r["id"], "state": r["state"], "exit_status": r["exit_status"],
+                    "outputs": loads(r["outputs"] or "{}"), "cached_from": r["cached_from"],
+                }
+                for r in rows
+            }
+
+    def list_processes(self) -> list[ProcessRecord]:
+        with self.db.connect() as conn:
+            rows = conn.execute(select(processes).order_by(processes.c.id)).mappings().all()
+            links: dict[int, list[int]] = {}
+            for child, parent in conn.execute(
+                select(processes.c.id, processes.c.parent_id)
+                .where(processes.c.parent_id.is_not(None)).order_by(processes.c.id)
+            ):
+                links.setdefault(parent, []).append(child)
+        return [_record(r, tuple(links.get(r["id"], ()))) for r in rows]
+
+    def events(self, after: int = 0) -> list[dict[str, Any]]:
+        with self.db.connect() as conn:
+            rows = conn.execute(
+                select(events).where(events.c.id > after).order_by(events.c.id)
+            ).mappings().all()
+        return [dict(r) for r in rows]
+
+    def task_count(self) -> int:
+        with self.db.connect() as conn:
+            return len(conn.execute(select(tasks.c.id)).all())
+
+    def active_without_task(self) -> list[int]:
+        """Active, non-waiting processes with no task: must always be empty (L1)."""
+        with self.db.connect() as conn:
+            return list(conn.execute(
+                select(processes.c.id)
+                .outerjoin(tasks, tasks.c.process_id == processes.c.id)
+                .where(and_(processes.c.state.in_(("created", "running")),
+                            tasks.c.id.is_(None)))
+            ).scalars())
+
+
+def _record(row: Any, children: tuple[int, ...]) -> ProcessRecord:
+    return ProcessRecord(
+        id=row["id"], type=row["type"], label=row["label"], kind=row["kind"],
+        state=row["state"], exit_status=row["exit_status"], message=row["message"] or "",
+        exception=row["exception"], inputs=loads(row["inputs"]),
+        outputs=None if row["outputs"] is None else loads(row["outputs"]),
+        checkpoint=row["checkpoint"], version=row["version"], parent_id=row["parent_id"],
+        parent_key=row["parent_key"], restart_of=row["restart_of"], hash=row["hash"],
+        cached_from=row["cached_from"], cache_valid=bool(row["cache_valid"]),
+        exit_invalidates_cache=bool(row["exit_invalidates_cache"]),
+        created_at=row["created_at"], updated_at=row["updated_at"], children=children,
+    )
