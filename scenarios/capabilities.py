@@ -1,0 +1,123 @@
+"""Clauses and the capability set an engine declares.
+
+The oracle needs the declaration (failed-source policy, hash normalisations, supported
+crashpoints) to say what *this* engine must do, so it lives here rather than in the
+harness. Clause texts are one-line summaries of DESIGN.md section 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from scenarios.errors import InvalidScenarioError
+from scenarios.faults import CRASHPOINTS
+from scenarios.values import HASH_NORMALISATIONS
+
+__all__ = ["ALL_CLAUSES", "CLAUSES", "FAILED_SOURCE_POLICIES", "Capabilities"]
+
+CLAUSES: Mapping[str, str] = {
+    "C1": "a continued process keeps its id and reaches a terminal state once workers run again",
+    "C2": "an effect completed before the last checkpoint is not executed again",
+    "C3": "the effect in flight at a kill executes at most (kills during it + 1) times",
+    "C4": "final outputs equal those of the same scenario without worker kills",
+    "C5": "no two workers run the same process at the same time",
+    "C6": "children launched before the last checkpoint are awaited, not launched again",
+    "N1": "an excepted or killed process never runs again",
+    "N2": "relaunching a terminated process's inputs makes a new id; the old one is untouched",
+    "N3": "a new instance starts from the first step: without caching every effect runs again",
+    "N4": "with caching on, equal cacheable calculations hit; workflow steps still execute",
+    "K1": "a cache hit executes no effect",
+    "K2": "a hit's outputs equal its source's outputs, and the hit names its source",
+    "K3": "hits never come from excepted, killed, unfinished or invalidated sources",
+    "K4": "any change of any input, at any depth, misses (up to declared normalisations)",
+    "K5": "equal inputs hit across worker restarts and separate processes",
+    "K6": "workflows are never cached; caching off never hits",
+    "K7": "per-type caching configuration is honoured",
+    "K8": "two different calculation types never hit each other",
+    "L1": "after faults stop, every launched process reaches a terminal state within a bound",
+    "L2": "one launch makes one process",
+    "P1": "parent/child links are consistent; no active child of a terminated parent remains",
+}
+
+ALL_CLAUSES: tuple[str, ...] = tuple(CLAUSES)
+"""Clause ids in matrix order: C1..C6, N1..N4, K1..K8, L1, L2, P1."""
+
+FAILED_SOURCE_POLICIES: tuple[str, ...] = ("allow_unless_invalidating", "never", "always")
+
+FailedSourcePolicy = Literal["allow_unless_invalidating", "never", "always"]
+
+
+def _frozen_subset(field: str, value: Any, allowed: tuple[str, ...] | None) -> frozenset[str]:
+    if isinstance(value, str) or not hasattr(value, "__iter__"):
+        raise InvalidScenarioError(
+            f"Capabilities.{field}", value, "a set of strings", "pass a frozenset of names"
+        )
+    items = frozenset(value)
+    for item in sorted(items, key=repr):
+        if type(item) is not str or (allowed is not None and item not in allowed):
+            raise InvalidScenarioError(
+                f"Capabilities.{field}", item,
+                "a string" if allowed is None else f"one of {allowed}",
+                "remove or correct the unknown name",
+            )
+    return items
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What an engine promises and how it behaves where the clauses leave it a choice.
+
+    - `promised`: clause ids the engine claims; others show as "not promised".
+    - `failed_source_policy`: whether a finished-but-failed calculation may be a cache
+      source: AiiDA's `allow_unless_invalidating`, or `never`, or `always`.
+    - `hash_normalisations`: names from `HASH_NORMALISATIONS` the cache key applies.
+    - `crashpoints`: the `CRASHPOINTS` the engine can arm; scenarios using others are
+      not applicable to it.
+    - `tiers`: where the engine runs (`sim`, `embedded`, `real`, ...), free-form names.
+    - `expected_failures`: clauses declared to fail (strict: a pass fails the run).
+    """
+
+    promised: frozenset[str]
+    failed_source_policy: FailedSourcePolicy
+    hash_normalisations: frozenset[str]
+    crashpoints: frozenset[str]
+    tiers: frozenset[str]
+    expected_failures: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "promised", _frozen_subset("promised", self.promised, ALL_CLAUSES))
+        if self.failed_source_policy not in FAILED_SOURCE_POLICIES:
+            raise InvalidScenarioError(
+                "Capabilities.failed_source_policy", self.failed_source_policy,
+                f"one of {FAILED_SOURCE_POLICIES}", "declare the engine's policy",
+            )
+        set_(self, "hash_normalisations", _frozen_subset(
+            "hash_normalisations", self.hash_normalisations, tuple(HASH_NORMALISATIONS)))
+        set_(self, "crashpoints", _frozen_subset("crashpoints", self.crashpoints, CRASHPOINTS))
+        set_(self, "tiers", _frozen_subset("tiers", self.tiers, None))
+        set_(self, "expected_failures", _frozen_subset(
+            "expected_failures", self.expected_failures, ALL_CLAUSES))
+
+    @classmethod
+    def everything(cls) -> Capabilities:
+        """Every clause promised, AiiDA's source policy, exact hashing, every crashpoint."""
+        return cls(
+            promised=frozenset(ALL_CLAUSES),
+            failed_source_policy="allow_unless_invalidating",
+            hash_normalisations=frozenset(),
+            crashpoints=frozenset(CRASHPOINTS),
+            tiers=frozenset({"sim", "embedded", "real"}),
+        )
+
+    def source_allowed(self, exit_status: int, invalidates_cache: bool) -> bool:
+        """Whether a finished calculation with this exit status may be a cache source."""
+        if exit_status == 0:
+            return True
+        if self.failed_source_policy == "never":
+            return False
+        if self.failed_source_policy == "always":
+            return True
+        return not invalidates_cache

@@ -1,0 +1,160 @@
+"""Fault plans: what goes wrong, and exactly where, in a scenario run.
+
+A fault is a drawn *choice* (which body, which attempt, which crashpoint, which effect),
+never a random sleep, so failures replay and shrink (DESIGN.md section 4).
+
+Targets name a body: `"Workflow.step"` for a step body (every instance of that step, in
+every launch, loop iteration and sub-workflow call) and `"calc:Name"` for the body of
+calculation type `Name`. `attempt` is 1-based and counts, from the start of the scenario
+across all launches, the times a worker *begins* that target (claims the task that
+runs it); a crash or exception consumes the attempt, so the retry is attempt n+1. This
+is how "exception in add_xyz on attempt 1, then relaunch" models a bug fixed before the
+relaunch. `attempt=None` means every attempt.
+
+`effect_index` / `at_effect` are 1-based positions in the scenario's journal (all launches,
+in journal order): the fault fires when that entry appears.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scenarios._checks import check_bool, check_int
+from scenarios.errors import InvalidScenarioError
+
+__all__ = [
+    "CRASHPOINTS",
+    "FAULT_KINDS",
+    "DropConnection",
+    "Fault",
+    "KillAtCrashpoint",
+    "KillOnEffect",
+    "RaiseIn",
+    "RestartBroker",
+    "RestartDatabase",
+    "fault_kind",
+]
+
+CRASHPOINTS: tuple[str, ...] = (
+    "after_claim",
+    "before_effect",
+    "after_effect_before_checkpoint",
+    "after_checkpoint_before_ack",
+    "while_waiting",
+)
+"""Named places in engine code where a worker can be made to die (in execution order)."""
+
+
+def _check_target(obj: object, target: object) -> None:
+    ok = False
+    if type(target) is str:
+        if target.startswith("calc:"):
+            ok = target[5:].isidentifier()
+        else:
+            workflow, dot, step = target.partition(".")
+            ok = bool(dot) and workflow.isidentifier() and step.isidentifier()
+    if not ok:
+        raise InvalidScenarioError(
+            f"{type(obj).__name__}.target", target, "'Workflow.step' or 'calc:Name'",
+            "name a step body as Workflow.step or a calculation body as calc:Name",
+        )
+
+
+@dataclass(frozen=True)
+class RaiseIn:
+    """The target body raises on `attempt` (or on every attempt if None).
+
+    The body writes its journal entry first, then raises: the effect counts as executed.
+    A step that raises makes its workflow excepted; a calculation that raises is
+    excepted (and its parent finishes with `CHILD_FAILED_EXIT_STATUS`).
+    """
+
+    target: str
+    attempt: int | None = 1
+
+    def __post_init__(self) -> None:
+        _check_target(self, self.target)
+        check_int(self, "attempt", self.attempt, 1, optional=True)
+
+
+@dataclass(frozen=True)
+class KillAtCrashpoint:
+    """The worker running the target SIGKILLs itself at `crashpoint` on `attempt`."""
+
+    crashpoint: str
+    target: str
+    attempt: int = 1
+
+    def __post_init__(self) -> None:
+        if self.crashpoint not in CRASHPOINTS:
+            raise InvalidScenarioError(
+                "KillAtCrashpoint.crashpoint", self.crashpoint, f"one of {CRASHPOINTS}",
+                "use a crashpoint name from CRASHPOINTS",
+            )
+        _check_target(self, self.target)
+        check_int(self, "attempt", self.attempt, 1)
+
+
+@dataclass(frozen=True)
+class KillOnEffect:
+    """External SIGKILL of the worker that wrote journal entry `effect_index`."""
+
+    effect_index: int
+
+    def __post_init__(self) -> None:
+        check_int(self, "effect_index", self.effect_index, 1)
+
+
+@dataclass(frozen=True)
+class RestartBroker:
+    """Restart the broker when journal entry `at_effect` appears (`hard`: SIGKILL it)."""
+
+    at_effect: int
+    hard: bool = False
+
+    def __post_init__(self) -> None:
+        check_int(self, "at_effect", self.at_effect, 1)
+        check_bool(self, "hard", self.hard)
+
+
+@dataclass(frozen=True)
+class RestartDatabase:
+    """Restart the database server when journal entry `at_effect` appears."""
+
+    at_effect: int
+
+    def __post_init__(self) -> None:
+        check_int(self, "at_effect", self.at_effect, 1)
+
+
+@dataclass(frozen=True)
+class DropConnection:
+    """Drop the workers' broker and database connections when entry `at_effect` appears."""
+
+    at_effect: int
+
+    def __post_init__(self) -> None:
+        check_int(self, "at_effect", self.at_effect, 1)
+
+
+Fault = RaiseIn | KillAtCrashpoint | KillOnEffect | RestartBroker | RestartDatabase | DropConnection
+FAULT_TYPES = (RaiseIn, KillAtCrashpoint, KillOnEffect, RestartBroker, RestartDatabase,
+               DropConnection)
+
+FAULT_KINDS: tuple[str, ...] = (
+    "raise_in",
+    "kill_at_crashpoint",
+    "kill_on_effect",
+    "restart_broker",
+    "restart_database",
+    "drop_connection",
+)
+"""Kind names of faults, as used in JSON, generator knobs and statistics."""
+
+_KIND_OF = dict(zip(FAULT_TYPES, FAULT_KINDS, strict=True))
+TYPE_OF_KIND = dict(zip(FAULT_KINDS, FAULT_TYPES, strict=True))
+
+
+def fault_kind(fault: Fault) -> str:
+    """The kind name of a fault (`"raise_in"`, `"kill_at_crashpoint"`, ...)."""
+    return _KIND_OF[type(fault)]

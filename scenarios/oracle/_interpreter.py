@@ -1,0 +1,361 @@
+"""The oracle's abstract interpreter: walks a scenario as a correct engine must run it.
+
+Model assumptions (also in docs/scenarios.md):
+
+- Launches run one after another; inside a workflow one step runs at a time; the calls
+  of a `LaunchCalcs` step are created together (all cache lookups first) and may run
+  concurrently; the parent waits for all of them.
+- A workflow is checkpointed after every step; a calculation after its body.
+- A kill at a crashpoint of attempt n: `after_claim` / `before_effect` -> the body runs on
+  the next attempt; `after_effect_before_checkpoint` -> the body ran and runs again (its
+  children may be launched twice: orphans); `after_checkpoint_before_ack` -> ran once;
+  `while_waiting` -> the step ran once and its children are awaited, not relaunched.
+  Children that may be running in the dying worker may execute once more.
+- An exception in a step makes its workflow excepted; in a calculation, the calculation
+  excepted. A workflow whose child failed (excepted, killed or a non-zero exit status)
+  finishes with `CHILD_FAILED_EXIT_STATUS` and no outputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from scenarios.calculations import evaluate_calculation
+from scenarios.capabilities import Capabilities
+from scenarios.effects import calc_key, loop_prefix, step_key
+from scenarios.faults import KillAtCrashpoint
+from scenarios.language import (
+    CHILD_FAILED_EXIT_STATUS,
+    Calculation,
+    Compute,
+    Const,
+    If,
+    Input,
+    LaunchCalcs,
+    LaunchWorkflow,
+    Step,
+    ValueRef,
+    While,
+    Workflow,
+)
+from scenarios.oracle._cache import UNKNOWN, Lookup, Node, SourceStore, contains_unknown
+from scenarios.oracle._ledger import LaunchState, Ledger, Recorder, Undecided
+from scenarios.oracle.expectation import CacheExpectation, IdRelation
+from scenarios.scenario import Scenario
+from scenarios.values import canonical
+
+_REDO = "after_effect_before_checkpoint"
+_CHILDREN_IN_FLIGHT = ("after_checkpoint_before_ack", "while_waiting", _REDO)
+
+
+@dataclass
+class Result:
+    """Natural outcome of one workflow instance (ignoring kill requests)."""
+
+    state: str
+    exit_status: int | None
+    outputs: dict[str, Any] | None
+
+
+class Interpreter:
+    """Mutable state of one `expect()` call; see the module docstring for the model."""
+
+    def __init__(self, scenario: Scenario, capabilities: Capabilities, ledger: Ledger) -> None:
+        self.scenario = scenario
+        self.ledger = ledger
+        self.store = SourceStore(capabilities)
+        self.cache: dict[str, CacheExpectation] = {}
+        self.ids: list[IdRelation] = []
+        self.exercises: set[str] = set()
+        self.orphan_depth = 0
+        self.bad_before: set[str] = set()
+        self.instances: set[tuple[str, str]] = set()
+
+    @property
+    def launch(self) -> LaunchState:
+        return self.ledger.launch
+
+    # -- faults that kill workers ------------------------------------------------------
+
+    def crashed(self, fault: KillAtCrashpoint, process: str) -> None:
+        """Record a worker kill at a crashpoint in `process` (which then continues)."""
+        self.launch.worker_kills += 1
+        self.exercises.update({"C1", "C3", "C4", "C5"})
+        if self.launch.count_min > 0 or fault.crashpoint == "after_checkpoint_before_ack":
+            self.exercises.add("C2")
+        if self.bad_before:
+            self.exercises.add("N1")
+        self.ledger.owners_may_redo(f"parent step may redo after a kill at {fault.crashpoint}")
+        relation = IdRelation(process, process, True,
+                              f"continues after a kill at {fault.crashpoint} (C1)")
+        if relation not in self.ids:
+            self.ids.append(relation)
+
+    def floating_landed(self) -> None:
+        """An external fault may land in the current launch: exercised clauses, id kept."""
+        for ext in self.ledger.on_floating:
+            self.exercises.update({"C1", "C3", "C4", "C5"})
+            if self.launch.count_min > 1:
+                self.exercises.add("C2")
+            if self.launch.children:
+                self.exercises.add("C6")
+            if self.bad_before:
+                self.exercises.add("N1")
+            label = ext.launch or self.launch.label
+            relation = IdRelation(label, label, True,
+                                  f"continues after {type(ext.fault).__name__} (C1)")
+            if relation not in self.ids:
+                self.ids.append(relation)
+        self.ledger.on_floating.clear()
+
+    def check_kill_request(self) -> None:
+        launch = self.launch
+        if launch.kill_at is not None and not launch.kill_floating \
+                and launch.count_max >= launch.kill_at:
+            launch.kill_floating = True
+            self.exercises.add("P1")
+
+    def after_effect(self) -> None:
+        self.floating_landed()
+        self.check_kill_request()
+
+    # -- bodies ------------------------------------------------------------------------
+
+    def run_body(self, target: str, key: str, process: str) -> tuple[str, list[str]]:
+        """Run a body until it completes or raises; return the outcome and crashpoints hit."""
+        crashes: list[str] = []
+        while True:
+            fault = self.ledger.enter(target)
+            if isinstance(fault, KillAtCrashpoint):
+                self.crashed(fault, process)
+                crashes.append(fault.crashpoint)
+                if fault.crashpoint in ("after_claim", "before_effect"):
+                    continue
+                reason = ("re-executed after a kill at after_effect_before_checkpoint"
+                          if fault.crashpoint == _REDO else f"kill at {fault.crashpoint}")
+                self.ledger.effect(key, target, reason)
+                self.after_effect()
+                if fault.crashpoint == _REDO:
+                    continue
+                return "ok", crashes
+            reason = "raises after writing its entry" if fault is not None else "runs"
+            self.ledger.effect(key, target, reason)
+            self.after_effect()
+            return ("raise" if fault is not None else "ok"), crashes
+
+    def resolve(self, ref: ValueRef, inputs: dict[str, Any], env: dict[str, Any]) -> Any:
+        if isinstance(ref, Const):
+            return ref.value
+        if isinstance(ref, Input):
+            return inputs[ref.name]
+        return env[ref.step][ref.key]
+
+    # -- calculations ------------------------------------------------------------------
+
+    def lookup(self, calc: Calculation, inputs: dict[str, Any], path: str,
+               orphans: bool) -> Lookup:
+        look = self.store.lookup(calc, inputs, path, orphans or self.orphan_depth > 0)
+        self.exercises.update(look.exercises)
+        self.cache[path] = look.expectation
+        for source in look.sources:
+            if source.launch != self.launch.label:
+                self.exercises.add("K5")
+            if look.expectation.hit:
+                self.ids.append(IdRelation(path, source.path, False,
+                                           "a cache hit is a new node, not its source (K2)"))
+        return look
+
+    def hit_outputs(self, calc: Calculation, inputs: dict[str, Any], look: Lookup) -> Any:
+        """A hit clones its source's outputs; if candidate sources disagree, they are unknown."""
+        known = [n.outputs for n in look.sources]
+        if not any(contains_unknown(o) for o in known) and len({canonical(o) for o in known}) == 1:
+            return known[0]
+        return {name: UNKNOWN for name in evaluate_calculation(calc, inputs)}
+
+    def run_calc(self, calc: Calculation, inputs: dict[str, Any], path: str,
+                 look: Lookup) -> tuple[str, dict[str, Any], list[str]]:
+        target = f"calc:{calc.name}"
+        hit = look.expectation.hit
+        if hit:
+            self.ledger.note(path, "a cache hit executes nothing (K1)")
+            return "finished", self.hit_outputs(calc, inputs, look), []
+        if contains_unknown(inputs):
+            raise Undecided(f"inputs of {path} depend on which cache source was used")
+        computed = evaluate_calculation(calc, inputs)
+        if hit is None:
+            lo, hi = self.ledger.att_lo[target] + 1, self.ledger.att_hi[target] + 1
+            if self.ledger.decide(target, lo, hi) is not None:
+                raise Undecided(f"{path} may be a hit or may run into a fault")
+            self.ledger.maybe(path, target, "may be a cache hit or may execute")
+            same = all(n.exact == self.store.keys(inputs)[1] for n in look.sources)
+            return "finished", computed if same else {k: UNKNOWN for k in computed}, []
+        outcome, crashes = self.run_body(target, path, path)
+        if outcome == "raise":
+            return "excepted", {}, crashes
+        return "finished", computed, crashes
+
+    def awaited(self, crashes: list[str], paths: list[str]) -> None:
+        """Children launched before a checkpoint that a kill found must keep their ids (C6)."""
+        if _REDO in crashes or not any(
+                cp in ("while_waiting", "after_checkpoint_before_ack") for cp in crashes):
+            return
+        self.exercises.add("C6")
+        for path in paths:
+            self.ids.append(IdRelation(path, path, True,
+                                       "launched before the checkpoint: awaited, not "
+                                       "launched again (C6)"))
+
+    def redo_children(self, recorder: Recorder, paths: list[str]) -> None:
+        """Widen the children of a launching step that may have been re-run (orphans)."""
+        if not recorder.redo:
+            return
+        for _ in range(recorder.redo):
+            for key, target in dict.fromkeys(recorder.entries):
+                self.ledger.maybe(key, target, "its launching step may have been re-run")
+        for path in paths:
+            found = self.cache.get(path)
+            if found is not None and found.hit is False and found.caching_enabled:
+                self.cache[path] = replace(
+                    found, hit=None,
+                    reason="its launching step may be re-run; the copy may hit an orphan")
+
+    def launch_calcs(self, wf: Workflow, step: LaunchCalcs, inputs: dict[str, Any],
+                     env: dict[str, Any], prefix: str) -> str:
+        outcome, crashes = self.run_body(f"{wf.name}.{step.name}", step_key(prefix, step.name),
+                                         prefix)
+        if outcome == "raise":
+            return "excepted"
+        self.launch.children = True
+        self.exercises.add("P1")
+        orphans = crashes.count(_REDO)
+        in_flight = sum(cp in _CHILDREN_IN_FLIGHT for cp in crashes)
+        self.awaited(crashes, [calc_key(prefix, step.name, i, call.calc)
+                               for i, call in enumerate(step.calls)])
+        calls = []
+        for index, call in enumerate(step.calls):
+            calc = self.scenario.calculation(call.calc)
+            values = {name: self.resolve(ref, inputs, env) for name, ref in call.inputs.items()}
+            path = calc_key(prefix, step.name, index, call.calc)
+            calls.append((index, calc, values, path, self.lookup(calc, values, path, orphans > 0)))
+        recorder = Recorder((step_key(prefix, step.name), f"{wf.name}.{step.name}"))
+        self.ledger.recorders.append(recorder)
+        results = [self.run_calc(calc, values, path, look)
+                   for _, calc, values, path, look in calls]
+        self.ledger.recorders.pop()
+        self.redo_children(recorder, [path for _, _, _, path, _ in calls])
+        outputs = self.settle_children(calls, results, in_flight)
+        if outputs is None:
+            return "child_failed"
+        env[step.name] = outputs
+        return "ok"
+
+    def settle_children(self, calls: list[Any], results: list[Any], in_flight: int
+                        ) -> dict[str, Any] | None:
+        """Register the finished children as nodes; their outputs, or None if one failed.
+
+        A child that was not a certain hit may run once more for every kill that found it
+        in flight: kills at the launching step (`in_flight`) and kills of its siblings.
+        """
+        sibling_kills = sum(len(crashes) for _, _, crashes in results)
+        outputs: dict[str, Any] = {}
+        failed = False
+        for (index, calc, values, path, look), (state, outs, own) in zip(calls, results,
+                                                                         strict=True):
+            if look.expectation.hit is not True:
+                for _ in range(in_flight + sibling_kills - len(own)):
+                    self.ledger.maybe(path, f"calc:{calc.name}",
+                                      "may be in flight in a killed worker")
+            key, exact = self.store.keys(values)
+            self.store.nodes.append(Node(path, self.launch.label, calc, key, exact, outs, state,
+                                         certain=not self.launch.kill_floating))
+            failed = failed or state != "finished" or calc.exit_status != 0
+            outputs.update({f"{index}.{name}": value for name, value in outs.items()})
+        return None if failed else outputs
+
+    # -- workflows ---------------------------------------------------------------------
+
+    def launch_workflow(self, wf: Workflow, step: LaunchWorkflow, inputs: dict[str, Any],
+                        env: dict[str, Any], prefix: str) -> str:
+        key = step_key(prefix, step.name)
+        outcome, crashes = self.run_body(f"{wf.name}.{step.name}", key, prefix)
+        if outcome == "raise":
+            return "excepted"
+        self.launch.children = True
+        self.exercises.add("P1")
+        self.awaited(crashes, [key])
+        child = self.scenario.workflow(step.workflow)
+        values = {name: self.resolve(ref, inputs, env) for name, ref in step.inputs.items()}
+        orphans = crashes.count(_REDO)
+        self.orphan_depth += orphans
+        recorder = Recorder((key, f"{wf.name}.{step.name}"))
+        self.ledger.recorders.append(recorder)
+        result = self.run_workflow(child, values, key)
+        self.ledger.recorders.pop()
+        recorded = dict.fromkeys(recorder.entries)
+        self.redo_children(recorder, [k for k in self.cache if k.startswith(key + "/")])
+        self.orphan_depth -= orphans
+        for _ in range(sum(cp in _CHILDREN_IN_FLIGHT for cp in crashes)):
+            for other_key, other_target in recorded:
+                self.ledger.maybe(other_key, other_target, "sub-workflow in flight at a kill")
+        if result.state != "finished" or result.exit_status != 0:
+            return "child_failed"
+        env[step.name] = dict(result.outputs or {})
+        return "ok"
+
+    def block(self, wf: Workflow, steps: tuple[Step, ...], inputs: dict[str, Any],
+              env: dict[str, Any], prefix: str) -> str:
+        for step in steps:
+            if isinstance(step, Compute):
+                outcome, _ = self.run_body(f"{wf.name}.{step.name}",
+                                           step_key(prefix, step.name), prefix)
+                if outcome == "raise":
+                    return "excepted"
+                env[step.name] = {"value": self.resolve(step.value, inputs, env)}
+                status = "ok"
+            elif isinstance(step, LaunchCalcs):
+                status = self.launch_calcs(wf, step, inputs, env, prefix)
+            elif isinstance(step, LaunchWorkflow):
+                status = self.launch_workflow(wf, step, inputs, env, prefix)
+            elif isinstance(step, If):
+                condition = self.resolve(step.condition, inputs, env)
+                if contains_unknown(condition):
+                    raise Undecided(f"condition of {wf.name}.{step.name} is not predictable")
+                branch = step.then if condition else step.otherwise
+                status = self.block(wf, branch, inputs, env, prefix)
+                env[step.name] = {"branch": "then" if condition else "otherwise"}
+            else:
+                status = self.loop(wf, step, inputs, env, prefix)
+            if status != "ok":
+                return status
+        return "ok"
+
+    def loop(self, wf: Workflow, step: While, inputs: dict[str, Any], env: dict[str, Any],
+             prefix: str) -> str:
+        condition = self.resolve(step.condition, inputs, env)
+        if contains_unknown(condition):
+            raise Undecided(f"condition of {wf.name}.{step.name} is not predictable")
+        count = step.iterations(condition)
+        for iteration in range(count):
+            env[step.name] = {"iteration": iteration}
+            status = self.block(wf, step.body, inputs, env,
+                                loop_prefix(prefix, step.name, iteration))
+            if status != "ok":
+                return status
+        env[step.name] = {"iterations": count}
+        return "ok"
+
+    def run_workflow(self, wf: Workflow, inputs: dict[str, Any], prefix: str) -> Result:
+        instance = (wf.name, canonical({k: v for k, v in inputs.items()
+                                        if not contains_unknown(v)}))
+        if instance in self.instances and self.store.config is not None:
+            self.exercises.add("K6")
+        self.instances.add(instance)
+        env: dict[str, Any] = {}
+        status = self.block(wf, wf.steps, inputs, env, prefix)
+        if status == "excepted":
+            return Result("excepted", None, None)
+        if status == "child_failed":
+            return Result("finished", CHILD_FAILED_EXIT_STATUS, {})
+        outputs = {name: self.resolve(ref, inputs, env) for name, ref in wf.outputs.items()}
+        return Result("finished", 0, outputs)

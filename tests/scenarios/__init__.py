@@ -1,0 +1,1 @@
+"""Tests of the scenario language, generators, oracle and catalog (mirrors `scenarios/`)."""
