@@ -1,0 +1,194 @@
+"""The adapter protocol: everything the harness asks of an engine, and nothing more.
+
+Engine authors implement ``EngineAdapter`` in one module (see ``harness.adapters``
+and the README's "Writing an adapter"). The harness calls, per scenario, on a fresh
+adapter instance::
+
+    open(session)                        # fresh database/namespace, start workers
+    arm_crashpoint(...)                  # zero or more, all before the first launch
+    launch / relaunch / wait / set_caching / invalidate / kill_process   # the plan
+    kill_worker / restart_broker / ...   # faults, from the nemesis thread
+    disarm_all()                         # heal: no more faults
+    observe(), events()                  # the engine's view, for the history
+    close()                              # always, also after errors and Ctrl-C
+
+Contract, in short:
+
+- The adapter runs the scenario's workflows and calculations as the engine's own
+  process types, and calls ``harness.bodies.BodyRuntime.current().run(...)`` around
+  every step body and calculation body (that writes the journal and injects body
+  faults). Workers find the run's files through ``session.env()``.
+- ``observe()`` names each process by its scenario *path* (its effect key: the launch
+  label for a top-level workflow, ``<prefix>/<step>`` for a sub-workflow,
+  ``<prefix>/<step>/<i>:<calc>`` for a calculation), so checks can compare the engine's
+  view with the oracle's model.
+- An operation the engine or tier cannot do raises ``harness.errors.Unsupported``, never
+  a silent no-op: the scenario is then reported as not applicable, never as passed.
+  ``supports(operation)`` answers the same question up front (names in ``OPERATIONS``).
+- Ids are strings (``"7"``, a UUID, ...); only equality matters to the harness.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from harness.session import Session
+from scenarios.capabilities import Capabilities
+
+__all__ = [
+    "ACTIVE_STATES",
+    "OPERATIONS",
+    "TERMINAL_STATES",
+    "EngineAdapter",
+    "Handle",
+    "Observation",
+    "ProcessView",
+]
+
+TERMINAL_STATES = frozenset({"finished", "excepted", "killed"})
+ACTIVE_STATES = frozenset({"created", "running", "waiting"})
+OPERATIONS: tuple[str, ...] = (
+    "launch", "relaunch", "set_caching", "invalidate", "kill_process",
+    "raise_in", "kill_at_crashpoint", "kill_on_effect", "restart_broker",
+    "restart_database", "drop_connection", "events",
+)
+"""Names ``supports()`` answers for: plan operations, fault kinds and optional views."""
+
+
+@dataclass(frozen=True)
+class Handle:
+    """A launched top-level process: the scenario's label and the engine's id."""
+
+    label: str
+    id: str
+
+
+@dataclass(frozen=True)
+class ProcessView:
+    """One process as the engine reports it at the end of a run.
+
+    ``path`` is the scenario place (see the module docstring) or None if the adapter
+    cannot tell; ``name`` the scenario workflow or calculation name; ``cached_from`` the
+    id of the cache source when the engine says this node is a cache hit.
+    """
+
+    id: str
+    path: str | None
+    kind: str  # "workflow" | "calculation"
+    name: str
+    state: str
+    exit_status: int | None
+    outputs: Mapping[str, Any] | None
+    parent: str | None = None
+    children: tuple[str, ...] = ()
+    restart_of: str | None = None
+    cached_from: str | None = None
+
+    @property
+    def terminal(self) -> bool:
+        return self.state in TERMINAL_STATES
+
+
+@dataclass(frozen=True)
+class Observation:
+    """The engine's view of every process of the run."""
+
+    processes: tuple[ProcessView, ...] = ()
+    _by_id: dict[str, ProcessView] = field(default_factory=dict, init=False, repr=False,
+                                           compare=False)
+
+    def __post_init__(self) -> None:
+        self._by_id.update((p.id, p) for p in self.processes)
+
+    def get(self, process_id: str | None) -> ProcessView | None:
+        return None if process_id is None else self._by_id.get(process_id)
+
+    def at_path(self, path: str) -> tuple[ProcessView, ...]:
+        return tuple(p for p in self.processes if p.path == path)
+
+
+@runtime_checkable
+class EngineAdapter(Protocol):
+    """What the harness needs from an engine; one fresh instance per scenario run."""
+
+    name: str
+    tier: str
+
+    def capabilities(self) -> Capabilities:
+        """The clauses the engine promises and its declared choices (see ``Capabilities``)."""
+        ...
+
+    def supports(self, operation: str) -> bool:
+        """Whether this adapter and tier can perform ``operation`` (see ``OPERATIONS``)."""
+        ...
+
+    def open(self, session: Session) -> None:
+        """Fresh, isolated engine state in ``session.workdir``; workers get ``session.env()``."""
+        ...
+
+    def close(self) -> None:
+        """Stop everything ``open`` started; idempotent; must not raise on a half-open run."""
+        ...
+
+    def launch(self, label: str, workflow: str, inputs: Mapping[str, Any]) -> Handle:
+        """Submit a top-level process of scenario workflow ``workflow``; don't wait."""
+        ...
+
+    def relaunch(self, label: str, of: Handle) -> Handle:
+        """Submit a new instance from the inputs of terminated process ``of`` (restart builder)."""
+        ...
+
+    def wait(self, handle: Handle, timeout: float) -> str | None:
+        """The terminal state of ``handle``, or None if still active after ``timeout`` s."""
+        ...
+
+    def kill_process(self, handle: Handle) -> None:
+        """Ask the engine to kill the process (and its active children); no-op if terminal."""
+        ...
+
+    def kill_worker(self, pid: int | None = None) -> int:
+        """SIGKILL the worker ``pid`` (or any worker) now; return the pid killed."""
+        ...
+
+    def arm_crashpoint(self, crashpoint: str, target: str, attempt: int) -> None:
+        """Make the worker die at ``crashpoint`` on ``target``'s ``attempt``-th begin."""
+        ...
+
+    def disarm_all(self) -> None:
+        """Heal: no armed kill fires any more; workers keep running."""
+        ...
+
+    def restart_broker(self, hard: bool) -> None:
+        """Restart the message broker (``hard``: SIGKILL it); ``Unsupported`` if none."""
+        ...
+
+    def restart_database(self) -> None:
+        """Restart the database server; ``Unsupported`` if it is embedded."""
+        ...
+
+    def drop_connection(self) -> None:
+        """Drop the workers' broker and database connections; ``Unsupported`` if impossible."""
+        ...
+
+    def set_caching(self, default: bool, enabled: tuple[str, ...],
+                    disabled: tuple[str, ...]) -> None:
+        """Replace the caching configuration (fnmatch patterns over calculation names)."""
+        ...
+
+    def invalidate(self, handle: Handle, calc_path: str) -> None:
+        """Stop the node at ``<handle.label>/<calc_path>`` from serving as a cache source."""
+        ...
+
+    def observe(self) -> Observation:
+        """Every process of the run as the engine sees it now."""
+        ...
+
+    def events(self) -> tuple[Mapping[str, Any], ...]:
+        """The engine's own log of state changes and crashes, if it has one; else ()."""
+        ...
+
+    def diagnose(self, handle: Handle) -> str:
+        """Why an active process does not progress (no task, task held, ...); free text."""
+        ...

@@ -1,0 +1,269 @@
+"""The adapter for wfconform's own reference engine.
+
+Tiers are small classes over one shared adapter: ``embedded`` (SQLite file in the run's
+work directory, worker OS processes under an in-process daemon) exists now; ``sim``
+and ``real`` add a tier class that says how to open the store and start workers, and
+which faults the tier can inject (see ``_TIERS``).
+
+Crash points: kills before or after a body's effect are executed by the body itself
+(``harness.bodies``), which counts attempts across the scenario exactly as fault plans
+do; kills after the engine's checkpoint (``after_checkpoint_before_ack``,
+``while_waiting``) use the engine's own crashpoints, armed one attempt ahead by the
+body hook in ``reference_workflows``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from harness.adapter import Handle, Observation, ProcessView
+from harness.adapters.reference_workflows import (
+    DB_ENV_VAR,
+    LAUNCHES_FILE,
+    ScenarioTypes,
+    engine_target,
+    register,
+)
+from harness.errors import AdapterSpecError, Unsupported
+from harness.journal import AppendLog
+from harness.session import BodyPlan, Session
+from reference_engine import Daemon, Engine, NoSuchProcessError, WaitTimeoutError
+from reference_engine.loader import check_inputs, kind_of
+from scenarios.capabilities import ALL_CLAUSES, Capabilities
+from scenarios.faults import CRASHPOINTS
+from scenarios.plan import SetCaching, caching_enabled
+
+__all__ = ["TIERS", "ReferenceAdapter", "make_adapter"]
+
+BODY_CRASHPOINTS = ("after_claim", "before_effect", "after_effect_before_checkpoint")
+ENGINE_CRASHPOINTS = ("after_checkpoint_before_ack", "while_waiting")
+
+
+@dataclass(frozen=True)
+class _Tier:
+    """What differs between tiers: where the store lives, how workers get their tasks,
+    and which faults that makes possible. A ``real`` tier overrides ``database`` (a
+    PostgreSQL URL per scenario) and ``daemon_options`` (``broker_url``)."""
+
+    name: str
+    unsupported: Mapping[str, str]
+
+    def database(self, session: Session) -> str | os.PathLike[str]:
+        return session.workdir / "engine.db"
+
+    def daemon_options(self, session: Session) -> dict[str, Any]:
+        return {}
+
+
+_TIERS = {
+    "embedded": _Tier("embedded", {
+        "restart_broker": "the embedded tier has no broker (its task queue is a SQLite table)",
+        "restart_database": "the embedded tier's database is a SQLite file, not a server",
+        "drop_connection": "the embedded tier has no network connections to drop",
+    }),
+}
+TIERS: tuple[str, ...] = tuple(_TIERS)
+
+
+class ReferenceAdapter:
+    """Runs scenarios on the reference engine (``wfconform run --engine reference``)."""
+
+    name = "reference"
+
+    def __init__(self, tier: str = "embedded", workers: int = 2) -> None:
+        if tier not in _TIERS:
+            raise AdapterSpecError(
+                "reference", f"tier {tier!r} is not available (tiers: {', '.join(TIERS)})",
+                "use --tier embedded; the sim and real tiers are not built yet")
+        self.tier = tier
+        self._tier = _TIERS[tier]
+        self.workers = workers
+        self.engine: Engine | None = None
+        self.daemon: Daemon | None = None
+        self.session: Session | None = None
+        self.types: ScenarioTypes | None = None
+        self._labels: dict[str, str] = {}
+        self._launches: AppendLog | None = None
+        self._plan = BodyPlan()
+
+    # ------------------------------------------------------------------ declaration
+    def capabilities(self) -> Capabilities:
+        """Everything, honestly: broker/database faults are not applicable on embedded."""
+        return Capabilities(
+            promised=frozenset(ALL_CLAUSES),
+            failed_source_policy="allow_unless_invalidating",
+            hash_normalisations=frozenset(),
+            crashpoints=frozenset(CRASHPOINTS),
+            tiers=frozenset(TIERS),
+        )
+
+    def supports(self, operation: str) -> bool:
+        return operation not in self._tier.unsupported
+
+    def _unsupported(self, operation: str) -> Unsupported:
+        return Unsupported(self.name, self.tier, operation.replace("_", " "),
+                           self._tier.unsupported.get(operation, ""))
+
+    # ------------------------------------------------------------------ lifecycle
+    def open(self, session: Session) -> None:
+        self.session = session
+        self.types = register(session.scenario)
+        self.engine = Engine(self._tier.database(session))
+        self._launches = AppendLog(session.workdir / LAUNCHES_FILE)
+        env = {**session.env(), DB_ENV_VAR: self.engine.url}
+        self.daemon = Daemon(self.engine.url, self.workers, env,
+                             **self._tier.daemon_options(session)).start()
+
+    def close(self) -> None:
+        daemon, self.daemon = self.daemon, None
+        try:
+            if daemon is not None:
+                daemon.stop()
+        finally:
+            if self.engine is not None:
+                self.engine.close()
+                self.engine = None
+            if self._launches is not None:
+                self._launches.close()
+                self._launches = None
+
+    def _engine(self) -> Engine:
+        if self.engine is None or self.types is None:
+            raise RuntimeError("ReferenceAdapter used before open() or after close()")
+        return self.engine
+
+    # ------------------------------------------------------------------ the plan
+    def launch(self, label: str, workflow: str, inputs: Mapping[str, Any]) -> Handle:
+        engine = self._engine()
+        assert self.types is not None
+        type_string = self.types.workflows[workflow]
+        values = dict(inputs)
+        problems = check_inputs(type_string, values)
+        if problems:
+            raise ValueError(f"launch {label}: {'; '.join(problems)}")
+        # Store path, not Engine.submit: inputs named "process" or "label" would clash
+        # with submit's own parameters.
+        pid = engine.store.create_process(type_string, f"{label}@{workflow}",
+                                          kind_of(type_string), values)
+        return self._remember(label, pid)
+
+    def relaunch(self, label: str, of: Handle) -> Handle:
+        return self._remember(label, self._engine().relaunch(int(of.id)))
+
+    def _remember(self, label: str, pid: int) -> Handle:
+        assert self._launches is not None
+        self._labels[str(pid)] = label
+        self._launches.append({"process": str(pid), "label": label})
+        return Handle(label, str(pid))
+
+    def wait(self, handle: Handle, timeout: float) -> str | None:
+        try:
+            return self._engine().wait(int(handle.id), timeout=timeout).state
+        except WaitTimeoutError:
+            return None
+
+    def kill_process(self, handle: Handle) -> None:
+        self._engine().kill(int(handle.id))
+
+    def set_caching(self, default: bool, enabled: tuple[str, ...],
+                    disabled: tuple[str, ...]) -> None:
+        """Resolved per type here: the engine's own rule (disabled wins) differs from the
+        scenario language's (most specific pattern wins), so give it exact type lists."""
+        assert self.types is not None
+        config = SetCaching(default, enabled, disabled)
+        on = [t for name, t in self.types.calculations.items() if caching_enabled(config, name)]
+        off = [t for name, t in self.types.calculations.items() if t not in on]
+        self._engine().set_caching(default=default, enabled=on, disabled=off)
+
+    def invalidate(self, handle: Handle, calc_path: str) -> None:
+        engine = self._engine()
+        for view in self.observe().at_path(f"{handle.label}/{calc_path}"):
+            engine.invalidate(int(view.id))
+
+    # ------------------------------------------------------------------ faults
+    def arm_crashpoint(self, crashpoint: str, target: str, attempt: int) -> None:
+        if crashpoint not in CRASHPOINTS:
+            raise Unsupported(self.name, self.tier, f"arm crashpoint {crashpoint!r}")
+        kill = (crashpoint, target, attempt)
+        if crashpoint in BODY_CRASHPOINTS:
+            self._plan = BodyPlan((*self._plan.body_kills, kill), self._plan.engine_kills)
+        else:
+            self._plan = BodyPlan(self._plan.body_kills, (*self._plan.engine_kills, kill))
+            if attempt == 1:
+                self._engine().arm(crashpoint, engine_target(target), None)
+        assert self.session is not None
+        self.session.write_plan(self._plan)
+
+    def disarm_all(self) -> None:
+        self._plan = BodyPlan(active=False)
+        if self.session is not None:
+            self.session.write_plan(self._plan)
+        self._engine().disarm_all()
+
+    def kill_worker(self, pid: int | None = None) -> int:
+        if self.daemon is None:
+            raise RuntimeError("no daemon: open() first")
+        return self.daemon.kill_worker(pid)
+
+    def restart_broker(self, hard: bool) -> None:
+        raise self._unsupported("restart_broker")
+
+    def restart_database(self) -> None:
+        raise self._unsupported("restart_database")
+
+    def drop_connection(self) -> None:
+        raise self._unsupported("drop_connection")
+
+    # ------------------------------------------------------------------ views
+    def observe(self) -> Observation:
+        return Observation(tuple(self._view(r) for r in self._engine().list()))
+
+    def _view(self, record: Any) -> ProcessView:
+        place, _, workflow = record.label.rpartition("@")
+        if record.kind == "workflow":
+            path = self._labels.get(str(record.id)) if record.parent_id is None else place
+            name = workflow
+        else:
+            path, name = record.label, record.label.rpartition(":")[2]
+        return ProcessView(
+            id=str(record.id), path=path, kind=record.kind, name=name, state=record.state,
+            exit_status=record.exit_status, outputs=record.outputs,
+            parent=_str(record.parent_id), children=tuple(str(c) for c in record.children),
+            restart_of=_str(record.restart_of), cached_from=_str(record.cached_from))
+
+    def events(self) -> tuple[Mapping[str, Any], ...]:
+        return tuple(
+            {"id": e["id"], "process": str(e["process_id"]), "state": e["state"],
+             "worker": e["worker"], "at": e["at"]}
+            for e in self._engine().store.events())
+
+    def diagnose(self, handle: Handle) -> str:
+        """Classify a stuck process from the engine's tables (L1's reason)."""
+        store = self._engine().store
+        try:
+            record = store.get(int(handle.id))
+        except NoSuchProcessError:
+            return "the process does not exist in the engine"
+        if record.is_terminal:
+            return f"not stuck: {record.state}"
+        if record.id in store.active_without_task():
+            return f"no task: {record.state} with no task in the queue (lost task)"
+        if record.state == "waiting":
+            active = [c for c in record.children if not store.get(c).is_terminal]
+            return f"waiting on active children {active}" if active else (
+                "waiting with all children terminal but not woken (lost wake-up)")
+        pids = self.daemon.worker_pids() if self.daemon else []
+        return f"task held or not claimed ({record.state}); live workers: {pids}"
+
+
+def _str(value: int | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def make_adapter(tier: str = "embedded") -> ReferenceAdapter:
+    """Factory used by ``load_adapter('reference', tier)``."""
+    return ReferenceAdapter(tier, workers=int(os.environ.get("WFCONFORM_WORKERS", "2")))
+

@@ -1,0 +1,167 @@
+"""Facts the checks share, derived once from (scenario, expectation, history).
+
+Everything here is a pure function of its inputs; ``Verdict`` turns a check's findings
+into a ``ClauseResult`` by the common rules (a violation fails, exercised-and-checked
+passes, exercised-but-undecidable is unknown, not exercised carries no weight).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from harness.adapter import ProcessView
+from harness.checks.result import FAIL, PASS, UNKNOWN, ClauseResult
+from harness.history import History, Line
+from scenarios.effects import is_calc_key
+from scenarios.oracle.expectation import EffectBound, Expectation
+from scenarios.plan import Launch, Relaunch, SetCaching
+from scenarios.scenario import Scenario
+from scenarios.values import values_equal
+
+__all__ = ["CountIssue", "Facts", "Verdict", "same_outputs"]
+
+KILL_FAULTS = frozenset({"kill_at_crashpoint", "kill_on_effect"})
+MAX_WITNESS = 6
+
+
+def same_outputs(left: Any, right: Any) -> bool:
+    """Typed equality of two output maps (``1 != 1.0``, NaN equals NaN, order-free)."""
+    if left is None or right is None:
+        return left is right
+    return values_equal(dict(left), dict(right))
+
+
+@dataclass(frozen=True)
+class CountIssue:
+    """An effect key executed outside its expected bound."""
+
+    key: str
+    count: int
+    bound: EffectBound
+    lines: tuple[Line, ...]
+
+    @property
+    def over(self) -> bool:
+        return self.bound.max is not None and self.count > self.bound.max
+
+    def describe(self) -> str:
+        kind = "calculation" if is_calc_key(self.key) else "step"
+        allowed = (f"exactly {self.bound.min}" if self.bound.exact else
+                   f"{self.bound.min}..{'any' if self.bound.max is None else self.bound.max}")
+        why = f" ({self.bound.reason})" if self.bound.reason else ""
+        processes = sorted({str(line["process"]) for line in self.lines})
+        where = f" in process {', '.join(processes)}" if processes else ""
+        return f"{kind} {self.key} ran {self.count} times{where}; allowed {allowed}{why}"
+
+
+class Facts:
+    """Indexes over one history, in the terms the clauses speak."""
+
+    def __init__(self, scenario: Scenario, expectation: Expectation, history: History):
+        self.scenario = scenario
+        self.expectation = expectation
+        self.history = history
+        self.observation = history.observation()
+        self.by_key: dict[str, list[Line]] = defaultdict(list)
+        self.by_process: dict[str, list[Line]] = defaultdict(list)
+        for line in history.of("effect"):
+            self.by_key[line["key"]].append(line)
+            self.by_process[str(line["process"])].append(line)
+        self.kills_by_key: dict[str, list[Line]] = defaultdict(list)
+        for line in history.of("fault"):
+            if line.get("fault") in KILL_FAULTS and line.get("status") == "fired" \
+                    and line.get("key"):
+                self.kills_by_key[line["key"]].append(line)
+        self.engine_crashes = [line for line in history.of("event")
+                               if str(line.get("state", "")).startswith("crash:")]
+        self.launch_lines = {line["label"]: line for line in history.of("op")
+                             if line.get("op") in ("launch", "relaunch")}
+        self.launch_ids = {label: str(line["process"]) for label, line in
+                           self.launch_lines.items() if line.get("process") is not None}
+        self.terminal = {str(line["process"]): line for line in history.of("terminal")}
+        self.relaunch_of = {op.label: op.of for op in scenario.launches
+                            if isinstance(op, Relaunch)}
+        self.config: dict[str, SetCaching | None] = {}
+        current: SetCaching | None = None
+        for op in scenario.launches:
+            if isinstance(op, SetCaching):
+                current = op
+            elif isinstance(op, (Launch, Relaunch)):
+                self.config[op.label] = current
+
+    # ------------------------------------------------------------------ lookups
+    def process_line(self, process_id: str | None) -> Line | None:
+        return self.history.process_line(process_id)
+
+    def views_at(self, path: str) -> tuple[ProcessView, ...]:
+        return self.observation.at_path(path)
+
+    def launch_of(self, path: str) -> str:
+        return path.partition("/")[0]
+
+    def decided(self, label: str) -> bool:
+        launch = self.expectation.launches.get(label)
+        return launch is not None and launch.decided and label in self.launch_ids
+
+    def executed(self, view: ProcessView) -> list[Line]:
+        return self.by_process.get(view.id, [])
+
+    def count_issues(self) -> list[CountIssue]:
+        """Every effect key whose journal count breaks the oracle's bound."""
+        issues = []
+        keys = dict.fromkeys([*self.expectation.effects, *self.by_key])
+        for key in keys:
+            if self.launch_of(key) not in self.launch_ids:
+                continue  # the plan stopped before this launch: nothing to compare
+            bound = self.expectation.bound(key)
+            lines = tuple(self.by_key.get(key, ()))
+            if bound is None or bound.allows(len(lines)):
+                continue
+            issue = CountIssue(key, len(lines), bound, lines)
+            if issue.over or self.terminated(self.launch_of(key)):
+                issues.append(issue)  # a launch that never ended is L1's to report
+        return issues
+
+    def terminated(self, label: str) -> bool:
+        view = self.observation.get(self.launch_ids.get(label))
+        return view is not None and view.terminal
+
+    def cached_away(self, key: str) -> bool:
+        """True when every node at this calculation key is a cache hit (the K checks own it)."""
+        views = self.views_at(key)
+        return is_calc_key(key) and bool(views) and all(v.cached_from for v in views)
+
+
+class Verdict:
+    """Collects one check's violations and evidence, then applies the common rules."""
+
+    def __init__(self, clause: str, facts: Facts) -> None:
+        self.clause = clause
+        self.facts = facts
+        self.violations: list[tuple[str, tuple[Line, ...]]] = []
+        self.checked = 0
+
+    def fail(self, sentence: str, *lines: Line | None) -> None:
+        self.violations.append((sentence, tuple(line for line in lines if line is not None)))
+
+    def saw(self, count: int = 1) -> None:
+        self.checked += count
+
+    def result(self, passed: str, undecided: str = "nothing this scenario does could be "
+               "checked for this clause") -> ClauseResult:
+        name = self.facts.scenario.name
+        if self.violations:
+            sentence, lines = self.violations[0]
+            more = len(self.violations) - 1
+            if more:
+                sentence += f" (and {more} more violation{'s' if more > 1 else ''})"
+            witness = tuple(dict.fromkeys(line.text for line in lines))[:MAX_WITNESS]
+            return ClauseResult(self.clause, FAIL, witness, sentence, True, name)
+        if self.clause not in self.facts.expectation.exercises:
+            return ClauseResult(self.clause, UNKNOWN, (), "not exercised by this scenario",
+                                False, name)
+        if not self.checked:
+            return ClauseResult(self.clause, UNKNOWN, (), undecided, True, name)
+        return ClauseResult(self.clause, PASS, (), passed, True, name)

@@ -1,0 +1,225 @@
+"""Checks of the caching clauses K1..K8, from the engine's view of each node's source.
+
+A node is an observed cache hit when the engine names its source (``cached_from``).
+The oracle's ``CacheExpectation`` per calculation path says whether it must hit
+(``hit``), from which valid sources, and whether caching was on for its type.
+"""
+
+from __future__ import annotations
+
+from harness.adapter import ProcessView
+from harness.checks._facts import Facts, Verdict, same_outputs
+from harness.checks.result import ClauseResult
+from harness.history import History, Line
+from scenarios.effects import is_calc_key
+from scenarios.oracle.expectation import Expectation
+from scenarios.scenario import Scenario
+
+__all__ = [
+    "check_k1", "check_k2", "check_k3", "check_k4",
+    "check_k5", "check_k6", "check_k7", "check_k8",
+]
+
+
+def _hits(f: Facts) -> list[tuple[ProcessView, ProcessView | None]]:
+    return [(view, f.observation.get(view.cached_from)) for view in f.observation.processes
+            if view.cached_from is not None]
+
+
+def _invalidations(f: Facts) -> list[Line]:
+    return [line for line in f.history.of("op") if line.get("op") == "invalidate"]
+
+
+def _invalidated_before(f: Facts, source: ProcessView, hit: ProcessView) -> Line | None:
+    launch = f.launch_lines.get(f.launch_of(hit.path or ""))
+    for line in _invalidations(f):
+        if line.get("path") == source.path and (
+                launch is None or float(line["t"]) < float(launch["t"])):
+            return line
+    return None
+
+
+def check_k1(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:
+    """K1: a cache hit executes no effect."""
+    f = Facts(scenario, expectation, history)
+    v = Verdict("K1", f)
+    for view, _source in _hits(f):
+        v.saw()
+        ran = f.executed(view)
+        if ran:
+            v.fail(f"cache hit {view.path} (process {view.id}, source {view.cached_from}) "
+                   f"executed its body in worker {ran[0]['worker']}",
+                   f.process_line(view.id), ran[0])
+    for issue in f.count_issues():
+        cache = expectation.cache.get(issue.key)
+        if issue.over and cache is not None and cache.hit is True:
+            v.fail(f"{issue.describe()}: it must be a cache hit, which executes nothing",
+                   *issue.lines[:3])
+    return v.result(f"{v.checked} cache hit(s) executed no effect", "no cache hit happened")
+
+
+def check_k2(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:
+    """K2: a hit's outputs equal its source's, and the hit names its source."""
+    f = Facts(scenario, expectation, history)
+    v = Verdict("K2", f)
+    for view, source in _hits(f):
+        v.saw()
+        line = f.process_line(view.id)
+        if source is None:
+            v.fail(f"cache hit {view.path} (process {view.id}) names source "
+                   f"{view.cached_from}, which the engine does not know", line)
+        elif not same_outputs(view.outputs, source.outputs):
+            v.fail(f"cache hit {view.path} (process {view.id}) returned "
+                   f"{dict(view.outputs or {})!r} but its source {source.path} (process "
+                   f"{source.id}) returned {dict(source.outputs or {})!r}",
+                   line, f.process_line(source.id))
+    for path, cache in sorted(expectation.cache.items()):
+        for view in f.views_at(path) if cache.hit is True else ():
+            if view.cached_from is None and view.state == "finished" and not f.executed(view):
+                v.fail(f"{path} (process {view.id}) finished without executing but names no "
+                       "cache source", f.process_line(view.id))
+    return v.result(f"{v.checked} cache hit(s) returned their named source's outputs",
+                    "no cache hit happened")
+
+
+def check_k3(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:
+    """K3: hits never come from excepted, killed, unfinished or invalidated sources."""
+    f = Facts(scenario, expectation, history)
+    v = Verdict("K3", f)
+    for view, source in _hits(f):
+        if source is None:
+            continue
+        v.saw()
+        lines = (f.process_line(view.id), f.process_line(source.id))
+        cache = expectation.cache.get(view.path or "")
+        invalidated = _invalidated_before(f, source, view)
+        if source.state != "finished":
+            v.fail(f"cache hit {view.path} (process {view.id}) came from {source.path} "
+                   f"(process {source.id}), which is {source.state}", *lines)
+        elif invalidated is not None:
+            v.fail(f"cache hit {view.path} (process {view.id}) came from {source.path} "
+                   f"(process {source.id}), invalidated before this launch", invalidated,
+                   *lines)
+        elif source.exit_status and cache is not None and source.name == view.name \
+                and source.path not in cache.sources:
+            v.fail(f"cache hit {view.path} came from {source.path}, which failed with exit "
+                   f"status {source.exit_status}; the declared failed-source policy forbids "
+                   f"it ({cache.reason})", *lines)
+    for path, cache in sorted(expectation.cache.items()):
+        views = f.views_at(path)
+        if cache.caching_enabled and cache.hit is False and views \
+                and not any(view.cached_from for view in views):
+            v.saw()  # a miss where the model rejects or lacks a source is K3 evidence too
+    return v.result(f"{v.checked} lookup(s) hit only finished, valid sources",
+                    "no lookup with caching on happened")
+
+
+def check_k4(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:
+    """K4: any change of any input misses (up to the declared normalisations)."""
+    f = Facts(scenario, expectation, history)
+    v = Verdict("K4", f)
+    normalised = []
+    for path, cache in sorted(expectation.cache.items()):
+        views = f.views_at(path)
+        if not views or not cache.caching_enabled or cache.hit is None:
+            continue
+        v.saw()
+        if cache.via_normalisation and any(view.cached_from for view in views):
+            normalised.append(path)
+        if cache.hit is not False:
+            continue
+        for view in views:
+            source = f.observation.get(view.cached_from)
+            if source is not None and source.name == view.name and source.state == "finished" \
+                    and not source.exit_status and _invalidated_before(f, source, view) is None:
+                v.fail(f"{path} (process {view.id}) hit {source.path} (process {source.id}) "
+                       f"although its inputs differ ({cache.reason})",
+                       f.process_line(view.id), f.process_line(source.id))
+    note = f"; hits only through a declared normalisation: {', '.join(normalised)}" \
+        if normalised else ""
+    return v.result(f"{v.checked} lookup(s) with caching on hit exactly when inputs were "
+                    f"equal{note}")
+
+
+def check_k5(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:
+    """K5: equal inputs hit across worker restarts and separate processes."""
+    f = Facts(scenario, expectation, history)
+    v = Verdict("K5", f)
+    for path, cache in sorted(expectation.cache.items()):
+        views = f.views_at(path)
+        if cache.hit is not True or not views:
+            continue
+        v.saw()
+        if not any(view.cached_from for view in views) and any(map(f.executed, views)):
+            v.fail(f"{path} (process {views[0].id}) executed although an equal, valid source "
+                   f"exists ({', '.join(cache.sources)}): the hash is not stable",
+                   f.process_line(views[0].id), *f.executed(views[0])[:1])
+    return v.result(f"{v.checked} lookup(s) with an equal valid source hit",
+                    "no lookup had an equal valid source")
+
+
+def check_k6(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:
+    """K6: workflows are never cached; caching off never hits."""
+    f = Facts(scenario, expectation, history)
+    v = Verdict("K6", f)
+    for view in f.observation.processes:
+        if view.kind == "workflow":
+            v.saw()
+            if view.cached_from is not None:
+                v.fail(f"workflow {view.path} (process {view.id}) is a cache hit from "
+                       f"{view.cached_from}; workflows are never cached",
+                       f.process_line(view.id))
+    for path, cache in sorted(expectation.cache.items()):
+        if cache.caching_enabled:
+            continue
+        for view in f.views_at(path):
+            v.saw()
+            if view.cached_from is not None:
+                v.fail(f"caching is off for {cache.calc} ({cache.reason}), yet {path} "
+                       f"(process {view.id}) hit {view.cached_from}", f.process_line(view.id))
+    for issue in f.count_issues():
+        config = f.config.get(f.launch_of(issue.key))
+        if config is not None and not issue.over and not is_calc_key(issue.key):
+            v.fail(f"{issue.describe()}: with caching configured, a workflow's steps still "
+                   "run in every launch", f.launch_lines.get(f.launch_of(issue.key)))
+    return v.result(f"no workflow was cached and caching off never hit ({v.checked} nodes)")
+
+
+def check_k7(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:
+    """K7: per-type caching configuration is honoured."""
+    f = Facts(scenario, expectation, history)
+    v = Verdict("K7", f)
+    for path, cache in sorted(expectation.cache.items()):
+        config = f.config.get(f.launch_of(path))
+        views = f.views_at(path)
+        if config is None or not (config.enabled or config.disabled) or not views:
+            continue
+        v.saw()
+        hit = any(view.cached_from for view in views)
+        rule = (f"default {'on' if config.default else 'off'}, enabled {list(config.enabled)},"
+                f" disabled {list(config.disabled)}")
+        if hit and not cache.caching_enabled:
+            v.fail(f"{path} of type {cache.calc} hit although caching is off for it ({rule})",
+                   f.process_line(views[0].id))
+        elif cache.hit is True and not hit and any(map(f.executed, views)):
+            v.fail(f"{path} of type {cache.calc} executed although caching is on for it "
+                   f"({rule}) and {', '.join(cache.sources)} is an equal source",
+                   f.process_line(views[0].id))
+    return v.result(f"{v.checked} lookup(s) followed the per-type configuration",
+                    "no lookup ran under a per-type configuration")
+
+
+def check_k8(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:
+    """K8: two different calculation types never hit each other."""
+    f = Facts(scenario, expectation, history)
+    v = Verdict("K8", f)
+    for view, source in _hits(f):
+        if source is None:
+            continue
+        v.saw()
+        if source.name != view.name or source.kind != view.kind:
+            v.fail(f"{view.path} of type {view.name} hit {source.path} (process {source.id}) "
+                   f"of type {source.name}", f.process_line(view.id), f.process_line(source.id))
+    lookups = sum(1 for c in expectation.cache.values() if c.caching_enabled)
+    v.saw(lookups)
+    return v.result(f"no hit crossed calculation types ({v.checked} lookups and hits)")

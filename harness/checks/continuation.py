@@ -1,0 +1,163 @@
+"""Checks of the continue clauses C1..C6: an active process whose worker dies."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from harness.checks._facts import Facts, Verdict, same_outputs
+from harness.checks.result import ClauseResult
+from harness.history import History
+from scenarios.effects import is_calc_key
+from scenarios.oracle.expectation import Expectation
+from scenarios.scenario import Scenario
+
+__all__ = ["check_c1", "check_c2", "check_c3", "check_c4", "check_c5", "check_c6"]
+
+
+def check_c1(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:
+    """C1: a continued process keeps its id and reaches a terminal state."""
+    f = Facts(scenario, expectation, history)
+    v = Verdict("C1", f)
+    continuing = {r.a for r in expectation.ids if r.same and r.a == r.b}
+    for label, launch in expectation.launches.items():
+        pid = f.launch_ids.get(label)
+        if pid is None or not (launch.worker_kills or label in continuing):
+            continue
+        op, view = f.launch_lines[label], f.observation.get(pid)
+        v.saw()
+        if view is None:
+            v.fail(f"process {pid} of launch {label} is gone from the engine after a kill", op)
+            continue
+        if not view.terminal:
+            v.fail(f"process {pid} of launch {label} is still {view.state} after its worker "
+                   "died and workers ran again", op, f.process_line(pid))
+        others = [p for p in f.views_at(label) if p.id != pid and p.parent is None]
+        if others:
+            v.fail(f"launch {label} continued as a new process {others[0].id} instead of "
+                   f"keeping id {pid}", op, f.process_line(others[0].id))
+    for path in sorted(continuing - set(expectation.launches)):
+        views = f.views_at(path)
+        if not views or f.launch_of(path) not in f.launch_ids:
+            continue
+        v.saw()
+        if len(views) > 1:
+            v.fail(f"{path} continued as {len(views)} processes "
+                   f"({', '.join(p.id for p in views)}), not one", *map(
+                       f.process_line, [p.id for p in views]))
+        elif not views[0].terminal:
+            v.fail(f"{path} (process {views[0].id}) is still {views[0].state} after a kill",
+                   f.process_line(views[0].id))
+    return v.result(f"{v.checked} process(es) continued after worker kills kept their id "
+                    "and terminated")
+
+
+def _hit_expected(expectation: Expectation, key: str) -> bool:
+    cache = expectation.cache.get(key)
+    return cache is not None and cache.hit is True
+
+
+def check_c2(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:
+    """C2: an effect completed before the last checkpoint is not executed again."""
+    f = Facts(scenario, expectation, history)
+    v = Verdict("C2", f)
+    v.saw(sum(1 for key in expectation.effects if f.launch_of(key) in f.launch_ids))
+    for issue in f.count_issues():
+        if issue.over and not f.kills_by_key.get(issue.key) \
+                and not _hit_expected(expectation, issue.key):
+            v.fail(f"{issue.describe()}: it was executed again although no kill interrupted "
+                   "it", *issue.lines[:4])
+    return v.result(f"no effect ran again after completing ({v.checked} effect keys)")
+
+
+def check_c3(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:
+    """C3: the effect in flight at a kill executes at most (kills during it + 1) times."""
+    f = Facts(scenario, expectation, history)
+    v = Verdict("C3", f)
+    for key, kills in sorted(f.kills_by_key.items()):
+        lines = f.by_key.get(key, [])
+        v.saw()
+        if len(lines) > len(kills) + 1:
+            v.fail(f"{key} ran {len(lines)} times with {len(kills)} kill(s) during it; at "
+                   f"most {len(kills) + 1} allowed", *kills[:2], *lines[:3])
+    for issue in f.count_issues():
+        if issue.over and f.kills_by_key.get(issue.key):
+            v.fail(f"{issue.describe()}, with {len(f.kills_by_key[issue.key])} kill(s) "
+                   "during it", *f.kills_by_key[issue.key][:2], *issue.lines[:3])
+    between = len(f.engine_crashes)
+    v.saw(between)  # a kill between effects: nothing in flight, no effect may repeat
+    return v.result(f"every effect in flight at a kill ran at most kills + 1 times "
+                    f"({v.checked - between} kill(s) during an effect, {between} between "
+                    "effects)", "no kill landed")
+
+
+def check_c4(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:
+    """C4: final states and outputs equal those of the fault-free run."""
+    f = Facts(scenario, expectation, history)
+    v = Verdict("C4", f)
+    for label, launch in expectation.launches.items():
+        view = f.observation.get(f.launch_ids.get(label))
+        if not f.decided(label) or view is None or not view.terminal:
+            continue
+        line, why = f.process_line(view.id), f" ({launch.reason})" if launch.reason else ""
+        v.saw()
+        if view.state not in launch.states:
+            v.fail(f"launch {label} (process {view.id}) ended {view.state}; the model "
+                   f"allows {', '.join(sorted(launch.states))}{why}", line)
+        elif view.state == "finished" and launch.exit_status is not None \
+                and view.exit_status != launch.exit_status:
+            v.fail(f"launch {label} (process {view.id}) finished with exit status "
+                   f"{view.exit_status}, expected {launch.exit_status}", line)
+        elif view.state == "finished" and launch.outputs is not None \
+                and not same_outputs(view.outputs, launch.outputs):
+            v.fail(f"launch {label} (process {view.id}) returned {dict(view.outputs or {})!r}"
+                   f", the fault-free run returns {dict(launch.outputs)!r}", line)
+    for issue in f.count_issues():
+        if not issue.over and f.launch_of(issue.key) not in f.relaunch_of \
+                and not f.cached_away(issue.key):
+            v.fail(f"{issue.describe()}: an effect of the fault-free run is missing",
+                   f.launch_lines.get(f.launch_of(issue.key)))
+    return v.result(f"{v.checked} launch(es) ended with the fault-free run's state and "
+                    "outputs", "no launch's outcome was predictable")
+
+
+def check_c5(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:
+    """C5: no two workers run one process at once (no overlapping effects)."""
+    f = Facts(scenario, expectation, history)
+    v = Verdict("C5", f)
+    for pid, lines in sorted(f.by_process.items()):
+        v.saw()
+        ordered = sorted(lines, key=lambda line: float(line["t0"]))
+        latest = ordered[0]
+        for line in ordered[1:]:
+            if float(line["t0"]) < float(latest["t1"]) and line["worker"] != latest["worker"]:
+                overlap = float(latest["t1"]) - float(line["t0"])
+                v.fail(f"process {pid} ran {latest['key']} in worker {latest['worker']} and "
+                       f"{line['key']} in worker {line['worker']} at the same time "
+                       f"({overlap * 1000:.1f} ms overlap)", latest, line)
+            if float(line["t1"]) > float(latest["t1"]):
+                latest = line
+    return v.result(f"no overlapping effects in {v.checked} process(es)")
+
+
+def check_c6(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:
+    """C6: children launched before the last checkpoint are awaited, not launched again."""
+    f = Facts(scenario, expectation, history)
+    v = Verdict("C6", f)
+    groups: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for view in f.observation.processes:
+        if view.parent is not None and view.path is not None:
+            groups[(view.parent, view.path)].append(view.id)
+    for (parent, path), ids in sorted(groups.items()):
+        step = path.rpartition("/")[0] if is_calc_key(path) else path
+        bound = expectation.bound(step)
+        if bound is None:
+            continue
+        v.saw()
+        allowed = max(1, bound.max) if bound.max is not None else len(ids)
+        if len(ids) > allowed:
+            v.fail(f"process {parent} launched {path} {len(ids)} times (processes "
+                   f"{', '.join(ids)}); its step {step} ran at most {allowed} time(s), so "
+                   "children were launched again instead of awaited",
+                   *[f.process_line(i) for i in ids[:4]])
+    return v.result(f"every child was launched once per step execution ({v.checked} "
+                    "child place(s))")

@@ -1,0 +1,138 @@
+"""``run_conformance``: the function other projects call; CLI and pytest are shells over it.
+
+It runs scenarios (the catalog by default) on fresh adapters, merges each clause's
+results over the scenarios (fail > unknown > pass; a clause nothing exercised is
+unknown) and applies the engine's declaration: clauses it does not promise read
+"not promised", and a declared expected failure that passes fails the run (strict).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from harness.checks import FAIL, NOT_PROMISED, PASS, ClauseResult, merge_results
+from harness.runner import AdapterFactory, RunOptions, ScenarioRun, run_scenario
+from scenarios.capabilities import ALL_CLAUSES, CLAUSES, Capabilities
+from scenarios.scenario import Scenario
+
+__all__ = ["ClauseRow", "ConformanceResult", "run_conformance"]
+
+
+@dataclass(frozen=True)
+class ClauseRow:
+    """One row of the conformance matrix.
+
+    ``verdict`` is the merged verdict, or ``not_promised``; ``measured`` keeps the
+    merged verdict even then. ``is_failure`` says whether the row fails the run: a
+    promised clause that fails, or a declared expected failure that passes (strict).
+    """
+
+    clause: str
+    text: str
+    promised: bool
+    expected_failure: bool
+    verdict: str
+    measured: ClauseResult
+    scenarios: tuple[str, ...]
+
+    @property
+    def is_failure(self) -> bool:
+        if self.expected_failure:
+            return self.measured.verdict == PASS
+        return self.promised and self.measured.verdict == FAIL
+
+    @property
+    def reason(self) -> str:
+        """One sentence, prefixed by the scenario that decided the verdict."""
+        first = self.measured.scenario.split(", ")[0]
+        said = f"{first}: {self.measured.sentence}" if first else self.measured.sentence
+        if self.expected_failure:
+            if self.measured.verdict == PASS:
+                return ("declared as an expected failure but it passed (strict): "
+                        "remove it from expected_failures")
+            return f"expected failure; {said}"
+        if not self.promised:
+            return f"not promised (measured {self.measured.verdict}); {said}"
+        return said
+
+
+@dataclass(frozen=True)
+class ConformanceResult:
+    """The matrix and every scenario run behind it."""
+
+    engine: str
+    tier: str
+    capabilities: Capabilities
+    rows: tuple[ClauseRow, ...]
+    runs: tuple[ScenarioRun, ...]
+    seconds: float
+
+    @property
+    def passed(self) -> int:
+        return sum(1 for row in self.rows if row.verdict == PASS and not row.is_failure)
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for row in self.rows if row.is_failure)
+
+    @property
+    def ok(self) -> bool:
+        return self.failed == 0
+
+    def failing_runs(self) -> tuple[ScenarioRun, ...]:
+        """Runs with a failing promised clause (what to write out for replay)."""
+        promised = self.capabilities.promised - self.capabilities.expected_failures
+        return tuple(run for run in self.runs if run.failed(frozenset(promised)))
+
+
+def matrix(capabilities: Capabilities, runs: Iterable[ScenarioRun]) -> tuple[ClauseRow, ...]:
+    """Merge per-clause results over runs and apply the engine's declaration."""
+    per_clause: dict[str, list[ClauseResult]] = {c: [] for c in ALL_CLAUSES}
+    for run in runs:
+        if run.status == "aborted":  # what ran may fail it, but cannot pass it
+            results = [r for r in run.results if r.verdict == FAIL]
+        else:
+            results = list(run.results)
+        for result in results:
+            per_clause[result.clause].append(result)
+    rows = []
+    for clause in ALL_CLAUSES:
+        merged = merge_results(clause, per_clause[clause])
+        promised = clause in capabilities.promised
+        expected = clause in capabilities.expected_failures
+        verdict = merged.verdict if promised or expected else NOT_PROMISED
+        names = tuple(r.scenario for r in per_clause[clause] if r.counts and r.scenario)
+        rows.append(ClauseRow(clause, CLAUSES[clause], promised, expected, verdict, merged,
+                              tuple(dict.fromkeys(names))))
+    return tuple(rows)
+
+
+def run_conformance(
+    adapter_factory: AdapterFactory,
+    scenarios: Iterable[Scenario] | None = None,
+    *,
+    options: RunOptions | None = None,
+    on_run: Callable[[ScenarioRun], None] | None = None,
+) -> ConformanceResult:
+    """Run ``scenarios`` (default: the catalog) against fresh adapters; build the matrix.
+
+    ``adapter_factory`` returns a new, unopened adapter each call (one per scenario);
+    ``on_run`` is called after each scenario, e.g. to print progress.
+    """
+    if scenarios is None:
+        from scenarios.catalog import CATALOG
+
+        scenarios = CATALOG
+    started = time.monotonic()
+    probe = adapter_factory()
+    capabilities, engine, tier = probe.capabilities(), probe.name, probe.tier
+    runs = []
+    for scenario in scenarios:
+        run = run_scenario(adapter_factory, scenario, options)
+        runs.append(run)
+        if on_run is not None:
+            on_run(run)
+    return ConformanceResult(engine, tier, capabilities, matrix(capabilities, runs),
+                             tuple(runs), time.monotonic() - started)

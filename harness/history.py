@@ -1,0 +1,178 @@
+"""The history of one scenario run: every fact the checks may use, as JSON lines.
+
+A history merges, in time order (``time.monotonic()``, shared by all processes on the
+machine): the plan operations the runner performed (``op``), every fault armed or
+landed (``fault``), attempt begins (``begin``) and effects (``effect``) from the
+journal, and the first time each process was seen terminal (``terminal``). After them
+come the engine's own events when the adapter offers them (``event``) and its final
+view of every process (``process``), then how the run ended (``outcome``).
+
+Why lines: a check's witness is a few of these lines, quoted verbatim, so a failure
+reads as evidence and the file can be loaded again (``History.load``) to re-check or
+report without re-running anything. Values (outputs) use the scenario language's tagged
+JSON encoding, so ``1``/``1.0``/``True``/NaN/``-0.0`` survive the round trip.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.adapter import Observation, ProcessView
+from harness.journal import dump_line, read_records
+from scenarios.scenario import Scenario
+from scenarios.values import decode_value, encode_value
+
+__all__ = ["KINDS", "History", "HistoryRecorder", "Line", "process_record"]
+
+KINDS = ("meta", "op", "fault", "begin", "effect", "terminal", "event", "process", "outcome")
+_VALUE_FIELDS = ("outputs", "inputs")
+_TIMED = frozenset({"op", "fault", "begin", "effect", "terminal"})
+
+
+def _encode_values(record: dict[str, Any]) -> dict[str, Any]:
+    for name in _VALUE_FIELDS:
+        if record.get(name) is not None:
+            record[name] = encode_value(record[name])
+    return record
+
+
+@dataclass(frozen=True)
+class Line:
+    """One history line: its kind, its decoded fields and its exact text (the witness)."""
+
+    kind: str
+    data: Mapping[str, Any]
+    text: str
+
+    @classmethod
+    def parse(cls, text: str) -> Line:
+        raw = json.loads(text)
+        data = dict(raw)
+        for name in _VALUE_FIELDS:
+            if data.get(name) is not None:
+                data[name] = decode_value(data[name], name)
+        return cls(str(raw.get("type", "")), data, text)
+
+    def __getitem__(self, name: str) -> Any:
+        return self.data[name]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.data.get(name, default)
+
+
+@dataclass(frozen=True)
+class History:
+    """A run's lines, in order, with typed views for the checks."""
+
+    lines: tuple[Line, ...]
+    _index: dict[str, tuple[Line, ...]] = field(default_factory=dict, init=False, repr=False,
+                                                compare=False)
+
+    def __post_init__(self) -> None:
+        grouped: dict[str, list[Line]] = {}
+        for line in self.lines:
+            grouped.setdefault(line.kind, []).append(line)
+        self._index.update((k, tuple(v)) for k, v in grouped.items())
+
+    def of(self, kind: str) -> tuple[Line, ...]:
+        """Lines of one kind, in history order."""
+        return self._index.get(kind, ())
+
+    @property
+    def meta(self) -> Mapping[str, Any]:
+        lines = self.of("meta")
+        return lines[0].data if lines else {}
+
+    def scenario(self) -> Scenario | None:
+        data = self.meta.get("scenario")
+        return None if data is None else Scenario.from_dict(data, validate=False)
+
+    def observation(self) -> Observation:
+        """The engine's final view, rebuilt from the ``process`` lines."""
+        return Observation(tuple(
+            ProcessView(id=p["id"], path=p.get("path"), kind=p["kind"], name=p["name"],
+                        state=p["state"], exit_status=p.get("exit_status"),
+                        outputs=p.get("outputs"), parent=p.get("parent"),
+                        children=tuple(p.get("children", ())),
+                        restart_of=p.get("restart_of"), cached_from=p.get("cached_from"))
+            for p in self.of("process")))
+
+    def process_line(self, process_id: str | None) -> Line | None:
+        for line in self.of("process"):
+            if line["id"] == process_id:
+                return line
+        return None
+
+    def to_jsonl(self) -> str:
+        return "".join(line.text + "\n" for line in self.lines)
+
+    def write(self, path: str | Path) -> Path:
+        target = Path(path)
+        target.write_text(self.to_jsonl(), encoding="utf-8")
+        return target
+
+    @classmethod
+    def from_records(cls, records: Iterable[Mapping[str, Any]]) -> History:
+        return cls(tuple(Line.parse(dump_line(r).rstrip("\n")) for r in records))
+
+    @classmethod
+    def load(cls, path: str | Path) -> History:
+        text = Path(path).read_text(encoding="utf-8")
+        return cls(tuple(Line.parse(t) for t in text.splitlines() if t.strip()))
+
+
+def process_record(view: ProcessView) -> dict[str, Any]:
+    return _encode_values({
+        "type": "process", "id": view.id, "path": view.path, "kind": view.kind,
+        "name": view.name, "state": view.state, "exit_status": view.exit_status,
+        "outputs": view.outputs, "parent": view.parent, "children": list(view.children),
+        "restart_of": view.restart_of, "cached_from": view.cached_from,
+    })
+
+
+class HistoryRecorder:
+    """Collects the harness-side records of a run (thread-safe: the nemesis adds too)."""
+
+    def __init__(self) -> None:
+        self._records: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._terminal_seen: set[str] = set()
+
+    def add(self, kind: str, **fields: Any) -> dict[str, Any]:
+        record = _encode_values({"type": kind, **fields})
+        record.setdefault("t", time.monotonic())
+        with self._lock:
+            self._records.append(record)
+        return record
+
+    def sight(self, observation: Observation, after_op: int) -> None:
+        """Record each process the first time it is seen terminal (N1, N2 need this)."""
+        now = time.monotonic()
+        for view in observation.processes:
+            if view.terminal and view.id not in self._terminal_seen:
+                self._terminal_seen.add(view.id)
+                self.add("terminal", process=view.id, path=view.path, state=view.state,
+                         exit_status=view.exit_status, outputs=view.outputs,
+                         after_op=after_op, t=now)
+
+    def build(self, meta: Mapping[str, Any], logs: Iterable[Path],
+              observation: Observation | None, events: Iterable[Mapping[str, Any]],
+              outcome: Mapping[str, Any]) -> History:
+        """Merge harness records and the run's logs into one time-ordered history."""
+        with self._lock:
+            timed = list(self._records)
+        for path in logs:
+            timed.extend(read_records(path))
+        timed.sort(key=lambda r: (r.get("t", 0.0), KINDS.index(r["type"])))
+        records: list[Mapping[str, Any]] = [{"type": "meta", **meta}, *timed]
+        records += [{"type": "event", **e} for e in events]
+        if observation is not None:
+            records += [process_record(view) for view in observation.processes]
+        records.append({"type": "outcome", **outcome})
+        return History.from_records(records)

@@ -1,0 +1,178 @@
+"""The nemesis: executes a scenario's fault plan and logs every fault it arms or lands.
+
+Faults are drawn choices, not sleeps (DESIGN.md section 4):
+
+- ``RaiseIn``: executed by the bodies themselves; logged here as armed.
+- ``KillAtCrashpoint``: handed to ``adapter.arm_crashpoint`` before the first launch.
+- faults "at journal entry k" (``KillOnEffect``, ``RestartBroker``, ``RestartDatabase``,
+  ``DropConnection``) and kill requests at a launch's k-th entry (``KillProcess`` with
+  ``at_effect``): a thread tails the journal and acts when entry k appears. Bodies of a
+  gated session wait after writing an entry until the nemesis has handled it, so the
+  fault lands while the body that wrote entry k sits between effect and checkpoint.
+
+An adapter that raises ``Unsupported`` is recorded as such (``status: unsupported``)
+and the run is flagged so the runner stops it: its clauses then read unknown.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from functools import partial
+from typing import Any
+
+from harness.adapter import EngineAdapter, Handle
+from harness.errors import Unsupported
+from harness.history import HistoryRecorder
+from harness.journal import JournalTail
+from harness.session import GATE_OPEN, Session
+from scenarios.faults import (
+    DropConnection,
+    Fault,
+    KillAtCrashpoint,
+    KillOnEffect,
+    RaiseIn,
+    RestartBroker,
+    RestartDatabase,
+    fault_kind,
+)
+from scenarios.plan import KillProcess
+from scenarios.scenario import Scenario
+
+__all__ = ["Nemesis", "needs_gate"]
+
+POLL_SECONDS = 0.002
+_AT_ENTRY = (KillOnEffect, RestartBroker, RestartDatabase, DropConnection)
+
+
+def _entry(fault: Fault) -> int | None:
+    """The journal entry a fault waits for (None for faults that wait for none)."""
+    if isinstance(fault, KillOnEffect):
+        return fault.effect_index
+    if isinstance(fault, (RestartBroker, RestartDatabase, DropConnection)):
+        return fault.at_effect
+    return None
+
+
+def needs_gate(scenario: Scenario) -> bool:
+    """Whether any fault waits for a journal entry (then bodies must wait for the nemesis)."""
+    return any(isinstance(f, _AT_ENTRY) for f in scenario.faults) or any(
+        isinstance(op, KillProcess) and op.at_effect is not None for op in scenario.launches)
+
+
+def _describe(fault: Fault | KillProcess) -> dict[str, Any]:
+    fields = dict(vars(fault))
+    kind = "kill_process" if isinstance(fault, KillProcess) else fault_kind(fault)
+    return {"fault": kind, **fields}
+
+
+class Nemesis:
+    """Arms and lands one scenario's faults through one adapter (see module docstring)."""
+
+    def __init__(self, adapter: EngineAdapter, session: Session, recorder: HistoryRecorder,
+                 handles: Mapping[str, Handle], poll: float = POLL_SECONDS) -> None:
+        self.adapter = adapter
+        self.session = session
+        self.recorder = recorder
+        self.handles = handles
+        self.poll = poll
+        self.unsupported: list[str] = []
+        self._tail = JournalTail(session.journal_path)
+        self._per_launch: dict[str, int] = {}
+        self._index = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        scenario = session.scenario
+        self._at_entry = [f for f in scenario.faults if isinstance(f, _AT_ENTRY)]
+        self._kill_requests = [op for op in scenario.launches
+                               if isinstance(op, KillProcess) and op.at_effect is not None]
+
+    # ------------------------------------------------------------------ arming
+    def arm(self) -> None:
+        """Log every planned fault and arm crashpoints (before the first launch)."""
+        for fault in self.session.scenario.faults:
+            if isinstance(fault, KillAtCrashpoint):
+                self._do(fault, "armed", partial(self.adapter.arm_crashpoint,
+                                                 fault.crashpoint, fault.target, fault.attempt))
+            elif isinstance(fault, (RaiseIn, *_AT_ENTRY)):
+                self.recorder.add("fault", source="nemesis", status="armed", **_describe(fault))
+        for op in self._kill_requests:
+            self.recorder.add("fault", source="nemesis", status="armed", **_describe(op))
+
+    def _do(self, fault: Fault | KillProcess, status: str, action: Callable[[], Any],
+            **extra: Any) -> None:
+        try:
+            result = action()
+        except Unsupported as error:
+            self.unsupported.append(str(error))
+            self.recorder.add("fault", source="nemesis", status="unsupported",
+                              reason=str(error), **_describe(fault), **extra)
+            return
+        except Exception as error:  # a fault that cannot land is a fact, not a crash
+            self.recorder.add("fault", source="nemesis", status="missed",
+                              reason=f"{type(error).__name__}: {error}", **_describe(fault),
+                              **extra)
+            return
+        if isinstance(result, int) and not isinstance(result, bool):
+            extra = {**extra, "killed_pid": result}
+        self.recorder.add("fault", source="nemesis", status=status, **_describe(fault), **extra)
+
+    # ------------------------------------------------------------------ landing
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="nemesis", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop landing faults, handle what is already in the journal, open the gate."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(10)
+            self._thread = None
+        self.session.set_gate(GATE_OPEN)
+
+    def _run(self) -> None:
+        while True:
+            try:
+                self.tick()
+            except Exception as error:  # never die silently: gated bodies wait on us
+                self.recorder.add("fault", source="nemesis", status="error",
+                                  fault="nemesis", reason=f"{type(error).__name__}: {error}")
+            if self._stop.wait(self.poll):
+                self.tick()
+                return
+
+    def tick(self) -> None:
+        """Handle the journal entries appended since the last tick, in order."""
+        for record in self._tail.poll():
+            self._index += 1
+            self._on_entry(self._index, record)
+            self.session.set_gate(self._index)
+
+    def _on_entry(self, index: int, record: Mapping[str, Any]) -> None:
+        key = str(record.get("key", ""))
+        label = key.partition("/")[0]
+        self._per_launch[label] = self._per_launch.get(label, 0) + 1
+        where = {"entry": index, "key": key, "worker": record.get("worker")}
+        for fault in self._at_entry:
+            if _entry(fault) != index:
+                continue
+            if isinstance(fault, KillOnEffect):
+                self._do(fault, "fired", partial(self.adapter.kill_worker,
+                                                 int(record["worker"])), **where)
+            elif isinstance(fault, RestartBroker):
+                self._do(fault, "fired", partial(self.adapter.restart_broker, fault.hard),
+                         **where)
+            elif isinstance(fault, RestartDatabase):
+                self._do(fault, "fired", self.adapter.restart_database, **where)
+            else:
+                self._do(fault, "fired", self.adapter.drop_connection, **where)
+        for op in self._kill_requests:
+            if op.launch == label and op.at_effect == self._per_launch[label]:
+                handle = self.handles.get(op.launch)
+                if handle is None:
+                    self.recorder.add("fault", source="nemesis", status="missed",
+                                      reason=f"launch {op.launch} has no process yet",
+                                      **_describe(op), **where)
+                    continue
+                self._do(op, "fired", partial(self.adapter.kill_process, handle),
+                         process=handle.id, **where)

@@ -1,0 +1,216 @@
+"""Run one scenario against one engine: isolate, chaos, heal, observe, check, clean up.
+
+Each run gets a fresh work directory (journal, engine database, shared files) and a
+fresh adapter. The chaos phase performs the launch plan with the nemesis landing
+faults; each launch must terminate within ``chaos_timeout`` before the next operation
+(the plan's own rule). The heal phase stops all faults and gives every process
+``heal_timeout`` seconds to terminate (clause L1). Then the engine's view is observed,
+the history built and every clause checked. The adapter is closed and the directory
+removed in ``finally``: also on failures and Ctrl-C, nothing the run started survives.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.adapter import EngineAdapter, Handle
+from harness.checks import ClauseResult, run_checks
+from harness.checks.result import FAIL, UNKNOWN
+from harness.contract import CheckedAdapter
+from harness.errors import Unsupported
+from harness.history import History, HistoryRecorder
+from harness.nemesis import Nemesis, needs_gate
+from harness.session import Session
+from scenarios.capabilities import ALL_CLAUSES
+from scenarios.faults import fault_kind
+from scenarios.oracle import Expectation, expect
+from scenarios.plan import Invalidate, KillProcess, Launch, LaunchOp, Relaunch, SetCaching
+from scenarios.scenario import Scenario
+
+__all__ = ["AdapterFactory", "RunOptions", "ScenarioRun", "applicability", "run_scenario"]
+
+AdapterFactory = Callable[[], EngineAdapter]
+_OP_KINDS = {Launch: "launch", Relaunch: "relaunch", SetCaching: "set_caching",
+             Invalidate: "invalidate", KillProcess: "kill_process"}
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Bounds (seconds) and housekeeping of a run; ``check_contract`` wraps the adapter
+    in ``CheckedAdapter`` so protocol breaches are named where they happen."""
+
+    chaos_timeout: float = 30.0
+    heal_timeout: float = 10.0
+    keep_workdir: bool = False
+    workdir_root: str | None = None
+    check_contract: bool = True
+
+
+@dataclass(frozen=True)
+class ScenarioRun:
+    """The outcome of one scenario: status, history and per-clause results.
+
+    ``status`` is ``ran``, ``not_applicable`` (the engine lacks something the scenario
+    needs; no verdicts), ``aborted`` (an operation turned out unsupported mid-run;
+    the verdicts of what ran are kept, but not trusted for passes) or ``error`` (the
+    adapter or engine raised; every clause is unknown, with the error as the reason).
+    """
+
+    scenario: Scenario
+    status: str
+    reasons: tuple[str, ...] = ()
+    expectation: Expectation | None = None
+    history: History | None = None
+    results: tuple[ClauseResult, ...] = ()
+    seconds: float = 0.0
+    workdir: str | None = field(default=None, compare=False)
+
+    def failed(self, promised: frozenset[str] | None = None) -> tuple[ClauseResult, ...]:
+        return tuple(r for r in self.results if r.verdict == FAIL
+                     and (promised is None or r.clause in promised))
+
+
+def applicability(scenario: Scenario, adapter: EngineAdapter,
+                  expectation: Expectation) -> tuple[str, ...]:
+    """Why this adapter cannot run this scenario (empty when it can)."""
+    reasons = list(expectation.not_applicable)
+    needed = {fault_kind(f) for f in scenario.faults} | {
+        _OP_KINDS[type(op)] for op in scenario.launches}
+    for operation in sorted(needed):
+        if not adapter.supports(operation):
+            reasons.append(f"{adapter.name}/{adapter.tier} cannot {operation.replace('_', ' ')}")
+    return tuple(reasons)
+
+
+def run_scenario(factory: AdapterFactory, scenario: Scenario,
+                 options: RunOptions | None = None) -> ScenarioRun:
+    """Run ``scenario`` on a fresh adapter from ``factory`` and check every clause."""
+    options = options or RunOptions()
+    started = time.monotonic()
+    adapter: EngineAdapter = factory()
+    if options.check_contract:
+        adapter = CheckedAdapter(adapter)
+    expectation = expect(scenario, adapter.capabilities())
+    reasons = applicability(scenario, adapter, expectation)
+    if reasons:
+        return ScenarioRun(scenario, "not_applicable", reasons, expectation,
+                           seconds=time.monotonic() - started)
+    workdir = Path(tempfile.mkdtemp(prefix=f"wfconform-{scenario.name[:40]}-",
+                                    dir=options.workdir_root))
+    try:
+        history, unsupported = _execute(adapter, scenario, workdir, options)
+    except Exception as error:  # an adapter or engine crash: every verdict is unknown
+        reason = f"the run crashed: {type(error).__name__}: {error}"
+        results = tuple(ClauseResult(c, UNKNOWN, (), reason, True, scenario.name)
+                        for c in ALL_CLAUSES)
+        return ScenarioRun(scenario, "error", (reason,), expectation, None, results,
+                           time.monotonic() - started)
+    finally:
+        try:
+            adapter.close()
+        finally:
+            if not options.keep_workdir:
+                shutil.rmtree(workdir, ignore_errors=True)
+    results = run_checks(scenario, expectation, history)
+    status = "aborted" if unsupported else "ran"
+    return ScenarioRun(scenario, status, tuple(unsupported), expectation, history, results,
+                       time.monotonic() - started,
+                       str(workdir) if options.keep_workdir else None)
+
+
+def _execute(adapter: EngineAdapter, scenario: Scenario, workdir: Path,
+             options: RunOptions) -> tuple[History, list[str]]:
+    session = Session(workdir, scenario, gated=needs_gate(scenario)).write()
+    recorder = HistoryRecorder()
+    handles: dict[str, Handle] = {}
+    adapter.open(session)
+    nemesis = Nemesis(adapter, session, recorder, handles)
+    stopped: list[str] = []
+    unsupported: list[str] = []
+    try:
+        nemesis.arm()
+        nemesis.start()
+        for index, op in enumerate(scenario.launches):
+            if nemesis.unsupported:
+                break
+            try:
+                stopped += _perform(adapter, op, index, recorder, handles, options)
+            except Unsupported as error:
+                unsupported.append(str(error))
+                recorder.add("op", i=index, op=_OP_KINDS[type(op)], status="unsupported",
+                             reason=str(error))
+            if stopped or unsupported:
+                break
+        nemesis.stop()
+        _heal(adapter, recorder, handles, options)
+        observation = adapter.observe()
+        recorder.sight(observation, len(scenario.launches))
+        events = adapter.events() if adapter.supports("events") else ()
+    finally:
+        nemesis.stop()
+    unsupported += nemesis.unsupported
+    meta = {"scenario_name": scenario.name, "engine": adapter.name, "tier": adapter.tier,
+            "wall_clock": time.time(), "scenario": scenario.to_dict()}
+    outcome = {"status": "aborted" if unsupported else "ran", "stopped": stopped,
+               "unsupported": unsupported}
+    logs = (session.begins_path, session.journal_path, session.faults_path)
+    return recorder.build(meta, logs, observation, events, outcome), unsupported
+
+
+def _perform(adapter: EngineAdapter, op: LaunchOp, index: int, recorder: HistoryRecorder,
+             handles: dict[str, Handle], options: RunOptions) -> list[str]:
+    """Do one plan operation; return why the plan must stop (a launch that hangs)."""
+    t = time.monotonic()
+    if isinstance(op, (Launch, Relaunch)):
+        if isinstance(op, Launch):
+            handle = adapter.launch(op.label, op.workflow, op.inputs)
+            fields: dict[str, Any] = {"workflow": op.workflow}
+        else:
+            handle = adapter.relaunch(op.label, handles[op.of])
+            fields = {"of": op.of, "of_process": handles[op.of].id}
+        handles[op.label] = handle
+        recorder.add("op", i=index, op=_OP_KINDS[type(op)], label=op.label, process=handle.id,
+                     t=t, **fields)
+        state = adapter.wait(handle, options.chaos_timeout)
+        recorder.add("op", i=index, op="wait", label=op.label, process=handle.id,
+                     state=state or "timeout", timeout=options.chaos_timeout)
+        recorder.sight(adapter.observe(), index)
+        if state is None:
+            return [f"launch {op.label} (process {handle.id}) did not terminate within "
+                    f"{options.chaos_timeout} s of chaos"]
+    elif isinstance(op, SetCaching):
+        adapter.set_caching(op.default, tuple(op.enabled), tuple(op.disabled))
+        recorder.add("op", i=index, op="set_caching", default=op.default,
+                     enabled=list(op.enabled), disabled=list(op.disabled), t=t)
+    elif isinstance(op, Invalidate):
+        adapter.invalidate(handles[op.launch], op.calc_path)
+        recorder.add("op", i=index, op="invalidate", label=op.launch,
+                     path=f"{op.launch}/{op.calc_path}", t=t)
+    elif op.at_effect is None:
+        adapter.kill_process(handles[op.launch])
+        recorder.add("op", i=index, op="kill_process", label=op.launch,
+                     process=handles[op.launch].id, t=t)
+        recorder.sight(adapter.observe(), index)
+    return []
+
+
+def _heal(adapter: EngineAdapter, recorder: HistoryRecorder, handles: dict[str, Handle],
+          options: RunOptions) -> None:
+    """No more faults; every process gets ``heal_timeout`` s to terminate (L1)."""
+    adapter.disarm_all()
+    recorder.add("op", op="heal", timeout=options.heal_timeout)
+    deadline = time.monotonic() + options.heal_timeout
+    for view in adapter.observe().processes:
+        if view.terminal:
+            continue
+        handle = Handle(view.path or view.id, view.id)
+        state = adapter.wait(handle, max(0.0, deadline - time.monotonic()))
+        fields = {} if state else {"reason": adapter.diagnose(handle)}
+        recorder.add("op", op="heal_wait", process=view.id, path=view.path,
+                     state=state or "stuck", timeout=options.heal_timeout, **fields)

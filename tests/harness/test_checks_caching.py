@@ -1,0 +1,137 @@
+"""K1..K8 on hand-made histories: cache hits, their sources and the configuration."""
+
+from __future__ import annotations
+
+from harness.checks import FAIL, PASS
+from tests.harness.histories import Hist, relaunch_run, two_launch_run
+
+
+def mixed_run() -> Hist:
+    """k7: caching on for add only; B's add hits A's, B's digest executes again."""
+    return two_launch_run("k7_per_type_configuration", "Mixed",
+                          {"both": {"add": {"sum": 1}, "digest": {"digest": "d1"}}}, {},
+                          hits={"B/both/0:add": "A/both/0:add"})
+
+
+def test_a_hit_that_executes_nothing_passes_k1() -> None:
+    assert relaunch_run(cached=True).check("K1").verdict == PASS
+
+
+def test_a_hit_that_also_executed_its_body_fails_k1() -> None:
+    h = relaunch_run(cached=True)
+    h.effect("B/add_xy/0:add", "4", worker=12)
+    result = h.check("K1")
+    assert result.verdict == FAIL
+    assert "cache hit B/add_xy/0:add (process 4, source 2) executed its body" in result.sentence
+
+
+def test_a_hit_returning_its_sources_outputs_passes_k2() -> None:
+    assert relaunch_run(cached=True).check("K2").verdict == PASS
+
+
+def test_a_hit_whose_outputs_differ_from_its_source_fails_k2() -> None:
+    result = relaunch_run(cached=True).set("4", outputs={"sum": 3.0}).check("K2")
+    assert result.verdict == FAIL
+    assert "returned {'sum': 3.0}" in result.sentence
+    assert len(result.witness) == 2
+
+
+def test_a_hit_naming_an_unknown_source_fails_k2() -> None:
+    result = relaunch_run(cached=True).set("4", cached_from="99").check("K2")
+    assert result.verdict == FAIL
+    assert "names source 99" in result.sentence
+
+
+def test_misses_where_no_valid_source_exists_pass_k3() -> None:
+    h = Hist("k3_excepted_source_never_hit").launch("A", "1")
+    h.wf("1", "A", "AddThreeNumbers", exit_status=1)
+    h.effect("A/add_xy", "1")
+    h.effect("A/add_xy/0:add", "2", raised=True)
+    h.calc("2", "A/add_xy/0:add", "1", {}, state="excepted", exit_status=None)
+    h.launch("B", "3").wf("3", "B", "AddThreeNumbers", outputs={"sum": 6})
+    h.effect("B/add_xy", "3")
+    h.effect("B/add_xy/0:add", "4")
+    h.calc("4", "B/add_xy/0:add", "3", {"sum": 3})
+    result = h.check("K3")
+    assert result.verdict == PASS, result.sentence
+
+
+def test_a_hit_from_an_excepted_source_fails_k3() -> None:
+    h = relaunch_run(cached=True).set("2", state="excepted", exit_status=None, outputs={})
+    result = h.check("K3")
+    assert result.verdict == FAIL
+    assert "which is excepted" in result.sentence
+
+
+def test_a_hit_from_a_source_invalidated_before_its_launch_fails_k3() -> None:
+    h = relaunch_run(cached=True)
+    index = next(i for i, r in enumerate(h.records) if r.get("op") == "relaunch")
+    h.records.insert(index, {"type": "op", "op": "invalidate", "label": "A",
+                             "path": "A/add_xy/0:add", "t": h.records[index]["t"] - 0.001})
+    result = h.check("K3")
+    assert result.verdict == FAIL
+    assert "invalidated before this launch" in result.sentence
+
+
+def test_equal_inputs_hitting_passes_k4() -> None:
+    assert relaunch_run(cached=True).check("K4").verdict == PASS
+
+
+def test_a_hit_despite_a_changed_input_fails_k4() -> None:
+    h = relaunch_run(cached=True).set("5", cached_from="2")  # add(3, 3) hit add(1, 2)
+    result = h.check("K4")
+    assert result.verdict == FAIL
+    assert "B/add_xyz/0:add (process 5) hit A/add_xy/0:add" in result.sentence
+
+
+def test_equal_inputs_hitting_across_processes_passes_k5() -> None:
+    assert relaunch_run(cached=True).check("K5").verdict == PASS
+
+
+def test_an_equal_calculation_executing_again_fails_k5() -> None:
+    h = relaunch_run(cached=True).set("4", cached_from=None)
+    h.effect("B/add_xy/0:add", "4")
+    result = h.check("K5")
+    assert result.verdict == FAIL
+    assert "the hash is not stable" in result.sentence
+
+
+def test_uncached_workflows_and_no_hits_with_caching_off_pass_k6() -> None:
+    assert relaunch_run(cached=False).check("K6").verdict == PASS
+
+
+def test_a_cached_workflow_fails_k6() -> None:
+    result = relaunch_run(cached=True).set("3", cached_from="1").check("K6")
+    assert result.verdict == FAIL
+    assert "workflows are never cached" in result.sentence
+
+
+def test_a_hit_while_caching_is_off_fails_k6() -> None:
+    h = relaunch_run(cached=False).set("4", cached_from="2")
+    h.records = [r for r in h.records if r.get("key") != "B/add_xy/0:add"]
+    result = h.check("K6")
+    assert result.verdict == FAIL
+    assert "caching is off for add" in result.sentence
+
+
+def test_per_type_configuration_followed_passes_k7() -> None:
+    assert mixed_run().check("K7").verdict == PASS
+
+
+def test_a_hit_for_a_type_with_caching_off_fails_k7() -> None:
+    h = mixed_run()
+    h.records = [r for r in h.records if r.get("key") != "B/both/1:digest"]
+    result = h.set("6", cached_from="3").check("K7")
+    assert result.verdict == FAIL
+    assert "type digest hit although caching is off" in result.sentence
+
+
+def test_hits_within_one_type_pass_k8() -> None:
+    assert mixed_run().check("K8").verdict == PASS
+
+
+def test_a_hit_across_calculation_types_fails_k8() -> None:
+    h = mixed_run().set("6", cached_from="2")  # B's digest from A's add
+    result = h.check("K8")
+    assert result.verdict == FAIL
+    assert "of type digest hit A/both/0:add (process 2) of type add" in result.sentence

@@ -1,0 +1,106 @@
+"""C1..C6 on hand-made histories: a correct run passes, one broken fact fails."""
+
+from __future__ import annotations
+
+from harness.checks import FAIL, PASS
+from tests.harness.histories import c2_run, c3_run, c6_run
+
+
+def test_a_process_that_continues_under_its_own_id_passes_c1() -> None:
+    result = c2_run().check("C1")
+    assert result.verdict == PASS, result.sentence
+
+
+def test_a_killed_process_left_running_fails_c1_with_its_launch_as_witness() -> None:
+    h = c2_run().set("1", state="running", exit_status=None)
+    result = h.check("C1")
+    assert result.verdict == FAIL
+    assert "still running" in result.sentence
+    assert any('"op":"launch"' in line for line in result.witness)
+
+
+def test_a_continuation_under_a_new_id_fails_c1() -> None:
+    h = c2_run().set("1", state="killed").wf("9", "A", "Steps", outputs={"out": 7})
+    result = h.check("C1")
+    assert result.verdict == FAIL
+    assert "new process 9" in result.sentence
+
+
+def test_no_effect_repeated_after_its_checkpoint_passes_c2() -> None:
+    assert c2_run().check("C2").verdict == PASS
+
+
+def test_a_step_rerun_from_scratch_after_a_kill_fails_c2_with_both_executions() -> None:
+    h = c2_run()
+    h.effect("A/s1", "1", worker=12)  # resumed from scratch instead of the checkpoint
+    result = h.check("C2")
+    assert result.verdict == FAIL
+    assert "A/s1 ran 2 times" in result.sentence
+    assert sum('"key":"A/s1"' in line for line in result.witness) == 2
+
+
+def test_an_effect_in_flight_at_two_kills_may_run_three_times_under_c3() -> None:
+    result = c3_run().check("C3")
+    assert result.verdict == PASS, result.sentence
+
+
+def test_an_effect_running_more_than_kills_plus_one_times_fails_c3() -> None:
+    h = c3_run()
+    h.effect("A/s2", "1", worker=14)
+    result = h.check("C3")
+    assert result.verdict == FAIL
+    assert "ran 4 times with 2 kill(s)" in result.sentence
+    assert any('"fault":"kill_at_crashpoint"' in line for line in result.witness)
+
+
+def test_kills_between_effects_count_as_c3_evidence() -> None:
+    result = c2_run().check("C3")
+    assert result.verdict == PASS
+    assert "1 between effects" in result.sentence
+
+
+def test_outputs_equal_to_the_fault_free_run_pass_c4() -> None:
+    assert c2_run().check("C4").verdict == PASS
+
+
+def test_different_outputs_after_a_kill_fail_c4() -> None:
+    result = c2_run().set("1", outputs={"out": 8}).check("C4")
+    assert result.verdict == FAIL
+    assert "{'out': 8}" in result.sentence and "{'out': 7}" in result.sentence
+
+
+def test_outputs_of_another_type_fail_c4_because_equality_is_typed() -> None:
+    result = c2_run().set("1", outputs={"out": 7.0}).check("C4")
+    assert result.verdict == FAIL
+
+
+def test_an_unexpected_final_state_fails_c4() -> None:
+    result = c2_run().set("1", state="excepted", exit_status=None).check("C4")
+    assert result.verdict == FAIL
+    assert "ended excepted" in result.sentence
+
+
+def test_sequential_effects_in_two_workers_pass_c5() -> None:
+    assert c2_run().check("C5").verdict == PASS
+
+
+def test_overlapping_effects_of_one_process_in_two_workers_fail_c5() -> None:
+    h = c2_run()
+    first = h.effect("A/s3", "1", worker=21, t0=500.0, t1=500.5)
+    h.effect("A/s3", "1", worker=22, t0=500.2, t1=500.3)
+    result = h.check("C5")
+    assert result.verdict == FAIL
+    assert "at the same time" in result.sentence
+    assert len(result.witness) == 2 and str(first["t0"]) in result.witness[0]
+
+
+def test_children_awaited_after_a_kill_pass_c6() -> None:
+    assert c6_run().check("C6").verdict == PASS
+
+
+def test_a_child_launched_again_after_the_checkpoint_fails_c6() -> None:
+    h = c6_run().calc("7", "A/fan/0:add", "1", {"sum": 6})
+    result = h.check("C6")
+    assert result.verdict == FAIL
+    assert "launched A/fan/0:add 2 times" in result.sentence
+    assert len(result.witness) == 2
