@@ -3,7 +3,10 @@
 Inert unless a fault is armed (a row in the database's ``faults`` table). A fault names a
 crashpoint, a target (fnmatch over ``Label.step`` for workflow steps, ``Label`` for
 calculations and whole processes) and the attempt it fires on (1-based; None = every
-attempt). Attempts are counted durably at claim time, so "attempt 1" fires exactly once.
+attempt). The attempt is the delivery count of the current task, counted durably at
+claim time and reset when a checkpoint moves the process on: "attempt 1" fires once per
+checkpointed position, so a step inside a loop, or a whole-process target, can fire
+again at a later position (the harness counts scenario-wide attempts itself).
 """
 
 from __future__ import annotations

@@ -68,6 +68,10 @@ def _run_step(store: Store, claimed: ClaimedTask, plan: CrashPlan, cls: type[Wor
 
     def before(step: str) -> None:
         set_current(_context(claimed, step))
+        # The step this claim runs is known only once control flow has been evaluated
+        # (pure code, nothing written since the claim), so "after_claim" for a
+        # ``Label.step`` target fires here; ``execute`` fires it for whole processes.
+        plan.hit(AFTER_CLAIM, (f"{process.label}.{step}",), attempt)
         plan.hit(BEFORE_EFFECT, (f"{process.label}.{step}",), attempt)
 
     def after(step: str) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
+from dataclasses import dataclass
 
 from reference_engine import CalcResult, WorkChain, calculation, current_execution, if_, while_
 
@@ -172,3 +174,103 @@ class Parent(WorkChain):
 
     def collect(self) -> None:
         self.out("child_total", self.ctx["child"]["outputs"]["total"])
+
+
+# --------------------------------------------------------------------------------------
+# Reading the effect log. Kept beside ``record`` so the writer and the reader of the line
+# format live in one place; only the tests call these (workers never do).
+
+
+@dataclass(frozen=True)
+class Effect:
+    """One line of the effect log: one completed execution of a body."""
+
+    kind: str
+    name: str
+    process: int
+    attempt: int
+    worker: int
+    t0: float
+    t1: float
+
+
+def read_effects(path: str | os.PathLike[str]) -> list[Effect]:
+    """Every effect in the log, in write order; a malformed line fails loudly."""
+    if not os.path.exists(path):
+        return []
+    effects: list[Effect] = []
+    with open(path, encoding="utf-8") as log:
+        for line in log:
+            if not line.strip():
+                continue
+            kind, name, process, attempt, worker, t0, t1 = line.split()
+            effects.append(Effect(kind, name, int(process), int(attempt), int(worker),
+                                  float(t0), float(t1)))
+    return effects
+
+
+def effect_counts(effects: list[Effect]) -> Counter[tuple[int, str]]:
+    """How many times each (process id, step or calculation name) executed."""
+    return Counter((e.process, e.name) for e in effects)
+
+
+def overlapping_effects(effects: list[Effect]) -> list[tuple[Effect, Effect]]:
+    """Pairs of effects of one process, in different workers, whose [t0, t1] overlap (C5).
+
+    ``t0``/``t1`` are ``time.monotonic()`` values, comparable across processes on Linux.
+    """
+    by_process: dict[int, list[Effect]] = {}
+    for effect in effects:
+        by_process.setdefault(effect.process, []).append(effect)
+    clashes: list[tuple[Effect, Effect]] = []
+    for group in by_process.values():
+        group.sort(key=lambda e: e.t0)
+        for i, first in enumerate(group):
+            for second in group[i + 1:]:
+                if second.t0 > first.t1:
+                    break
+                if second.worker != first.worker:
+                    clashes.append((first, second))
+    return clashes
+
+
+def repetition_problems(effects: list[Effect], killed_workers: set[int]) -> list[str]:
+    """Violations of C2/C3 per (process, name), given the pids of every killed worker.
+
+    A repeat is only legitimate when the earlier run's worker died before its commit, so:
+    no worker runs one effect twice, and at most one run comes from a worker that was
+    never killed. Together: runs <= (kills of workers that ran it) + 1.
+    """
+    runs: dict[tuple[int, str], list[int]] = {}
+    for effect in effects:
+        runs.setdefault((effect.process, effect.name), []).append(effect.worker)
+    problems: list[str] = []
+    for (process, name), workers in sorted(runs.items()):
+        survivors = [w for w in workers if w not in killed_workers]
+        if len(set(workers)) != len(workers) or len(survivors) > 1:
+            problems.append(
+                f"{name} of process {process} ran {len(workers)} times in workers {workers} "
+                f"(killed workers: {sorted(killed_workers & set(workers))})"
+            )
+    return problems
+
+
+class LingeringThreeSteps(ThreeSteps):
+    """ThreeSteps whose steps pause again after their effect is logged.
+
+    Why: a kill between an effect and its checkpoint is the one that makes the effect run
+    again; this widens that window so random kills often land in it and the repeat shows
+    in the log (a kill before ``record`` leaves no line at all).
+    """
+
+    def step1(self) -> None:
+        super().step1()
+        _pause()
+
+    def step2(self) -> None:
+        super().step2()
+        _pause()
+
+    def step3(self) -> None:
+        super().step3()
+        _pause()
