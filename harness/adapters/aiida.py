@@ -1,0 +1,397 @@
+"""The adapter for real aiida-core (2.9): `wfconform run --engine aiida`.
+
+Scenario workflows run as one generic `ScenarioWorkChain` (see `aiida_support.workchain`),
+calculations as generated calcfunctions or as `core.arithmetic.add` CalcJobs on a bash
+code (`aiida_support.calcs`), in a throwaway profile (SQLite storage, RabbitMQ vhost,
+circus daemon; `aiida_support.profile`). Bodies run the harness's body protocol
+(`harness.bodies`), so journal, attempt counting, `RaiseIn` and the body crashpoints
+are exactly the reference engine's.
+
+Isolation: building a profile costs seconds, so one profile serves every scenario of
+a harness process (closed at exit, or by `close_shared_profile()`); each scenario gets
+fresh daemon workers started with its session, its own generated process types, the
+caching configuration reset to AiiDA's default (off), the profile's process queue
+purged, and the hashes of all earlier calculation nodes cleared, so nothing from an
+earlier scenario can be a cache source or a task. `WFCONFORM_AIIDA_ISOLATION=profile`
+makes a fresh profile per scenario instead.
+
+Crashpoints: AiiDA has none, so all five are emulated, honestly placed (see
+`BODY_CRASHPOINTS` and `aiida_support.crashpoints`); the two after a checkpoint only for
+WorkChain step targets. What AiiDA cannot do here is `Unsupported`, never a silent no-op:
+broker and database restarts (the machine's RabbitMQ is shared, SQLite is no server),
+dropped connections, and values AiiDA cannot store (NaN, infinities, `.` in dict keys).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from harness.adapter import Handle, Observation
+from harness.adapters.aiida_support.calcs import TABLE_FILE, CalcTable, build_table, write_modules
+from harness.adapters.aiida_support.crashpoints import ENGINE_CRASHPOINTS
+from harness.adapters.aiida_support.isolation import clear_hashes, fresh_reads, purge_queue
+from harness.adapters.aiida_support.profile import ThrowawayProfile
+from harness.errors import AdapterSpecError, Unsupported
+from harness.session import BodyPlan, Session
+from scenarios.capabilities import ALL_CLAUSES, Capabilities
+from scenarios.plan import SetCaching, caching_enabled
+
+__all__ = [
+    "BODY_CRASHPOINTS",
+    "TIERS",
+    "AiidaAdapter",
+    "close_shared_profile",
+    "make_adapter",
+    "shared_profile",
+]
+
+TIERS: tuple[str, ...] = ("sqlite",)
+"""`sqlite`: storage `core.sqlite_dos`, broker RabbitMQ (a fresh vhost), circus daemon."""
+
+BODY_CRASHPOINTS: tuple[str, ...] = ("after_claim", "before_effect",
+                                     "after_effect_before_checkpoint")
+"""Crashpoints emulated by a worker SIGKILLing itself inside a body (`harness.bodies`).
+
+In AiiDA terms: `after_claim` and `before_effect` both land at the start of a WorkChain
+step or calcfunction body, after the worker received the task and loaded the last
+checkpoint (AiiDA has nothing user code can reach in between, so they coincide);
+`after_effect_before_checkpoint` lands after the body's journal entry and before the
+step returns, i.e. before AiiDA saves the step's checkpoint (for a calcfunction: before
+it returns its outputs). `after_checkpoint_before_ack` and `while_waiting` are inside
+plumpy/kiwipy; `aiida_support.crashpoints` lands them from AiiDA's own process state.
+"""
+
+_UNSUPPORTED = {
+    "restart_broker": "the AiiDA tier uses the machine's shared RabbitMQ, which the harness "
+                      "must not restart",
+    "restart_database": "the AiiDA tier stores in SQLite (core.sqlite_dos), not a server",
+    "drop_connection": "not built: AiiDA's SQLite storage has no connection to drop",
+    "events": "AiiDA keeps no log of state changes beyond the nodes observe() reads",
+}
+
+_SHARED: ThrowawayProfile | None = None
+
+
+def shared_profile(workers: int = 1) -> ThrowawayProfile:
+    """The profile shared by this process's AiiDA adapters, made on first use (no daemon).
+
+    Adapters start and stop its daemon per scenario; tests use it to load AiiDA without
+    a second profile (AiiDA loads one profile per process).
+    """
+    global _SHARED
+    if _SHARED is None or _SHARED.root is None or _SHARED.workers != workers:
+        close_shared_profile()
+        _SHARED = ThrowawayProfile(workers=workers).open(daemon=False)
+    return _SHARED
+
+
+def close_shared_profile() -> None:
+    """Remove the profile shared by this process's AiiDA adapters (also runs at exit)."""
+    global _SHARED
+    profile, _SHARED = _SHARED, None
+    if profile is not None:
+        profile.close()
+
+
+class AiidaAdapter:
+    """Runs scenarios on aiida-core (see the module docstring)."""
+
+    name = "aiida"
+
+    def __init__(self, tier: str = "sqlite", workers: int = 1, calcjobs: bool = True) -> None:
+        if tier not in TIERS:
+            raise AdapterSpecError("aiida", f"tier {tier!r} is not available (tiers: "
+                                   f"{', '.join(TIERS)})", "use --tier sqlite")
+        self.tier = tier
+        self.workers = workers
+        self.calcjobs = calcjobs
+        self.profile: ThrowawayProfile | None = None
+        self.session: Session | None = None
+        self.table: CalcTable | None = None
+        self._own_profile = os.environ.get("WFCONFORM_AIIDA_ISOLATION") == "profile"
+        self._watermark = 0
+        self._scenario_node: Any = None
+        self._launches: dict[int, str] = {}
+        self._restarts: dict[int, int] = {}
+        self._plan = BodyPlan()
+
+    # ------------------------------------------------------------------ declaration
+    def capabilities(self) -> Capabilities:
+        """What aiida-core documents, as a capability set.
+
+        - every clause is promised: continuation, terminal states and caching are all
+          documented behaviour; deviations show up as failures with witnesses;
+        - finished-but-failed calculations are valid cache sources unless their exit code
+          is declared `invalidates_cache=True` (`Process.is_valid_cache`);
+        - floats hash by their text at 14 significant digits (`float_to_text` with
+          `AIIDA_FLOAT_PRECISION`), and `float_to_text` maps `-0.0` to `0.0` first;
+        - process functions are not checkpointed: a worker killed inside an inline
+          calcfunction replays the calling step (that is documented behaviour, not a
+          declared choice, so it is reported, not hidden);
+        - WorkChains are never cached (`_cachable = False`).
+        """
+        return Capabilities(
+            promised=frozenset(ALL_CLAUSES),
+            failed_source_policy="allow_unless_invalidating",
+            hash_normalisations=frozenset({"float_round_14", "float_signed_zero"}),
+            crashpoints=frozenset(BODY_CRASHPOINTS + ENGINE_CRASHPOINTS),
+            tiers=frozenset(TIERS),
+        )
+
+    def supports(self, operation: str) -> bool:
+        return operation not in _UNSUPPORTED
+
+    def _unsupported(self, operation: str) -> Unsupported:
+        return Unsupported(self.name, self.tier, operation.replace("_", " "),
+                           _UNSUPPORTED.get(operation, ""))
+
+    # ------------------------------------------------------------------ lifecycle
+    def open(self, session: Session) -> None:
+        """Fresh scenario state in the (shared) profile; workers start with `session.env()`."""
+        from aiida import orm
+
+        from harness.adapters.aiida_support.observe import max_pk
+
+        self.session = session
+        if self._own_profile:
+            self.profile = ThrowawayProfile(workers=self.workers).open(daemon=False)
+        else:
+            self.profile = shared_profile(self.workers)
+        profile = self.profile
+        profile.stop_daemon()
+        self._watermark = max_pk()
+        clear_hashes(profile.cleared_up_to, self._watermark)
+        profile.cleared_up_to = self._watermark
+        purge_queue(profile)
+        slot = f"s{self._watermark}"
+        self.table = build_table(session.scenario, slot, self.calcjobs)
+        write_modules(session.scenario, self.table, profile.modules)
+        (session.workdir / TABLE_FILE).write_text(self.table.to_json(), encoding="utf-8")
+        self._scenario_node = orm.Str(session.scenario.to_json()).store()
+        self._write_caching(SetCaching(default=False))
+        for name, value in session.env().items():
+            profile.set_env(name, value)
+        profile.start_daemon()
+
+    def close(self) -> None:
+        """Stop this scenario's workers; the shared profile stays for the next scenario."""
+        profile, self.profile = self.profile, None
+        if profile is None:
+            return
+        try:
+            profile.stop_daemon()
+            if self.session is not None:
+                for name in self.session.env():
+                    profile.set_env(name, None)
+        finally:
+            if self._own_profile:
+                profile.close()
+
+    def _profile(self) -> ThrowawayProfile:
+        if self.profile is None or self.session is None:
+            raise RuntimeError("AiidaAdapter used before open() or after close()")
+        return self.profile
+
+    # ------------------------------------------------------------------ the plan
+    def launch(self, label: str, workflow: str, inputs: Mapping[str, Any]) -> Handle:
+        from aiida import orm
+        from aiida.engine import submit
+
+        from harness.adapters.aiida_support.values import pk, to_node
+        from harness.adapters.aiida_support.workchain import ScenarioWorkChain
+
+        self._profile()
+        self._check_storable(label, inputs)
+        node = submit(ScenarioWorkChain, scenario=self._scenario_node, workflow=orm.Str(workflow),
+                      args={name: to_node(value) for name, value in inputs.items()},
+                      metadata={"label": label})
+        return self._remember(label, pk(node))
+
+    def _check_storable(self, label: str, inputs: Mapping[str, Any]) -> None:
+        """`Unsupported` for inputs or constants AiiDA cannot store (see `values`)."""
+        from harness.adapters.aiida_support.values import unstorable
+        from scenarios.language import Const, iter_steps
+
+        assert self.session is not None
+        reasons = [unstorable(value, f"input {name}") for name, value in inputs.items()]
+        for workflow in self.session.scenario.workflows:
+            for step in iter_steps(workflow.steps):
+                refs = [getattr(step, "value", None), getattr(step, "condition", None)]
+                refs += list(getattr(step, "inputs", {}).values())
+                refs += [ref for call in getattr(step, "calls", ()) for ref in call.inputs.values()]
+                reasons += [unstorable(ref.value, f"constant in {workflow.name}.{step.name}")
+                            for ref in refs if isinstance(ref, Const)]
+        found = [reason for reason in reasons if reason]
+        if found:
+            raise Unsupported(self.name, self.tier, f"launch {label}", "; ".join(found))
+
+    def relaunch(self, label: str, of: Handle) -> Handle:
+        """AiiDA's restart builder: same input nodes, a new process (only the label differs)."""
+        from aiida import orm
+        from aiida.engine import submit
+
+        from harness.adapters.aiida_support.values import pk
+
+        self._profile()
+        builder = orm.load_node(int(of.id)).get_builder_restart()
+        builder["metadata"]["label"] = label
+        handle = self._remember(label, pk(submit(builder)))
+        self._restarts[int(handle.id)] = int(of.id)
+        return handle
+
+    def _remember(self, label: str, pk: int) -> Handle:
+        self._launches[pk] = label
+        return Handle(label, str(pk))
+
+    def wait(self, handle: Handle, timeout: float) -> str | None:
+        from aiida import orm
+
+        deadline = time.monotonic() + timeout
+        while True:
+            fresh_reads()
+            node = orm.load_node(int(handle.id))
+            if node.is_terminated:
+                return str(node.process_state.value)
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.1)
+
+    def kill_process(self, handle: Handle) -> None:
+        """AiiDA's kill (as `verdi process kill`): an RPC to the worker holding the process.
+
+        The request is sent and not awaited: the nemesis sends it while a gated body
+        blocks the worker, which answers only when the step returns. A process that no
+        worker holds at that moment is unreachable; AiiDA then drops the request, and the
+        adapter notes it in `aiida_notes.jsonl`.
+        """
+        from aiida import orm
+        from aiida.manage import get_manager
+
+        fresh_reads()
+        node = orm.load_node(int(handle.id))
+        if node.is_terminated:
+            return
+        controller = get_manager().get_process_controller()
+        try:
+            controller.kill_process(node.pk, msg_text="wfconform KillProcess")
+        except Exception as error:  # e.g. UnroutableError: no worker holds the process now
+            _note(self.session, {"kill_process": handle.id, "error": repr(error)})
+
+    def set_caching(self, default: bool, enabled: tuple[str, ...],
+                    disabled: tuple[str, ...]) -> None:
+        """Write `caching.*` into the profile config, then restart the daemon workers.
+
+        The scenario's patterns are resolved per calculation type (its rule) and written
+        as AiiDA's full identifiers (`aiida.calculations:core.arithmetic.add`,
+        `<module>.<function>`); `verdi config set caching...` says the same: workers read
+        the configuration at start, so they are restarted.
+        """
+        self._write_caching(SetCaching(default, enabled, disabled))
+        profile = self._profile()
+        profile.stop_daemon()
+        profile.start_daemon()
+
+    def _write_caching(self, config: SetCaching) -> None:
+        assert self.profile is not None and self.session is not None and self.table
+        on: list[str] = []
+        off: list[str] = []
+        for calc in self.session.scenario.calculations:
+            kind = self.table.types[calc.name]
+            wanted = calc.cacheable and caching_enabled(config, calc.name)
+            (on if wanted else off).extend(kind.identifiers())
+        self.profile.set_config(caching__default_enabled=config.default,
+                                caching__enabled_for=on, caching__disabled_for=off)
+
+    def invalidate(self, handle: Handle, calc_path: str) -> None:
+        """`node.base.caching.is_valid_cache = False` on the node(s) at that path."""
+        from aiida import orm
+
+        for view in self.observe().at_path(f"{handle.label}/{calc_path}"):
+            orm.load_node(int(view.id)).base.caching.is_valid_cache = False
+
+    # ------------------------------------------------------------------ faults
+    def arm_crashpoint(self, crashpoint: str, target: str, attempt: int) -> None:
+        """Body crashpoints: the body SIGKILLs its worker; the others: see `crashpoints`."""
+        kill = (crashpoint, target, attempt)
+        if crashpoint in BODY_CRASHPOINTS:
+            self._plan = BodyPlan((*self._plan.body_kills, kill), self._plan.engine_kills)
+        elif crashpoint in ENGINE_CRASHPOINTS and not target.startswith("calc:"):
+            self._plan = BodyPlan(self._plan.body_kills, (*self._plan.engine_kills, kill))
+        else:
+            raise Unsupported(self.name, self.tier, f"arm crashpoint {crashpoint!r} on {target}",
+                              "AiiDA emulates it for WorkChain steps only; calcfunctions and "
+                              "CalcJobs have no checkpoint of their own to land after")
+        assert self.session is not None
+        self.session.write_plan(self._plan)
+
+    def disarm_all(self) -> None:
+        self._plan = BodyPlan(active=False)
+        if self.session is not None:
+            self.session.write_plan(self._plan)
+
+    def kill_worker(self, pid: int | None = None) -> int:
+        """SIGKILL a daemon worker; circus respawns it (about 0.65 s in the lab notes)."""
+        return self._profile().kill_worker(pid)
+
+    def restart_broker(self, hard: bool) -> None:
+        raise self._unsupported("restart_broker")
+
+    def restart_database(self) -> None:
+        raise self._unsupported("restart_database")
+
+    def drop_connection(self) -> None:
+        raise self._unsupported("drop_connection")
+
+    # ------------------------------------------------------------------ views
+    def observe(self) -> Observation:
+        from harness.adapters.aiida_support.observe import observe_nodes
+
+        self._profile()
+        fresh_reads()
+        return Observation(observe_nodes(self._watermark, self._launches, self._restarts))
+
+    def events(self) -> tuple[Mapping[str, Any], ...]:
+        return ()
+
+    def diagnose(self, handle: Handle) -> str:
+        """Why an AiiDA process is not terminal: its state, status and the live workers."""
+        from aiida import orm
+
+        node = orm.load_node(int(handle.id))
+        if node.is_terminated:
+            return f"not stuck: {node.process_state.value}"
+        active = [f"{c.pk} {c.process_label} {c.process_state.value if c.process_state else '?'}"
+                  for c in node.called if not c.is_terminated]
+        checkpoint = "has a checkpoint" if node.checkpoint else "has no checkpoint"
+        return (f"{node.process_state.value if node.process_state else 'created'} "
+                f"({node.process_status or 'no status'}); {checkpoint}; active children "
+                f"{active or 'none'}; live workers {self._profile().worker_pids()}")
+
+
+def _note(session: Session | None, record: dict[str, Any]) -> None:
+    if session is not None:
+        from harness.journal import AppendLog
+
+        with AppendLog(session.workdir / "aiida_notes.jsonl") as log:
+            log.append(record)
+
+
+def make_adapter(tier: str = "sqlite") -> AiidaAdapter:
+    """Factory used by `load_adapter('aiida', tier)`.
+
+    `embedded`, the CLI's default tier name, means `sqlite` here: AiiDA's storage is
+    embedded SQLite, while its daemon needs RabbitMQ (there is no broker-less daemon
+    tier). Environment: `WFCONFORM_WORKERS` (daemon workers, default 1) and
+    `WFCONFORM_AIIDA_CALCJOBS=0` (run every calculation as a calcfunction).
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("aiida") is None:
+        raise AdapterSpecError("aiida", "aiida-core is not installed",
+                               "install it with python -m pip install -e '.[aiida]'")
+    return AiidaAdapter("sqlite" if tier == "embedded" else tier,
+                        workers=int(os.environ.get("WFCONFORM_WORKERS", "1")),
+                        calcjobs=os.environ.get("WFCONFORM_AIIDA_CALCJOBS", "1") != "0")

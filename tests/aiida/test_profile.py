@@ -1,0 +1,81 @@
+"""The throwaway profile leaves nothing behind: no folder, no vhost, no process.
+
+Each case runs in a child Python process (AiiDA loads one profile per process, and the
+session's shared profile must not be disturbed), which prints what it made; the test
+then checks that all of it is gone: after `close()`, after an exception (atexit), and
+after a SIGKILL of the child (the next profile's sweep).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.aiida.conftest import needs_aiida
+
+pytestmark = [needs_aiida, pytest.mark.services, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+CHILD = """
+import json, sys
+from harness.adapters.aiida_support.profile import ThrowawayProfile
+profile = ThrowawayProfile().open()
+if sys.argv[1] == "with":  # entering an open profile must not open a second one
+    first = profile.root
+    profile = profile.__enter__()
+    assert profile.root == first, (first, profile.root)
+import os
+made = {"root": str(profile.root), "vhost": profile.vhost, "aiida_path": os.environ["AIIDA_PATH"],
+        "workers": profile.worker_pids(), "pids": sorted(profile.run_pids())}
+print(json.dumps(made), flush=True)
+if sys.argv[1] == "fail":
+    raise RuntimeError("a run that fails half-way")
+if sys.argv[1] == "sigkill":
+    import os, signal
+    os.kill(os.getpid(), signal.SIGKILL)
+profile.__exit__(None, None, None) if sys.argv[1] == "with" else profile.close()
+"""
+
+
+def _vhosts() -> list[str]:
+    done = subprocess.run(["rabbitmqctl", "-q", "list_vhosts"], capture_output=True,
+                          text=True, check=True, timeout=60)
+    return done.stdout.split()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+@pytest.mark.parametrize("ending", ["close", "with", "fail", "sigkill"])
+def test_profile_removes_folder_vhost_and_daemon_processes(ending: str) -> None:
+    home = Path.home() / ".aiida"
+    home_before = home.exists()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("AIIDA_PATH", None)  # the adapter must not fall back to ~/.aiida
+    done = subprocess.run([sys.executable, "-c", CHILD, ending], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=180)
+    assert (done.returncode == 0) is (ending in ("close", "with")), done.stderr[-2000:]
+    made = json.loads(done.stdout.splitlines()[0])
+    if ending == "sigkill":
+        assert Path(made["root"]).exists()  # nothing ran at exit: the sweep must do it
+        from harness.adapters.aiida_support.profile import sweep_stale
+
+        swept = sweep_stale()
+        assert Path(made["root"]) in swept
+        assert Path(made["aiida_path"]) in swept  # the package's bare AIIDA_PATH folder
+    assert made["workers"] and set(made["workers"]) <= set(made["pids"])
+    assert not Path(made["root"]).exists() and not Path(made["aiida_path"]).exists()
+    assert made["vhost"] not in _vhosts()
+    assert [pid for pid in made["pids"] if _alive(pid)] == []
+    assert home.exists() is home_before
