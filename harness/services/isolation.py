@@ -1,0 +1,154 @@
+"""One private database / vhost per test worker, so parallel workers never meet.
+
+PostgreSQL: ``CREATE DATABASE`` and ``DROP DATABASE ... WITH (FORCE)`` (the force ends
+sessions a killed test left behind). RabbitMQ: a vhost made with ``rabbitmqctl`` (when
+the node is reachable by the CLI) or the management API (when its URL is given); if
+neither is possible the worker shares the vhost and gets its own queue name instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Sequence
+
+from harness.services._proc import run
+from harness.services.base import ServiceError
+
+NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+def check_name(name: str) -> str:
+    if not NAME.match(name):
+        raise ValueError(
+            f"isolation name {name!r} is not a lowercase identifier of at most 63 "
+            "characters; use letters, digits and underscores, starting with a letter"
+        )
+    return name
+
+
+def with_database(url: str, database: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit(parts._replace(path=f"/{database}"))
+
+
+def with_vhost(url: str, vhost: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit(parts._replace(path="/" + urllib.parse.quote(vhost, "")))
+
+
+def with_queue(url: str, queue: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    query = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query) if k != "queue"]
+    query.append(("queue", queue))
+    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
+
+
+def _psycopg_dsn(sqlalchemy_url: str) -> str:
+    return sqlalchemy_url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+class PostgresDatabases:
+    """Databases on one PostgreSQL server, made and dropped through its admin URL."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+
+    def _execute(self, sql: str) -> None:
+        import psycopg  # the `real` extra; imported when a server is actually used
+
+        try:
+            with psycopg.connect(_psycopg_dsn(self.admin_url), autocommit=True,
+                                 connect_timeout=10) as conn:
+                conn.execute(sql)  # type: ignore[arg-type]  # names checked by check_name
+        except psycopg.Error as exc:
+            raise ServiceError(f"{sql!r} on {self.admin_url} failed: {exc}") from exc
+
+    def create(self, name: str) -> str:
+        self._execute(f'CREATE DATABASE "{check_name(name)}"')
+        return with_database(self.admin_url, name)
+
+    def remove(self, name: str) -> None:
+        self._execute(f'DROP DATABASE IF EXISTS "{check_name(name)}" WITH (FORCE)')
+
+
+class CtlVhosts:
+    """Vhosts made with ``rabbitmqctl -n NODE`` (local node, CLI cookie readable)."""
+
+    def __init__(self, admin_url: str, ctl: Sequence[str]) -> None:
+        self.admin_url = admin_url
+        self.ctl = list(ctl)
+        self.user = urllib.parse.unquote(urllib.parse.urlsplit(admin_url).username or "guest")
+
+    def create(self, name: str) -> str:
+        run([*self.ctl, "add_vhost", check_name(name)])
+        run([*self.ctl, "set_permissions", "-p", name, self.user, ".*", ".*", ".*"])
+        return with_vhost(self.admin_url, name)
+
+    def remove(self, name: str) -> None:
+        done = run([*self.ctl, "delete_vhost", check_name(name)], check=False)
+        if done.returncode != 0 and "does not exist" not in done.stdout + done.stderr:
+            raise ServiceError(f"rabbitmqctl delete_vhost {name} failed: {done.stderr[-400:]}")
+
+
+class ManagementVhosts:
+    """Vhosts made through the management HTTP API (``http://host:15672``)."""
+
+    def __init__(self, admin_url: str, api_url: str) -> None:
+        self.admin_url = admin_url
+        self.api_url = api_url.rstrip("/")
+        parts = urllib.parse.urlsplit(admin_url)
+        self.user = urllib.parse.unquote(parts.username or "guest")
+        password = urllib.parse.unquote(parts.password or "guest")
+        self._auth = base64.b64encode(f"{self.user}:{password}".encode()).decode()
+
+    def _call(self, method: str, path: str, body: object | None = None) -> None:
+        request = urllib.request.Request(
+            self.api_url + path, method=method,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Authorization": f"Basic {self._auth}",
+                     "Content-Type": "application/json"},
+        )
+        try:
+            urllib.request.urlopen(request, timeout=10).close()
+        except (urllib.error.URLError, OSError) as exc:
+            if method == "DELETE" and getattr(exc, "code", None) == 404:
+                return
+            raise ServiceError(f"{method} {self.api_url}{path} failed: {exc}") from exc
+
+    def create(self, name: str) -> str:
+        vhost = urllib.parse.quote(check_name(name), "")
+        self._call("PUT", f"/api/vhosts/{vhost}")
+        self._call("PUT", f"/api/permissions/{vhost}/{urllib.parse.quote(self.user, '')}",
+                   {"configure": ".*", "write": ".*", "read": ".*"})
+        return with_vhost(self.admin_url, name)
+
+    def remove(self, name: str) -> None:
+        self._call("DELETE", f"/api/vhosts/{urllib.parse.quote(check_name(name), '')}")
+
+
+class SharedVhostQueues:
+    """No way to make vhosts: share the given vhost, isolate by queue name."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+
+    def create(self, name: str) -> str:
+        return with_queue(self.admin_url, check_name(name))
+
+    def remove(self, name: str) -> None:
+        import pika
+
+        try:
+            connection = pika.BlockingConnection(pika.URLParameters(self.admin_url))
+        except pika.exceptions.AMQPError as exc:
+            raise ServiceError(f"cannot reach {self.admin_url} to delete queue {name}: "
+                               f"{exc!r}") from exc
+        try:
+            connection.channel().queue_delete(check_name(name))
+        finally:
+            connection.close()
