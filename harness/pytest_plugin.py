@@ -20,3 +20,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="embedded",
         help="engine tier: 'embedded' (default, no services), 'sim' or 'real'",
     )
+    group.addoption("--wfconform-postgres-url", default=None, metavar="URL",
+                    help="PostgreSQL for the real tier (default: $WFCONFORM_POSTGRES_URL, "
+                         "else a throwaway server); each xdist worker gets a database")
+    group.addoption("--wfconform-rabbitmq-url", default=None, metavar="URL",
+                    help="RabbitMQ for the real tier (default: $WFCONFORM_RABBITMQ_URL, "
+                         "else a throwaway node); each xdist worker gets a vhost")

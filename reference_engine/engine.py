@@ -11,7 +11,9 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.exc import DBAPIError
 
 from reference_engine.core.caching import CachingConfig
 from reference_engine.core.process import type_string_of
@@ -22,6 +24,9 @@ from reference_engine.loader import check_inputs, kind_of
 from reference_engine.runtime.daemon import Daemon
 from reference_engine.storage.records import ProcessRecord
 from reference_engine.storage.store import Store
+
+if TYPE_CHECKING:
+    from reference_engine.brokers.rabbitmq import Announcer
 
 
 @dataclass(frozen=True)
@@ -35,13 +40,31 @@ class RestartBuilder:
 
 
 class Engine:
-    """One engine database (SQLite path or URL) and the operations on it."""
+    """One engine database (SQLite path or URL) and the operations on it.
 
-    def __init__(self, url: str | os.PathLike[str] = "wfconform-engine.db"):
+    With ``broker_url`` (``amqp://...``) this is the real runtime: every task that becomes
+    claimable is announced on RabbitMQ and ``daemon()`` runs broker-driven workers.
+    Without it (the default) workers poll the database's task table.
+    """
+
+    def __init__(self, url: str | os.PathLike[str] = "wfconform-engine.db",
+                 broker_url: str | None = None):
         self.store = Store(url)
         self.url = self.store.url
+        self.broker_url = broker_url
+        self._announcer: Announcer | None = None
+        if broker_url is not None:
+            from reference_engine.brokers.rabbitmq import (  # pika only when asked
+                Announcer,
+                RabbitBroker,
+            )
+
+            self._announcer = Announcer(RabbitBroker(broker_url, name="wfconform-engine"))
+            self.store.on_ready = self._announcer
 
     def close(self) -> None:
+        if self._announcer is not None:
+            self._announcer.broker.close()
         self.store.close()
 
     def __enter__(self) -> Engine:
@@ -95,12 +118,17 @@ class Engine:
     def wait(self, process_id: int, timeout: float = 60.0, poll: float = 0.005) -> ProcessRecord:
         """Block until the process is terminal; WaitTimeoutError if it takes longer."""
         deadline = time.monotonic() + timeout
+        state = "unknown (database unreachable)"
         while True:
-            record = self.store.get(process_id)
-            if record.is_terminal:
+            try:
+                record = self.store.get(process_id)
+            except DBAPIError:  # a database server restarting: keep waiting (real tier)
+                record = None
+            if record is not None and record.is_terminal:
                 return record
+            state = state if record is None else record.state
             if time.monotonic() > deadline:
-                raise WaitTimeoutError(process_id, record.state, timeout)
+                raise WaitTimeoutError(process_id, state, timeout)
             time.sleep(poll)
 
     # ------------------------------------------------------------- caching
@@ -136,6 +164,8 @@ class Engine:
         self.store.disarm_all()
 
     # ------------------------------------------------------------- workers
-    def daemon(self, workers: int = 2, env: dict[str, str] | None = None) -> Daemon:
+    def daemon(self, workers: int = 2, env: dict[str, str] | None = None,
+               lease_seconds: float | None = None, sweep_after: float = 2.0) -> Daemon:
         """An in-process supervisor of worker OS processes; use as a context manager."""
-        return Daemon(self.url, workers, env)
+        return Daemon(self.url, workers, env, broker_url=self.broker_url,
+                      lease_seconds=lease_seconds, sweep_after=sweep_after)

@@ -100,3 +100,19 @@ class WaitTimeoutError(EngineError, TimeoutError):
         super().__init__(
             f"process {process_id} still {state} after {seconds:.1f} s; is a daemon running?"
         )
+
+
+class BrokerUnavailableError(EngineError, OSError):
+    """The message broker cannot be reached or refused an operation (real runtime).
+
+    The store stays the source of truth: work announced while the broker is down is
+    announced again by the daemon's sweeper, so a caller may log this and go on.
+    """
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(
+            f"cannot use the message broker at {url}: {reason}; check that RabbitMQ is "
+            "running there and that the user may use this vhost"
+        )

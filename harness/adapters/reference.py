@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.adapter import Handle, Observation, ProcessView
+from harness.adapters.reference_real import RealTier
 from harness.adapters.reference_workflows import (
     DB_ENV_VAR,
     LAUNCHES_FILE,
@@ -57,6 +58,16 @@ class _Tier:
     def daemon_options(self, session: Session) -> dict[str, Any]:
         return {}
 
+    def engine_options(self, session: Session) -> dict[str, Any]:
+        return {}
+
+    def release(self, session: Session) -> None:
+        return None
+
+    def fault(self, operation: str, **options: Any) -> str | None:
+        """Do a service fault; return None, or why this tier cannot."""
+        return self.unsupported.get(operation, f"no {operation} on this tier")
+
 
 _TIERS = {
     "embedded": _Tier("embedded", {
@@ -65,6 +76,7 @@ _TIERS = {
         "drop_connection": "the embedded tier has no network connections to drop",
     }),
 }
+_TIERS["real"] = RealTier()  # type: ignore[assignment]  # same hooks, duck-typed
 TIERS: tuple[str, ...] = tuple(_TIERS)
 
 
@@ -77,7 +89,7 @@ class ReferenceAdapter:
         if tier not in _TIERS:
             raise AdapterSpecError(
                 "reference", f"tier {tier!r} is not available (tiers: {', '.join(TIERS)})",
-                "use --tier embedded; the sim and real tiers are not built yet")
+                f"use --tier {' or --tier '.join(TIERS)}")
         self.tier = tier
         self._tier = _TIERS[tier]
         self.workers = workers
@@ -111,11 +123,16 @@ class ReferenceAdapter:
     def open(self, session: Session) -> None:
         self.session = session
         self.types = register(session.scenario)
-        self.engine = Engine(self._tier.database(session))
+        self.engine = Engine(self._tier.database(session), **self._tier.engine_options(session))
         self._launches = AppendLog(session.workdir / LAUNCHES_FILE)
-        env = {**session.env(), DB_ENV_VAR: self.engine.url}
+        env = {**session.env(), DB_ENV_VAR: self.engine.url, **self.worker_env()}
         self.daemon = Daemon(self.engine.url, self.workers, env,
                              **self._tier.daemon_options(session)).start()
+
+    def worker_env(self) -> dict[str, str]:
+        """Extra environment for the workers; empty here. A hook for subclasses that must
+        act inside the worker processes (instrumentation, ``broken_reference`` variants)."""
+        return {}
 
     def close(self) -> None:
         daemon, self.daemon = self.daemon, None
@@ -129,6 +146,8 @@ class ReferenceAdapter:
             if self._launches is not None:
                 self._launches.close()
                 self._launches = None
+            if self.session is not None:
+                self._tier.release(self.session)
 
     def _engine(self) -> Engine:
         if self.engine is None or self.types is None:
@@ -209,13 +228,18 @@ class ReferenceAdapter:
         return self.daemon.kill_worker(pid)
 
     def restart_broker(self, hard: bool) -> None:
-        raise self._unsupported("restart_broker")
+        self._fault("restart_broker", hard=hard)
 
     def restart_database(self) -> None:
-        raise self._unsupported("restart_database")
+        self._fault("restart_database")
 
     def drop_connection(self) -> None:
-        raise self._unsupported("drop_connection")
+        self._fault("drop_connection")
+
+    def _fault(self, operation: str, **options: Any) -> None:
+        reason = self._tier.fault(operation, **options)
+        if reason is not None:
+            raise Unsupported(self.name, self.tier, operation.replace("_", " "), reason)
 
     # ------------------------------------------------------------------ views
     def observe(self) -> Observation:

@@ -19,8 +19,15 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from sqlalchemy.exc import SQLAlchemyError
+
+from reference_engine.runtime.amqp_env import BROKER_ENV
 from reference_engine.storage.store import Store
+
+if TYPE_CHECKING:
+    from reference_engine.runtime.sweeper import Sweeper
 
 SUPERVISE_INTERVAL = 0.005
 
@@ -37,11 +44,22 @@ class WorkerDeath:
 class Daemon:
     """Supervise ``workers`` worker processes for the database at ``url``."""
 
-    def __init__(self, url: str, workers: int = 2, env: dict[str, str] | None = None):
+    def __init__(self, url: str, workers: int = 2, env: dict[str, str] | None = None,
+                 broker_url: str | None = None, lease_seconds: float | None = None,
+                 sweep_after: float = 2.0):
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
         self.store = Store(url)
         self.url = self.store.url
+        # Real runtime: workers consume RabbitMQ hints; a sweeper re-announces lost ones.
+        self.broker_url = broker_url
+        self.lease_seconds = lease_seconds
+        self.sweeper: Sweeper | None = None
+        if broker_url is not None:
+            from reference_engine.runtime.sweeper import Sweeper  # pika only when asked
+
+            self.sweeper = Sweeper(self.store, broker_url, after=sweep_after)
+            self.store.on_ready = self.sweeper.announce
         self.count = workers
         self.env = _worker_env(env)
         self.deaths: list[WorkerDeath] = []
@@ -62,6 +80,8 @@ class Daemon:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout + 5)
+        if self.sweeper is not None:
+            self.sweeper.close()
         self.store.close()
 
     def __enter__(self) -> Daemon:
@@ -94,11 +114,15 @@ class Daemon:
     # --------------------------------------------------------------- supervision
     def _spawn(self) -> None:
         owner = f"w{secrets.token_hex(4)}"
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "reference_engine.runtime.worker",
-             "--url", self.url, "--owner", owner],
-            env=self.env,
-        )
+        command = [sys.executable, "-m", "reference_engine.runtime.worker",
+                   "--url", self.url, "--owner", owner]
+        if self.broker_url is not None:
+            command[2] = "reference_engine.runtime.amqp_worker"  # broker URL: in env,
+            if self.lease_seconds is not None:  # so its password is not on `ps`
+                command += ["--lease", str(self.lease_seconds)]
+        env = self.env if self.broker_url is None else {**self.env,
+                                                        BROKER_ENV: self.broker_url}
+        proc = subprocess.Popen(command, env=env)
         with self._lock:
             self._procs[owner] = proc
 
@@ -113,12 +137,21 @@ class Daemon:
                 for owner, _ in dead:
                     del self._procs[owner]
             for owner, proc in dead:
-                released = self.store.release_owner(owner)
+                released = self._release(owner)
                 self.deaths.append(
                     WorkerDeath(owner, proc.pid, proc.returncode, time.monotonic(), released)
                 )
                 self._spawn()
+            if self.sweeper is not None:
+                self.sweeper.tick()
         self._terminate_all()
+
+    def _release(self, owner: str) -> int:
+        """Free a dead worker's leases; if the database is down, lease expiry will."""
+        try:
+            return self.store.release_owner(owner)
+        except SQLAlchemyError:
+            return 0
 
     def _terminate_all(self) -> None:
         with self._lock:
@@ -133,7 +166,7 @@ class Daemon:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-            self.store.release_owner(owner)
+            self._release(owner)
         with self._lock:
             self._procs.clear()
 

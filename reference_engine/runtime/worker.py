@@ -3,12 +3,19 @@
 Run by the daemon as ``python -m reference_engine.runtime.worker --url URL --owner ID``.
 It asks the kernel to SIGKILL it if its daemon dies (PR_SET_PDEATHSIG), so no worker
 outlives the daemon that started it, even after a SIGKILL of the daemon.
+
+Hook for test tooling: ``$REFERENCE_ENGINE_WORKER_PRELUDE`` names modules (comma-separated)
+that a worker imports at start-up, before its loop (``run_prelude``). Why: tools that must
+act inside the worker OS processes (instrumentation, or wfconform's deliberately broken
+variants, which monkeypatch the engine there) need no other way in; unset, it does nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import ctypes
+import importlib
+import os
 import signal
 import sys
 import threading
@@ -20,6 +27,7 @@ from reference_engine.storage.store import Store
 
 PR_SET_PDEATHSIG = 1
 LEASE_SECONDS = 60.0
+PRELUDE_ENV_VAR = "REFERENCE_ENGINE_WORKER_PRELUDE"
 
 
 def die_with_parent() -> None:
@@ -29,6 +37,21 @@ def die_with_parent() -> None:
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):
         return
+
+
+def run_prelude() -> None:
+    """Import the modules named in ``$REFERENCE_ENGINE_WORKER_PRELUDE`` (see module doc).
+
+    A module that cannot be imported stops the worker with one line naming it and the
+    variable, rather than a worker that silently runs without the hook.
+    """
+    names = [n.strip() for n in os.environ.get(PRELUDE_ENV_VAR, "").split(",") if n.strip()]
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            raise SystemExit(f"reference_engine worker: cannot import {name!r} named in "
+                             f"{PRELUDE_ENV_VAR} ({exc}); fix or unset the variable") from None
 
 
 class Worker:
@@ -76,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--owner", required=True)
     args = parser.parse_args(argv)
     die_with_parent()
+    run_prelude()
     worker = Worker(args.url, args.owner)
     signal.signal(signal.SIGTERM, lambda *_: worker.stopping.set())
     signal.signal(signal.SIGINT, lambda *_: worker.stopping.set())

@@ -10,11 +10,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from reference_engine.errors import StoreUnavailableError
 from reference_engine.storage.schema import metadata
+
+SCHEMA_LOCK_KEY = 0x77666366  # 'wfcf'
 
 
 def normalise_url(url_or_path: str | os.PathLike[str]) -> str:
@@ -32,11 +34,26 @@ def open_database(url_or_path: str | os.PathLike[str]) -> Engine:
     else:
         engine = create_engine(url, pool_pre_ping=True, pool_size=4, max_overflow=4)
     try:
-        metadata.create_all(engine)
+        _create_tables(engine)
     except SQLAlchemyError as exc:
         engine.dispose()
         raise StoreUnavailableError(url, str(exc.orig or exc).splitlines()[0]) from None
     return engine
+
+
+def _create_tables(engine: Engine) -> None:
+    """Create missing tables; on PostgreSQL under a lock, as workers start together.
+
+    Two processes running CREATE TABLE IF NOT EXISTS at once on PostgreSQL can both pass
+    the check and one fails on the catalog's unique index; a transaction-scoped advisory
+    lock makes them take turns.
+    """
+    if engine.dialect.name != "postgresql":
+        metadata.create_all(engine)
+        return
+    with engine.begin() as conn:
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+        metadata.create_all(conn)
 
 
 def _sqlite_engine(url: str) -> Engine:

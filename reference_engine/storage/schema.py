@@ -83,7 +83,8 @@ events = Table(
     metadata,
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
     Column("process_id", Integer, nullable=False),
-    Column("state", String(20), nullable=False),
+    # "crash:<crashpoint>:<Label.step>" too; PostgreSQL enforces the length, SQLite not.
+    Column("state", String(400), nullable=False),
     Column("worker", String(100)),
     Column("at", Float, nullable=False),
 )

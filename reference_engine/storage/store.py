@@ -6,6 +6,12 @@ Invariants kept here, each in one transaction:
 - a step's checkpoint, its children and the task's completion commit together, under a
   compare-and-set on the version, so a redelivered or stale task cannot advance it twice;
 - a terminal child wakes its waiting parent when all awaited children are terminal.
+
+On PostgreSQL (READ COMMITTED) the same invariants need row locks, always taken in one
+order: a task row before its process row, and a child before its parent. Claims skip
+locked rows; the fence locks what it checks until the commit; kill locks the whole
+subtree bottom-up; a finishing child locks its parent. A deadlock that still happens
+(a kill racing a brand-new grandchild) is retried (``transactions.retry_transient``).
 """
 
 from __future__ import annotations
@@ -14,9 +20,11 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from reference_engine.core.caching import CachingConfig, SourceCandidate
 from reference_engine.core.checkpoint import Checkpoint
@@ -31,6 +39,12 @@ from reference_engine.storage.records import (
     ProcessRecord,
 )
 from reference_engine.storage.schema import events, faults, processes, settings, tasks
+from reference_engine.storage.transactions import (
+    OnReady,
+    begin,
+    mark_ready,
+    retry_transient,
+)
 
 CACHING_KEY = "caching"
 
@@ -43,11 +57,18 @@ class Store:
         self.db = open_database(self.url)
         self.clock = clock
         self.is_sqlite = self.url.startswith("sqlite")
+        # Called after a commit with the ids whose task it made claimable; the broker
+        # runtime publishes them (see storage/transactions.py). None: nobody listens.
+        self.on_ready: OnReady | None = None
+
+    def _begin(self) -> AbstractContextManager[Connection]:
+        return begin(self.db, self.on_ready)
 
     def close(self) -> None:
         self.db.dispose()
 
     # ----------------------------------------------------------------- creation
+    @retry_transient
     def create_process(
         self,
         type_string: str,
@@ -56,7 +77,7 @@ class Store:
         inputs: dict[str, JsonValue],
         restart_of: int | None = None,
     ) -> int:
-        with self.db.begin() as conn:
+        with self._begin() as conn:
             return self._insert_process(conn, type_string, label, kind, inputs, None, None,
                                         restart_of)
 
@@ -83,6 +104,7 @@ class Store:
             .returning(processes.c.id)
         ).scalar_one()
         conn.execute(insert(tasks).values(process_id=pid, attempts=0))
+        mark_ready(conn, int(pid))
         self._event(conn, pid, "created", None, now)
         return int(pid)
 
@@ -91,10 +113,11 @@ class Store:
         conn.execute(insert(events).values(process_id=pid, state=state, worker=worker, at=now))
 
     # ----------------------------------------------------------------- claiming
+    @retry_transient
     def claim(self, owner: str, lease_seconds: float = 60.0) -> ClaimedTask | None:
         """Lease the oldest free task; bump its attempt count and the process version."""
         now = self.clock()
-        with self.db.begin() as conn:
+        with self._begin() as conn:
             query = (
                 select(tasks.c.id, tasks.c.process_id, tasks.c.attempts)
                 .where(or_(tasks.c.lease_owner.is_(None), tasks.c.lease_expires < now))
@@ -106,24 +129,54 @@ class Store:
             row = conn.execute(query).first()
             if row is None:
                 return None
-            task_id, pid, attempts = row
-            conn.execute(
-                update(tasks)
-                .where(tasks.c.id == task_id)
-                .values(lease_owner=owner, lease_expires=now + lease_seconds,
-                        attempts=attempts + 1)
+            return self._take(conn, row, owner, lease_seconds, now)
+
+    @retry_transient
+    def claim_process(
+        self, pid: int, owner: str, lease_seconds: float = 60.0
+    ) -> ClaimedTask | None:
+        """Lease the task of process ``pid`` if it has one that nobody holds.
+
+        The broker runtime's claim: a message only says "process X has work"; None means
+        there is nothing to do for this message (no task: the process waits or is
+        terminal; or a live lease: another worker runs it and will announce what follows).
+        """
+        now = self.clock()
+        with self._begin() as conn:
+            query = select(tasks.c.id, tasks.c.process_id, tasks.c.attempts).where(
+                tasks.c.process_id == pid,
+                or_(tasks.c.lease_owner.is_(None), tasks.c.lease_expires < now),
             )
-            conn.execute(
-                update(processes)
-                .where(processes.c.id == pid, processes.c.state.in_(ACTIVE_STATES))
-                .values(state="running", version=processes.c.version + 1, updated_at=now)
-            )
-            self._event(conn, pid, "claimed", owner, now)
-            record = self._load(conn, pid)
+            if not self.is_sqlite:
+                query = query.with_for_update(skip_locked=True)
+            row = conn.execute(query).first()
+            if row is None:
+                return None
+            return self._take(conn, row, owner, lease_seconds, now)
+
+    def _take(
+        self, conn: Connection, row: Any, owner: str, lease_seconds: float, now: float
+    ) -> ClaimedTask:
+        """Lease a locked task row and bump its process's version (fences older holders)."""
+        task_id, pid, attempts = row
+        conn.execute(
+            update(tasks)
+            .where(tasks.c.id == task_id)
+            .values(lease_owner=owner, lease_expires=now + lease_seconds,
+                    attempts=attempts + 1)
+        )
+        conn.execute(
+            update(processes)
+            .where(processes.c.id == pid, processes.c.state.in_(ACTIVE_STATES))
+            .values(state="running", version=processes.c.version + 1, updated_at=now)
+        )
+        self._event(conn, pid, "claimed", owner, now)
+        record = self._load(conn, pid)
         return ClaimedTask(task_id, attempts + 1, owner, record)
 
+    @retry_transient
     def renew_lease(self, task_id: int, owner: str, lease_seconds: float) -> bool:
-        with self.db.begin() as conn:
+        with self._begin() as conn:
             done = conn.execute(
                 update(tasks)
                 .where(tasks.c.id == task_id, tasks.c.lease_owner == owner)
@@ -131,18 +184,23 @@ class Store:
             )
             return done.rowcount == 1
 
+    @retry_transient
     def release_owner(self, owner: str) -> int:
         """Free every lease of a dead worker at once, so continuation need not wait."""
-        with self.db.begin() as conn:
-            done = conn.execute(
+        with self._begin() as conn:
+            freed = conn.execute(
                 update(tasks).where(tasks.c.lease_owner == owner)
                 .values(lease_owner=None, lease_expires=None)
-            )
-            return int(done.rowcount)
+                .returning(tasks.c.process_id)
+            ).scalars().all()
+            for pid in freed:
+                mark_ready(conn, pid)
+            return len(freed)
 
+    @retry_transient
     def drop_task(self, claimed: ClaimedTask) -> None:
         """Acknowledge a task that has nothing left to do (its process is terminal)."""
-        with self.db.begin() as conn:
+        with self._begin() as conn:
             conn.execute(
                 delete(tasks).where(tasks.c.id == claimed.task_id,
                                     tasks.c.lease_owner == claimed.owner)
@@ -150,15 +208,23 @@ class Store:
 
     # ----------------------------------------------------------------- committing
     def _fence(self, conn: Connection, claimed: ClaimedTask) -> bool:
-        """True if this worker still holds the task and the process is unchanged."""
-        owned = conn.execute(
-            select(tasks.c.id).where(tasks.c.id == claimed.task_id,
-                                     tasks.c.lease_owner == claimed.owner)
-        ).first()
-        version = conn.execute(
-            select(processes.c.version, processes.c.state)
-            .where(processes.c.id == claimed.process.id)
-        ).first()
+        """True if this worker still holds the task and the process is unchanged.
+
+        On PostgreSQL both rows are locked (task first, then process: the order ``claim``
+        takes them) until the commit. Without the locks, READ COMMITTED let a stale
+        holder pass this check, a new claim commit, and the stale write then set the
+        version the new holder expects: both advanced the process.
+        """
+        owned_query = select(tasks.c.id).where(tasks.c.id == claimed.task_id,
+                                               tasks.c.lease_owner == claimed.owner)
+        version_query = select(processes.c.version, processes.c.state).where(
+            processes.c.id == claimed.process.id
+        )
+        if not self.is_sqlite:
+            owned_query = owned_query.with_for_update()
+            version_query = version_query.with_for_update()
+        owned = conn.execute(owned_query).first()
+        version = conn.execute(version_query).first()
         return (
             owned is not None
             and version is not None
@@ -166,6 +232,7 @@ class Store:
             and version[1] == "running"
         )
 
+    @retry_transient
     def commit_transition(
         self, claimed: ClaimedTask, transition: Transition, child_kinds: dict[str, str]
     ) -> bool:
@@ -175,7 +242,7 @@ class Store:
         runtime resolves it because only it may import user code.
         """
         now, pid = self.clock(), claimed.process.id
-        with self.db.begin() as conn:
+        with self._begin() as conn:
             if not self._fence(conn, claimed):
                 return False
             checkpoint = transition.checkpoint
@@ -198,6 +265,7 @@ class Store:
                     update(tasks).where(tasks.c.id == claimed.task_id)
                     .values(lease_owner=None, lease_expires=None, attempts=0)
                 )
+                mark_ready(conn, pid)
             else:
                 values.update(self._terminal_values(transition))
                 conn.execute(delete(tasks).where(tasks.c.id == claimed.task_id))
@@ -216,6 +284,7 @@ class Store:
         return {"state": "finished", "exit_status": transition.exit_status,
                 "message": transition.message, "outputs": dumps(transition.outputs)}
 
+    @retry_transient
     def finish_calculation(
         self,
         claimed: ClaimedTask,
@@ -227,7 +296,7 @@ class Store:
         message: str = "",
     ) -> bool:
         now = self.clock()
-        with self.db.begin() as conn:
+        with self._begin() as conn:
             if not self._fence(conn, claimed):
                 return False
             conn.execute(
@@ -243,10 +312,11 @@ class Store:
             self._wake_parent(conn, claimed.process.parent_id)
         return True
 
+    @retry_transient
     def except_process(self, claimed: ClaimedTask, message: str, exception: str) -> bool:
         """Mark a claimed process excepted with its reason (bad input, user error)."""
         now = self.clock()
-        with self.db.begin() as conn:
+        with self._begin() as conn:
             if not self._fence(conn, claimed):
                 return False
             conn.execute(
@@ -280,34 +350,64 @@ class Store:
             exists = conn.execute(select(tasks.c.id).where(tasks.c.process_id == parent_id))
             if exists.first() is None:
                 conn.execute(insert(tasks).values(process_id=parent_id, attempts=0))
+                mark_ready(conn, parent_id)
 
     # ----------------------------------------------------------------- killing
+    @retry_transient
     def kill(self, pid: int, message: str = "killed by request") -> list[int]:
         """Kill an active process and its active descendants; wake its parent."""
         now = self.clock()
-        with self.db.begin() as conn:
+        with self._begin() as conn:
             record = self._load(conn, pid)
             if record.is_terminal:
                 return []
-            doomed, frontier = [pid], [pid]
-            while frontier:
-                kids = conn.execute(
-                    select(processes.c.id).where(processes.c.parent_id.in_(frontier),
-                                                 processes.c.state.in_(ACTIVE_STATES))
-                ).scalars().all()
-                doomed.extend(kids)
-                frontier = list(kids)
-            conn.execute(
-                update(processes).where(processes.c.id.in_(doomed)).values(
-                    state="killed", message=message, version=processes.c.version + 1,
-                    outputs=dumps({}), updated_at=now,
-                )
-            )
+            doomed = self._active_tree(conn, pid)
+            if not self.is_sqlite:
+                self._lock_tree(conn, doomed)
+                doomed = self._active_tree(conn, pid)  # children committed meanwhile
+                self._lock_tree(conn, doomed)
+            # Only still-active rows: a child that finished since it was read keeps its
+            # result (READ COMMITTED re-checks this WHERE on the newest row version).
+            doomed = list(conn.execute(
+                update(processes)
+                .where(processes.c.id.in_(doomed), processes.c.state.in_(ACTIVE_STATES))
+                .values(state="killed", message=message, version=processes.c.version + 1,
+                        outputs=dumps({}), updated_at=now)
+                .returning(processes.c.id)
+            ).scalars())
+            if pid not in doomed:
+                return []
             conn.execute(delete(tasks).where(tasks.c.process_id.in_(doomed)))
             for victim in doomed:
                 self._event(conn, victim, "killed", None, now)
             self._wake_parent(conn, record.parent_id)
         return doomed
+
+    @staticmethod
+    def _active_tree(conn: Connection, pid: int) -> list[int]:
+        doomed, frontier = [pid], [pid]
+        while frontier:
+            kids = conn.execute(
+                select(processes.c.id).where(processes.c.parent_id.in_(frontier),
+                                             processes.c.state.in_(ACTIVE_STATES))
+            ).scalars().all()
+            doomed.extend(kids)
+            frontier = list(kids)
+        return doomed
+
+    @staticmethod
+    def _lock_tree(conn: Connection, ids: list[int]) -> None:
+        """Lock tasks, then processes, children before parents (higher ids first).
+
+        The order every other writer uses: claim and the fence take a task before its
+        process, and a finishing child locks itself before its parent (``_wake_parent``).
+        Locking the parent first made kill and a child's completion deadlock, which
+        PostgreSQL only breaks after ``deadlock_timeout`` (1 s).
+        """
+        conn.execute(select(tasks.c.id).where(tasks.c.process_id.in_(ids))
+                     .order_by(tasks.c.process_id.desc()).with_for_update()).all()
+        conn.execute(select(processes.c.id).where(processes.c.id.in_(ids))
+                     .order_by(processes.c.id.desc()).with_for_update()).all()
 
     # ----------------------------------------------------------------- caching
     def caching_config(self) -> CachingConfig:
@@ -320,10 +420,16 @@ class Store:
     def set_caching_config(self, config: CachingConfig) -> None:
         self._put_setting(CACHING_KEY, json.dumps(config.to_dict()))
 
+    @retry_transient
     def _put_setting(self, key: str, value: str) -> None:
-        with self.db.begin() as conn:
-            conn.execute(delete(settings).where(settings.c.key == key))
-            conn.execute(insert(settings).values(key=key, value=value))
+        with self._begin() as conn:
+            if self.is_sqlite:
+                conn.execute(delete(settings).where(settings.c.key == key))
+                conn.execute(insert(settings).values(key=key, value=value))
+            else:  # two writers at once: delete+insert would violate the primary key
+                conn.execute(pg_insert(settings).values(key=key, value=value)
+                             .on_conflict_do_update(index_elements=[settings.c.key],
+                                                    set_={"value": value}))
 
     def cache_candidates(self, calc_hash: str, exclude: int) -> list[SourceCandidate]:
         with self.db.connect() as conn:
@@ -342,27 +448,32 @@ class Store:
         ]
 
     def invalidate(self, pid: int) -> None:
-        with self.db.begin() as conn:
+        with self._begin() as conn:
             self._load(conn, pid)
             conn.execute(update(processes).where(processes.c.id == pid).values(cache_valid=False))
 
     # ----------------------------------------------------------------- faults
     def arm(self, crashpoint: str, target: str, attempt: int | None) -> None:
-        with self.db.begin() as conn:
+        with self._begin() as conn:
             conn.execute(insert(faults).values(crashpoint=crashpoint, target=target,
                                                attempt=attempt))
 
     def disarm_all(self) -> None:
-        with self.db.begin() as conn:
+        with self._begin() as conn:
             conn.execute(delete(faults))
 
     def record_crash(self, owner: str, pid: int, crashpoint: str, name: str) -> None:
         """Log an armed crashpoint firing (committed before the worker dies)."""
-        with self.db.begin() as conn:
+        with self._begin() as conn:
             conn.execute(insert(events).values(
                 process_id=pid, state=f"crash:{crashpoint}:{name}", worker=owner,
                 at=self.clock(),
             ))
+
+    def note(self, pid: int, what: str, worker: str | None) -> None:
+        """Log a runtime observation in the event history (e.g. a dropped stale hint)."""
+        with self._begin() as conn:
+            self._event(conn, pid, what, worker, self.clock())
 
     def armed(self) -> list[tuple[str, str, int | None]]:
         with self.db.connect() as conn:
@@ -419,6 +530,16 @@ class Store:
     def task_count(self) -> int:
         with self.db.connect() as conn:
             return len(conn.execute(select(tasks.c.id)).all())
+
+    def unleased_tasks(self) -> list[int]:
+        """Process ids whose task nobody holds (free or lease expired): for the sweeper."""
+        now = self.clock()
+        with self.db.connect() as conn:
+            return list(conn.execute(
+                select(tasks.c.process_id)
+                .where(or_(tasks.c.lease_owner.is_(None), tasks.c.lease_expires < now))
+                .order_by(tasks.c.id)
+            ).scalars())
 
     def active_without_task(self) -> list[int]:
         """Active, non-waiting processes with no task: must always be empty (L1)."""

@@ -30,7 +30,7 @@ def test_a_third_party_adapter_loads_by_dotted_path() -> None:
     ("harness.adapters.reference:NoSuchName", "embedded", "has no callable 'NoSuchName'"),
     ("json:dumps", "embedded", "cannot be called with tier"),
     ("builtins:dict", "embedded", "did not return an EngineAdapter"),
-    ("reference", "real", "tier 'real' is not available"),
+    ("reference", "quantum", "tier 'quantum' is not available"),
 ])
 def test_a_bad_spec_names_itself_and_the_fix(spec: str, tier: str, says: str) -> None:
     with pytest.raises(AdapterSpecError) as caught:

@@ -26,7 +26,7 @@ def test_an_unknown_engine_is_one_line_naming_the_fix(capsys: pytest.CaptureFixt
 
 
 def test_an_unavailable_tier_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    _fails_cleanly(capsys, ["run", "--tier", "real"], "tier 'real' is not available")
+    _fails_cleanly(capsys, ["run", "--tier", "quantum"], "tier 'quantum' is not available")
 
 
 def test_an_unknown_scenario_name_lists_the_known_ones(

@@ -1,0 +1,169 @@
+"""The reference engine's ``real`` tier: PostgreSQL store, RabbitMQ hints, real faults.
+
+Services come from ``harness.services`` in the order of DESIGN.md §5 and are started
+once per harness process (lazily, at the first scenario), then stopped at exit. Each
+scenario gets its own database (dropped at the end of the scenario) and its own queue
+in one vhost of the run. Broker and database restarts need servers the harness started
+(the local-binaries provider); with servers given by URL they are ``Unsupported``, with
+the reason, so their clauses read "unknown".
+"""
+
+from __future__ import annotations
+
+import atexit
+import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.services import (
+    Server,
+    Services,
+    ServiceUnavailable,
+    choose,
+    cut_connections,
+    default_providers,
+    restart_broker,
+    restart_database,
+    with_queue,
+)
+from harness.services.base import ServiceProvider
+from harness.session import Session
+
+__all__ = ["RealTier", "shared_services", "use_services"]
+
+_lock = threading.Lock()
+# (provider, services, vhost name, vhost URL) of this process, once started
+_shared: tuple[ServiceProvider, Services, str, str] | None = None
+
+
+def shared_services() -> tuple[Services, str]:
+    """(services, vhost URL) of this harness process, started on first use."""
+    global _shared
+    with _lock:
+        if _shared is None:
+            provider = choose(default_providers())
+            services = provider.start()
+            vhost = f"wfc_run_{secrets.token_hex(4)}"
+            try:
+                url = services.rabbitmq.isolation.create(vhost)
+            except BaseException:
+                provider.stop()
+                raise
+            _shared = (provider, services, vhost, url)
+            atexit.register(_stop_shared)
+        return _shared[1], _shared[3]
+
+
+@contextmanager
+def use_services(services: Services, vhost_url: str) -> Iterator[None]:
+    """Run the real tier on servers someone else started and will stop (a test session's
+    fixtures), instead of choosing and starting a provider."""
+    global _shared
+    with _lock:
+        previous, _shared = _shared, (_Borrowed(), services, "", vhost_url)
+    try:
+        yield
+    finally:
+        with _lock:
+            _shared = previous
+
+
+class _Borrowed:
+    """Stands for the provider of borrowed services: stopping them is not ours to do."""
+
+    name = "borrowed"
+    controllable = True
+
+    def unavailable(self) -> str | None:
+        return None
+
+    def start(self) -> Services:
+        raise RuntimeError("borrowed services are started by their owner")
+
+    def stop(self) -> None:
+        return None
+
+
+def _stop_shared() -> None:
+    global _shared
+    with _lock:
+        if _shared is None:
+            return
+        provider, services, vhost, _ = _shared
+        _shared = None
+    try:
+        services.rabbitmq.isolation.remove(vhost)
+    finally:
+        provider.stop()
+
+
+@dataclass(frozen=True)
+class RealTier:
+    """Same hooks as the adapter's other tiers, plus the faults the real tier can do."""
+
+    name: str = "real"
+    unsupported: dict[str, str] = field(default_factory=dict)
+    _scenarios: dict[str, str] = field(default_factory=dict)  # workdir -> database name
+
+    def _key(self, session: Session) -> str:
+        return str(session.workdir)
+
+    def database(self, session: Session) -> str:
+        try:
+            services, _ = shared_services()
+        except ServiceUnavailable as exc:
+            from harness.errors import Unsupported
+
+            raise Unsupported("reference", "real", "start the real services", str(exc)) from exc
+        name = f"wfc_scn_{secrets.token_hex(5)}"
+        self._scenarios[self._key(session)] = name
+        return services.postgres.isolation.create(name)
+
+    def engine_options(self, session: Session) -> dict[str, Any]:
+        return {"broker_url": self._broker_url(session)}
+
+    def daemon_options(self, session: Session) -> dict[str, Any]:
+        return {"broker_url": self._broker_url(session), "sweep_after": 1.0}
+
+    def _broker_url(self, session: Session) -> str:
+        _, vhost_url = shared_services()
+        return with_queue(vhost_url, self._scenarios[self._key(session)])
+
+    def release(self, session: Session) -> None:
+        """Drop the scenario's database (its queue goes with the run's vhost)."""
+        name = self._scenarios.pop(self._key(session), None)
+        if name is not None and _shared is not None:
+            _shared[1].postgres.isolation.remove(name)
+
+    # ------------------------------------------------------------------ faults
+    def fault(self, operation: str, **options: Any) -> str | None:
+        """Do ``operation``; return None, or why it cannot be done on these servers."""
+        services, _ = shared_services()
+        broker, database = services.rabbitmq, services.postgres
+        if operation == "restart_broker":
+            reason = _needs_control(broker)
+            if reason is None:
+                restart_broker(broker, kill=options["hard"])
+            return reason
+        if operation == "restart_database":
+            reason = _needs_control(database)
+            if reason is None:
+                restart_database(database, kill=True)
+            return reason
+        if operation == "drop_connection":
+            if broker.node is None:
+                return "rabbitmqctl cannot reach the broker's node (set WFCONFORM_RABBITMQ_NODE)"
+            cut_connections(broker, "w*")  # every worker's AMQP connection, server side
+            return None
+        return f"unknown fault {operation!r}"
+
+
+def _needs_control(server: Server) -> str | None:
+    if server.control is None:
+        return (f"the {server.kind} server was given by URL, so the harness may not restart "
+                "it; unset the WFCONFORM_*_URL variables to use throwaway servers")
+    return None
+

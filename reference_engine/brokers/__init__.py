@@ -1,0 +1,1 @@
+"""Message brokers for the real runtime (the AMQP client lives only here)."""

@@ -1,0 +1,28 @@
+"""The harness runs catalog scenarios with service faults on the reference engine's real tier."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.adapters.reference import ReferenceAdapter
+from harness.adapters.reference_real import use_services
+from harness.conformance import run_conformance
+from harness.services import Services
+from scenarios.catalog import CATALOG
+
+pytestmark = [pytest.mark.services, pytest.mark.slow]
+# A hard broker restart with dropped connections, and a database restart after a kill.
+WITH_SERVICE_FAULTS = ("c5_no_overlap_after_redelivery", "k5_hit_across_worker_kill")
+
+
+def test_scenarios_with_broker_and_database_faults_pass_every_clause_they_exercise(
+    local_services: Services, local_vhost_url: str,
+) -> None:
+    chosen = [s for s in CATALOG if s.name in WITH_SERVICE_FAULTS]
+    assert len(chosen) == len(WITH_SERVICE_FAULTS)
+    with use_services(local_services, local_vhost_url):
+        result = run_conformance(lambda: ReferenceAdapter("real"), chosen)
+    assert [run.status for run in result.runs] == ["ran", "ran"], [
+        run.reasons for run in result.runs]
+    assert result.ok, [(row.clause, row.reason) for row in result.rows if row.is_failure]
+    assert {"C5", "L1", "K5"} <= {row.clause for row in result.rows if row.verdict == "pass"}
