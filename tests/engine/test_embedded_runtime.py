@@ -131,3 +131,22 @@ def wait_for_state(engine: Engine, pid: int, state: str, timeout: float = 10.0) 
     while engine.get(pid).state != state:
         assert time.monotonic() < deadline, f"process {pid} never became {state}"
         time.sleep(0.005)
+
+
+def test_an_external_command_runs_as_a_cacheable_calculation(
+    engine: Engine, daemon: Daemon
+) -> None:
+    from tests.engine.workflows import shell_add, shell_fail
+
+    done = engine.wait(engine.submit(shell_add, x=2, y=40))
+    assert (done.state, done.exit_status, done.outputs) == ("finished", 0, {"sum": 42})
+    failed = engine.wait(engine.submit(shell_fail, code=3))
+    assert failed.state == "finished" and failed.exit_status == 3
+    assert "oops" in failed.outputs["stderr"]
+    engine.set_caching(enabled=["*:shell_*"])
+    again = engine.wait(engine.submit(shell_add, x=2, y=40))
+    assert again.cached_from == done.id and again.outputs == {"sum": 42}
+    invalidating = engine.wait(engine.submit(shell_fail, code=7))
+    assert invalidating.exit_status == 7
+    assert engine.wait(engine.submit(shell_fail, code=7)).cached_from is None
+    assert engine.wait(engine.submit(shell_fail, code=3)).cached_from == failed.id

@@ -12,7 +12,15 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
-from reference_engine import CalcResult, WorkChain, calculation, current_execution, if_, while_
+from reference_engine import (
+    CalcResult,
+    ShellCalculation,
+    WorkChain,
+    calculation,
+    current_execution,
+    if_,
+    while_,
+)
 
 EFFECT_LOG = "WFC_TEST_EFFECT_LOG"
 SLOW = "WFC_TEST_SLOW_SECONDS"
@@ -274,3 +282,17 @@ class LingeringThreeSteps(ThreeSteps):
     def step3(self) -> None:
         super().step3()
         _pause()
+
+
+# An external command as a calculation: bash adds two numbers, as AiiDA's
+# core.arithmetic.add does with its bash code.
+shell_add = ShellCalculation(
+    "tests.engine.workflows:shell_add",
+    ["bash", "-c", "echo $(( {x} + {y} ))"],
+    inputs=("x", "y"),
+    output="sum",
+)
+shell_fail = ShellCalculation(
+    "tests.engine.workflows:shell_fail", ["bash", "-c", "echo oops >&2; exit {code}"],
+    inputs=("code",), invalidating_exit_codes=(7,),
+)
