@@ -57,6 +57,7 @@ class BodyRuntime:
     """The per-process body runtime of one session (see the module docstring)."""
 
     _current: tuple[str, int, BodyRuntime] | None = None
+    _installed: BodyRuntime | None = None
 
     def __init__(self, session: Session, die: Callable[[], None] = _sigkill_self) -> None:
         self.session = session
@@ -72,6 +73,8 @@ class BodyRuntime:
     @classmethod
     def current(cls) -> BodyRuntime:
         """The runtime named by ``$WFCONFORM_SESSION``, built once per worker process."""
+        if cls._installed is not None:
+            return cls._installed
         path = os.environ.get(ENV_VAR)
         if not path:
             raise RuntimeError(
@@ -84,6 +87,23 @@ class BodyRuntime:
         runtime = cls(Session.load(path))
         cls._current = (path, os.getpid(), runtime)
         return runtime
+
+    @classmethod
+    def install(cls, runtime: BodyRuntime | None) -> None:
+        """Make ``current()`` return ``runtime`` (None: back to ``$WFCONFORM_SESSION``).
+
+        For in-process tiers (``sim``), whose bodies run in the harness's own process and
+        whose runtime needs hooks (worker identity, kills) the environment cannot carry.
+        """
+        cls._installed = runtime
+
+    def now(self) -> float:
+        """The time stamped on journal lines; comparable with the runner's records."""
+        return time.monotonic()
+
+    def worker_id(self) -> int:
+        """The worker running this body (a pid here; in-process tiers override it)."""
+        return os.getpid()
 
     def plan(self) -> BodyPlan:
         """The kill plan, re-read whenever the adapter rewrote it (after arm or heal)."""
@@ -102,8 +122,8 @@ class BodyRuntime:
             engine_attempt: int | None, compute: Callable[[], T],
             on_begin: BeginHook | None = None) -> T:
         """Execute one body under the harness's rules; see the module docstring."""
-        t0 = time.monotonic()
-        worker = os.getpid()
+        t0 = self.now()
+        worker = self.worker_id()
         attempt = self._begin(BeginEntry(key, target, process, worker, engine_attempt, t0))
         plan = self.plan()
         if on_begin is not None:
@@ -112,7 +132,7 @@ class BodyRuntime:
         result = compute()
         raised = any(t == target and (a is None or a == attempt) for t, a in self.raises)
         entry = EffectEntry(key, target, process, step, attempt, engine_attempt, worker, t0,
-                            time.monotonic(), raised)
+                            self.now(), raised)
         line = self.journal.append(entry.to_record())
         if self.session.gated:
             self._wait_gate(line)
@@ -159,8 +179,8 @@ class BodyRuntime:
                    key: str, process: str) -> None:
         record: dict[str, Any] = {"type": "fault", "source": "body", "fault": kind,
                                   "status": "fired", "target": target, "attempt": attempt,
-                                  "key": key, "process": process, "worker": os.getpid(),
-                                  "t": time.monotonic()}
+                                  "key": key, "process": process, "worker": self.worker_id(),
+                                  "t": self.now()}
         if crashpoint is not None:
             record["crashpoint"] = crashpoint
         self.faults.append(record)

@@ -1,9 +1,10 @@
 """The adapter for wfconform's own reference engine.
 
 Tiers are small classes over one shared adapter: ``embedded`` (SQLite file in the run's
-work directory, worker OS processes under an in-process daemon) exists now; ``sim``
-and ``real`` add a tier class that says how to open the store and start workers, and
-which faults the tier can inject (see ``_TIERS``).
+work directory, worker OS processes under an in-process daemon) and ``real`` are tier
+classes that say how to open the store and start workers, and which faults the tier
+can inject (see ``_TIERS``). ``sim`` has no daemon and no OS workers, so ``make_adapter``
+gives it its own subclass (``reference_sim.SimReferenceAdapter``).
 
 Crash points: kills before or after a body's effect are executed by the body itself
 (``harness.bodies``), which counts attempts across the scenario exactly as fault plans
@@ -77,6 +78,9 @@ _TIERS = {
     }),
 }
 _TIERS["real"] = RealTier()  # type: ignore[assignment]  # same hooks, duck-typed
+# In-process, seeded: opened by ``reference_sim.SimReferenceAdapter`` (``make_adapter``
+# routes tier "sim" there); every fault is simulated, so none is unsupported.
+_TIERS["sim"] = _Tier("sim", {})
 TIERS: tuple[str, ...] = tuple(_TIERS)
 
 
@@ -90,6 +94,9 @@ class ReferenceAdapter:
             raise AdapterSpecError(
                 "reference", f"tier {tier!r} is not available (tiers: {', '.join(TIERS)})",
                 f"use --tier {' or --tier '.join(TIERS)}")
+        if tier == "sim" and type(self) is ReferenceAdapter:
+            raise AdapterSpecError("reference", "tier 'sim' runs in-process, without a daemon",
+                                   "use make_adapter('sim') or reference_sim.SimReferenceAdapter")
         self.tier = tier
         self._tier = _TIERS[tier]
         self.workers = workers
@@ -289,5 +296,10 @@ def _str(value: int | None) -> str | None:
 
 def make_adapter(tier: str = "embedded") -> ReferenceAdapter:
     """Factory used by ``load_adapter('reference', tier)``."""
-    return ReferenceAdapter(tier, workers=int(os.environ.get("WFCONFORM_WORKERS", "2")))
+    workers = int(os.environ.get("WFCONFORM_WORKERS", "2"))
+    if tier == "sim":
+        from harness.adapters.reference_sim import SimReferenceAdapter
+
+        return SimReferenceAdapter(workers=workers)
+    return ReferenceAdapter(tier, workers=workers)
 

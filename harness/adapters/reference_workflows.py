@@ -158,9 +158,14 @@ def arm_for_attempt(target: str, attempt: int, plan: BodyPlan) -> None:
     todo = [(cp, n) for cp, t, n in plan.engine_kills if t == target] if plan.active else []
     if not todo:
         return
-    engine = _worker_engine()
+    from reference_engine.sim import current_simulation
+
+    sim = current_simulation()  # the sim tier arms in memory, not through a SQLite URL
+    engine = sim if sim is not None else _worker_engine()
     for crashpoint, n in todo:
-        if n == attempt:
+        if n == attempt and sim is not None:
+            sim.disarm(crashpoint, engine_target(target))
+        elif n == attempt:
             disarm(engine, crashpoint, engine_target(target))
     for crashpoint, n in todo:
         if n == attempt + 1:

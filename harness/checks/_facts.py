@@ -23,6 +23,9 @@ from scenarios.values import values_equal
 __all__ = ["CountIssue", "Facts", "Verdict", "same_outputs"]
 
 KILL_FAULTS = frozenset({"kill_at_crashpoint", "kill_on_effect"})
+# A broker or database restart, or a cut connection, interrupts all work in flight at
+# once (its lease or delivery may be given to another worker), not one effect key.
+SERVICE_FAULTS = frozenset({"restart_broker", "restart_database", "drop_connection"})
 MAX_WITNESS = 6
 
 
@@ -74,6 +77,9 @@ class Facts:
             if line.get("fault") in KILL_FAULTS and line.get("status") == "fired" \
                     and line.get("key"):
                 self.kills_by_key[line["key"]].append(line)
+        self.service_faults = [line for line in history.of("fault")
+                               if line.get("fault") in SERVICE_FAULTS
+                               and line.get("status") == "fired"]
         self.engine_crashes = [line for line in history.of("event")
                                if str(line.get("state", "")).startswith("crash:")]
         self.launch_lines = {line["label"]: line for line in history.of("op")
@@ -92,6 +98,12 @@ class Facts:
                 self.config[op.label] = current
 
     # ------------------------------------------------------------------ lookups
+    def interruptions(self, key: str) -> list[Line]:
+        """Faults that may have cut an execution of ``key``: kills that landed on it, and
+        every fired service fault (at-least-once redelivery may repeat any key once per
+        such fault)."""
+        return [*self.kills_by_key.get(key, []), *self.service_faults]
+
     def process_line(self, process_id: str | None) -> Line | None:
         return self.history.process_line(process_id)
 

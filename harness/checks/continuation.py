@@ -62,7 +62,7 @@ def check_c2(scenario: Scenario, expectation: Expectation, history: History) -> 
     v = Verdict("C2", f)
     v.saw(sum(1 for key in expectation.effects if f.launch_of(key) in f.launch_ids))
     for issue in f.count_issues():
-        if issue.over and not f.kills_by_key.get(issue.key) \
+        if issue.over and not f.interruptions(issue.key) \
                 and not _hit_expected(expectation, issue.key):
             v.fail(f"{issue.describe()}: it was executed again although no kill interrupted "
                    "it", *issue.lines[:4])
@@ -73,16 +73,21 @@ def check_c3(scenario: Scenario, expectation: Expectation, history: History) -> 
     """C3: the effect in flight at a kill executes at most (kills during it + 1) times."""
     f = Facts(scenario, expectation, history)
     v = Verdict("C3", f)
-    for key, kills in sorted(f.kills_by_key.items()):
-        lines = f.by_key.get(key, [])
+    keys = set(f.kills_by_key) | (set(f.by_key) if f.service_faults else set())
+    for key in sorted(keys):
+        cuts, lines = f.interruptions(key), f.by_key.get(key, [])
         v.saw()
-        if len(lines) > len(kills) + 1:
-            v.fail(f"{key} ran {len(lines)} times with {len(kills)} kill(s) during it; at "
-                   f"most {len(kills) + 1} allowed", *kills[:2], *lines[:3])
+        if len(lines) > len(cuts) + 1:
+            v.fail(f"{key} ran {len(lines)} times with {len(cuts)} kill(s) or service "
+                   f"fault(s) during it; at most {len(cuts) + 1} allowed", *cuts[:2],
+                   *lines[:3])
     for issue in f.count_issues():
-        if issue.over and f.kills_by_key.get(issue.key):
-            v.fail(f"{issue.describe()}, with {len(f.kills_by_key[issue.key])} kill(s) "
-                   "during it", *f.kills_by_key[issue.key][:2], *issue.lines[:3])
+        slack = len(f.service_faults)
+        if issue.over and f.interruptions(issue.key) and \
+                issue.count > (issue.bound.max or 0) + slack:
+            v.fail(f"{issue.describe()}, with {len(f.interruptions(issue.key))} kill(s) or "
+                   "service fault(s) during it", *f.interruptions(issue.key)[:2],
+                   *issue.lines[:3])
     between = len(f.engine_crashes)
     v.saw(between)  # a kill between effects: nothing in flight, no effect may repeat
     return v.result(f"every effect in flight at a kill ran at most kills + 1 times "

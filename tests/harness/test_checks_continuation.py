@@ -104,3 +104,21 @@ def test_a_child_launched_again_after_the_checkpoint_fails_c6() -> None:
     assert result.verdict == FAIL
     assert "launched A/fan/0:add 2 times" in result.sentence
     assert len(result.witness) == 2
+
+
+def test_a_broker_restart_allows_one_more_run_of_the_work_in_flight_under_c2_and_c3() -> None:
+    h = c3_run()
+    h.add("fault", source="nemesis", fault="restart_broker", status="fired", hard=True,
+          entry=2, key="A/s1")
+    h.effect("A/s2", "1", worker=14)  # redelivered after the restart: at-least-once
+    assert h.check("C3").verdict == PASS, h.check("C3").sentence
+    h.effect("A/s2", "1", worker=15)  # one more than kills + service faults + 1
+    result = h.check("C3")
+    assert result.verdict == FAIL and "service fault" in result.sentence
+
+
+def test_an_unfired_service_fault_does_not_excuse_a_repeat() -> None:
+    h = c2_run()
+    h.add("fault", source="nemesis", fault="drop_connection", status="unsupported")
+    h.effect("A/s1", "1", worker=12)
+    assert h.check("C2").verdict == FAIL

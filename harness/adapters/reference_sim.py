@@ -1,0 +1,242 @@
+"""The reference engine's ``sim`` tier: a whole scenario in-process on a seeded ``Simulation``.
+
+Why a subclass of ``ReferenceAdapter``: the simulation offers the ``Engine`` vocabulary
+(``relaunch``, ``kill``, ``set_caching``, ``invalidate``, ``arm``, ``list``, ``store``),
+so naming, caching rules and views are shared with the embedded tier and a differential
+test compares like with like. What differs (``reference_engine/sim/HARNESS.md``):
+
+- no daemon and no OS workers: ``wait`` runs the scheduler until no task is left (a step
+  budget replaces the timeout);
+- bodies run in this process, through ``SimBodyRuntime`` (installed as
+  ``BodyRuntime.current()``): the journal's worker is the simulated owner (``w3`` -> 3),
+  kills at body crashpoints raise ``SimulatedKill``, and each effect is also recorded in
+  the simulation's history, so ``digest`` covers the journal;
+- faults "at journal entry k" still go through the runner's nemesis and its gate (the
+  body waits until the nemesis handled entry k), but the nemesis thread never touches the
+  simulation: the adapter queues its request and the waiting body applies it on the
+  simulation's own thread (``queue_fault``: it lands at this worker's next switch point,
+  between the effect and its checkpoint, as the gate guarantees on real engines). So a
+  run is a function of the seed: same seed, same ``digest``.
+
+``drop_connection`` is simulated as a database restart (calls in flight fail before or
+after their commit), its superset in the simulator.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from harness.adapter import Handle
+from harness.adapters.reference import ReferenceAdapter
+from harness.adapters.reference_workflows import LAUNCHES_FILE, register
+from harness.bodies import BodyRuntime
+from harness.coverage import step_kind_table
+from harness.journal import AppendLog, BeginEntry
+from harness.session import Session
+from reference_engine.loader import check_inputs
+from reference_engine.sim import SimulatedKill, Simulation, record_effect
+from reference_engine.sim.history import _current_worker  # the running worker: no public getter
+from scenarios.scenario import Scenario
+
+__all__ = ["DEFAULT_MAX_STEPS", "SimBodyRuntime", "SimReferenceAdapter", "scenario_seed"]
+
+DEFAULT_MAX_STEPS = 200_000
+"""Scheduling steps one ``wait`` may take: far above any catalog scenario's need."""
+
+_KIND_OF_FAULT = {"restart_broker": "broker_restart", "restart_database": "db_restart",
+                  "drop_connection": "db_restart", "kill_worker": "kill"}
+
+
+def scenario_seed(scenario: Scenario) -> int:
+    """The scenario's own ``seed``, else one derived from its content (stable across runs)."""
+    if scenario.seed is not None:
+        return scenario.seed
+    text = json.dumps(scenario.to_dict(), sort_keys=True, default=repr)
+    return int(hashlib.sha256(text.encode()).hexdigest()[:12], 16)
+
+
+def _worker() -> Any:
+    worker = _current_worker.get()
+    if worker is None:
+        raise RuntimeError("a sim body ran outside a simulated worker")
+    return worker
+
+
+class _SimJournal(AppendLog):
+    """The journal file, plus each effect in the simulation's history (and digest)."""
+
+    def append(self, record: Mapping[str, Any]) -> str:
+        record_effect(str(record["key"]))
+        return super().append(record)
+
+
+class SimBodyRuntime(BodyRuntime):
+    """``BodyRuntime`` for bodies that run inside simulated workers (module docstring)."""
+
+    def __init__(self, session: Session, adapter: SimReferenceAdapter) -> None:
+        super().__init__(session, die=self._die)
+        self.journal.close()
+        self.journal = _SimJournal(session.journal_path)
+        self.adapter = adapter
+        self._attempts: dict[str, int] = {}
+        self._landing: str | None = None
+
+    def worker_id(self) -> int:
+        return int(str(_worker().owner).lstrip("w"))
+
+    def _begin(self, entry: BeginEntry) -> int:
+        """Counted in memory: one thread, so appends and counts cannot interleave."""
+        self.begins.append(entry.to_record())
+        count = self._attempts[entry.target] = self._attempts.get(entry.target, 0) + 1
+        return count
+
+    def _wait_gate(self, line: str) -> None:
+        super()._wait_gate(line)
+        self.adapter.apply_deferred()
+
+    def _log_fault(self, kind: str, crashpoint: str | None, target: str, attempt: int,
+                   key: str, process: str) -> None:
+        self._landing = crashpoint
+        super()._log_fault(kind, crashpoint, target, attempt, key, process)
+
+    def _die(self) -> None:
+        worker = _worker()
+        point = self._landing or worker.at
+        worker.events.append(("crash", worker.owner, point, worker.name))
+        worker.sim.cover(worker, point, "armed_kill")
+        raise SimulatedKill(worker.owner, point)
+
+
+class SimReferenceAdapter(ReferenceAdapter):
+    """``--engine reference --tier sim``: seeded, single-threaded, no services."""
+
+    def __init__(self, workers: int = 2, seed: int | None = None,
+                 max_steps: int = DEFAULT_MAX_STEPS) -> None:
+        super().__init__("sim", workers)
+        self.seed_override = seed
+        self.seed: int | None = None
+        self.max_steps = max_steps
+        self.sim: Simulation | None = None
+        self.digest: str | None = None
+        self.coverage_counts: dict[tuple[str, str, str], int] = {}
+        self._thread = threading.get_ident()
+        self._deferred: list[Callable[[Simulation], Any]] = []
+        self._lock = threading.Lock()
+        self._runtime: SimBodyRuntime | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def open(self, session: Session) -> None:
+        self.session = session
+        self.types = register(session.scenario)
+        self.seed = (self.seed_override if self.seed_override is not None
+                     else scenario_seed(session.scenario))
+        self.sim = Simulation(self.seed, self.workers,
+                              step_kind=step_kind_table(session.scenario))
+        self.engine = self.sim  # type: ignore[assignment]  # the Engine vocabulary, duck-typed
+        self._launches = AppendLog(session.workdir / LAUNCHES_FILE)
+        self._thread = threading.get_ident()
+        self._runtime = SimBodyRuntime(session, self)
+        BodyRuntime.install(self._runtime)
+
+    def close(self) -> None:
+        """Keep the digest and coverage (reports read them after the run), then free."""
+        sim, self.sim, self.engine = self.sim, None, None
+        runtime, self._runtime = self._runtime, None
+        if runtime is not None:
+            BodyRuntime.install(None)
+        try:
+            if sim is not None:
+                self.digest = sim.digest
+                self.coverage_counts = dict(sim.coverage.counts)
+                sim.close()
+        finally:
+            if runtime is not None:
+                for log in (runtime.journal, runtime.begins, runtime.faults):
+                    log.close()
+            if self._launches is not None:
+                self._launches.close()
+                self._launches = None
+
+    def _sim(self) -> Simulation:
+        if self.sim is None:
+            raise RuntimeError("SimReferenceAdapter used before open() or after close()")
+        return self.sim
+
+    # ------------------------------------------------------------------ the plan
+    def launch(self, label: str, workflow: str, inputs: Mapping[str, Any]) -> Handle:
+        sim = self._sim()
+        assert self.types is not None
+        type_string = self.types.workflows[workflow]
+        values = dict(inputs)
+        problems = check_inputs(type_string, values)
+        if problems:
+            raise ValueError(f"launch {label}: {'; '.join(problems)}")
+        return self._remember(label, sim.launch(type_string, f"{label}@{workflow}", values))
+
+    def wait(self, handle: Handle, timeout: float) -> str | None:
+        """Run until no task is left; the step budget, not ``timeout``, bounds it."""
+        sim = self._sim()
+        sim.run_until_quiet(self.max_steps)
+        record = sim.get(int(handle.id))
+        return record.state if record.is_terminal else None
+
+    def kill_process(self, handle: Handle) -> None:
+        pid = int(handle.id)
+        self._now_or_deferred(lambda sim: sim.kill(pid))
+
+    # ------------------------------------------------------------------ faults
+    def disarm_all(self) -> None:
+        super().disarm_all()
+        self._sim().heal()
+
+    def kill_worker(self, pid: int | None = None) -> int:
+        """From the nemesis: the body that wrote the entry dies at its next switch point."""
+        sim = self._sim()
+        if threading.get_ident() != self._thread or _current_worker.get() is not None:
+            self._defer(lambda s: s.queue_fault("kill"))
+            return pid if pid is not None else 0
+        owners = sim.workers
+        owner = f"w{pid}"
+        return int(sim.kill_worker(owners.index(owner) if owner in owners else None)[1:])
+
+    def restart_broker(self, hard: bool) -> None:
+        self._fault("restart_broker")
+
+    def restart_database(self) -> None:
+        self._fault("restart_database")
+
+    def drop_connection(self) -> None:
+        self._fault("drop_connection")
+
+    def _fault(self, operation: str, **options: Any) -> None:
+        kind = _KIND_OF_FAULT[operation]
+        self._now_or_deferred(lambda sim: sim.queue_fault(kind))
+
+    def _now_or_deferred(self, action: Callable[[Simulation], Any]) -> None:
+        """Apply on the simulation's thread; from the nemesis thread, let the body do it."""
+        if threading.get_ident() == self._thread:
+            action(self._sim())
+        else:
+            self._defer(action)
+
+    def _defer(self, action: Callable[[Simulation], Any]) -> None:
+        with self._lock:
+            self._deferred.append(action)
+
+    def apply_deferred(self) -> None:
+        """Called by the body after the gate opened: the nemesis's requests, in order."""
+        with self._lock:
+            todo, self._deferred = self._deferred, []
+        for action in todo:
+            action(self._sim())
+
+    # ------------------------------------------------------------------ views
+    def diagnose(self, handle: Handle) -> str:
+        said = super().diagnose(handle)
+        if self.sim is None:
+            return said
+        return said.replace("live workers: []", f"live workers: {list(self.sim.workers)}")
