@@ -2,8 +2,10 @@
 
 The public ring: ``run_conformance`` (what other projects call), ``run_scenario``,
 ``load_adapter``, the ``EngineAdapter`` protocol and its data (``Handle``,
-``ProcessView``, ``Observation``, ``Session``), the checks' result model and the
-exceptions. Everything else (journal, nemesis, history internals) is machinery.
+``ProcessView``, ``Observation``, ``Session``), the checks' result model, the
+exceptions, and the tools behind the CLI and the pytest plugin (``shrink``,
+``write_reports``, ``conformance_machine``). Everything else (journal, nemesis, history
+internals) is machinery.
 
 Exports are resolved lazily (PEP 562): engine workers import one adapter module of
 this package, and must not pay for the runner, checks and CLI at every start.
@@ -33,10 +35,14 @@ _EXPORTS = {
     "ScenarioRun": "harness.runner",
     "Session": "harness.session",
     "Unsupported": "harness.errors",
+    "UsageError": "harness.errors",
+    "conformance_machine": "harness.stateful",
     "load_adapter": "harness.adapters",
     "run_checks": "harness.checks",
     "run_conformance": "harness.conformance",
     "run_scenario": "harness.runner",
+    "shrink": "harness.shrink",
+    "write_reports": "harness.reports",
 }
 
 __all__ = sorted(_EXPORTS)  # computed, so the map above stays the one source of truth

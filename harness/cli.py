@@ -1,11 +1,16 @@
-"""``wfconform``: the command line, a thin shell over ``run_conformance`` and ``run_scenario``.
+"""``wfconform``: the command line, a thin shell over ``run_conformance`` and friends.
 
-    wfconform run [--engine reference] [--tier embedded] [--scenario NAME ...] [--out DIR]
-    wfconform replay PATH [--engine ...] [--tier ...]
+    wfconform run      [--engine E] [--tier T] [--scenario NAME ...] [--clause C ...]
+                       [--examples N] [--seed N] [--shrink] [--out DIR]
+    wfconform fuzz     --max-time S [--seed N] [--engine E] [--tier T] [--out DIR]
+    wfconform replay   PATH [--times N] [--engine E] [--tier T]
+    wfconform report   DIR [--to DIR]
+    wfconform selftest [--variant NAME ...]
 
 Exit status: 0 all promised clauses hold, 1 a promised clause failed (or a declared
-expected failure passed), 2 bad input (one line on stderr, no traceback), 130 Ctrl-C
-(after everything the run started has been stopped and removed).
+expected failure passed; for ``selftest``: a broken variant was not caught), 2 bad input
+(one line on stderr, no traceback), 130 Ctrl-C (after everything the run started has
+been stopped and removed). The commands themselves are in ``harness.commands``.
 """
 
 from __future__ import annotations
@@ -14,18 +19,46 @@ import argparse
 import signal
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from types import FrameType
 
-from harness.adapters import load_adapter
-from harness.conformance import run_conformance
-from harness.errors import HarnessError, ScenarioFileError
-from harness.matrix import render_matrix, render_run_line, render_verdicts
-from harness.runner import RunOptions, run_scenario
+from harness.commands import (
+    fuzz_command,
+    replay_command,
+    report_command,
+    run_command,
+    selftest_command,
+)
+from harness.errors import HarnessError
 from scenarios.errors import ScenarioError
-from scenarios.scenario import Scenario
 
 __all__ = ["main"]
+
+
+def _common(timeouts: tuple[float, float]) -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--engine", default="reference",
+                        help="'reference', 'aiida' or 'package.module:Adapter' (default: "
+                             "reference)")
+    common.add_argument("--tier", default=None,
+                        help="engine tier (default: the adapter's own; embedded for reference)")
+    common.add_argument("--chaos-timeout", type=float, default=timeouts[0], metavar="S",
+                        help="how long one launch may take under faults (default %(default)s)")
+    common.add_argument("--heal-timeout", type=float, default=timeouts[1], metavar="S",
+                        help="how long processes get to terminate after faults stop (L1; "
+                             "default %(default)s)")
+    return common
+
+
+def _generating(parser: argparse.ArgumentParser, shrink_time: float,
+                seed_default: str = "random, printed") -> None:
+    parser.add_argument("--seed", type=int, default=None, metavar="N",
+                        help=f"seed of the generated scenarios (default: {seed_default})")
+    parser.add_argument("--out", default=None, metavar="DIR",
+                        help="write results (verdicts, histories) and failing scenarios here, "
+                             "for `wfconform report DIR` (default: failing scenarios only, "
+                             "in ./wfconform-failures)")
+    parser.add_argument("--shrink-time", type=float, default=shrink_time, metavar="S",
+                        help="seconds, over all failures, spent shrinking (default %(default)s)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,87 +66,52 @@ def _parser() -> argparse.ArgumentParser:
         prog="wfconform", description="Conformance harness for workflow engines with "
         "checkpointed processes and caching.")
     sub = parser.add_subparsers(dest="command", required=True)
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--engine", default="reference",
-                        help="'reference', 'aiida' or 'package.module:Adapter' (default: "
-                             "reference)")
-    common.add_argument("--tier", default=None,
-                        help="engine tier (default: the adapter's own; embedded for reference)")
-    common.add_argument("--chaos-timeout", type=float, default=30.0, metavar="S",
-                        help="how long one launch may take under faults (default 30)")
-    common.add_argument("--heal-timeout", type=float, default=10.0, metavar="S",
-                        help="how long processes get to terminate after faults stop (L1)")
-    run = sub.add_parser("run", parents=[common], help="run the catalog, print the matrix")
+    run = sub.add_parser("run", parents=[_common((30.0, 10.0))],
+                         help="run the catalog (plus Hypothesis examples), print the matrix")
     run.add_argument("--scenario", action="append", default=[], metavar="NAME",
                      help="run only this catalog scenario (repeatable)")
-    run.add_argument("--out", default="wfconform-failures", metavar="DIR",
-                     help="where failing scenarios are written (default: %(default)s)")
-    replay = sub.add_parser("replay", parents=[common], help="rerun one scenario file")
+    run.add_argument("--clause", action="append", default=[], metavar="C",
+                     help="run only the catalog scenarios written for clause C (repeatable)")
+    run.add_argument("--examples", type=int, default=None, metavar="N",
+                     help="scenarios drawn by Hypothesis on top of the catalog (default 3; "
+                          "0 with --scenario or --clause)")
+    run.add_argument("--shrink", action="store_true",
+                     help="shrink failing catalog scenarios too (drawn ones always are)")
+    _generating(run, 60.0, "2026, so a run is reproducible")
+    fuzz = sub.add_parser("fuzz", parents=[_common((10.0, 5.0))],
+                          help="run generated scenarios for a time box, shrink failures")
+    fuzz.add_argument("--max-time", type=float, required=True, metavar="S",
+                      help="stop starting new scenarios after S seconds")
+    fuzz.add_argument("--generator", choices=("seeded", "hypothesis"), default="seeded",
+                      help="scenarios.generate(seed + i), or Hypothesis draws with the deep "
+                           "profile (default: seeded)")
+    fuzz.add_argument("--max-steps", type=int, default=8, metavar="N",
+                      help="steps per generated scenario, at most (default 8)")
+    fuzz.add_argument("--max-failures", type=int, default=0, metavar="N",
+                      help="stop after N distinct failing clauses (default: never)")
+    _generating(fuzz, 60.0)
+    replay = sub.add_parser("replay", parents=[_common((30.0, 10.0))],
+                            help="rerun one scenario file")
+    replay.set_defaults(engine=None)
     replay.add_argument("path", metavar="PATH", help="a scenario JSON file")
+    replay.add_argument("--times", type=int, default=1, metavar="N",
+                        help="rerun N times and count how often the failure reproduced")
+    report = sub.add_parser("report", help="Markdown, JUnit XML and HTML from a results DIR")
+    report.add_argument("directory", metavar="DIR", help="written by run/fuzz --out DIR")
+    report.add_argument("--to", default=None, metavar="DIR",
+                        help="where to write report.md, junit.xml, report.html (default: DIR)")
+    selftest = sub.add_parser("selftest", help="show that every broken variant is caught")
+    selftest.add_argument("--variant", action="append", default=[], metavar="NAME",
+                          help="check only this variant (repeatable)")
+    selftest.add_argument("--shrink-time", type=float, default=30.0, metavar="S",
+                          help="seconds spent shrinking each variant's witness")
+    selftest.add_argument("--out", default=None, metavar="DIR",
+                          help="where witnesses are written (default ./wfconform-failures)")
     return parser
 
 
-def _options(args: argparse.Namespace) -> RunOptions:
-    return RunOptions(chaos_timeout=args.chaos_timeout, heal_timeout=args.heal_timeout)
-
-
-def _select(names: Sequence[str]) -> tuple[Scenario, ...]:
-    from scenarios.catalog import CATALOG, by_name
-
-    return tuple(by_name(name) for name in names) if names else CATALOG
-
-
-def _run(args: argparse.Namespace) -> int:
-    factory = load_adapter(args.engine, args.tier)
-    scenarios = _select(args.scenario)
-    probe = factory()
-    promised = probe.capabilities().promised - probe.capabilities().expected_failures
-    print(f"wfconform run: engine {probe.name}, tier {probe.tier}, "
-          f"{len(scenarios)} scenario(s)", flush=True)
-    result = run_conformance(factory, scenarios, options=_options(args),
-                             on_run=lambda r: print(render_run_line(r, promised), flush=True))
-    print()
-    print(render_matrix(result))
-    print()
-    ran = [r for r in result.runs if r.status != "not_applicable"]
-    unknown = sum(1 for row in result.rows if row.verdict == "unknown")
-    print(f"{len(ran)} scenario(s) ran, {len(result.runs) - len(ran)} not applicable; "
-          f"{unknown} clause(s) unknown; {result.seconds:.1f} s")
-    failing = result.failing_runs()
-    if failing:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        print(f"failing scenarios written to {out}/; replay each with:")
-        for run in failing:
-            path = out / f"{run.scenario.name}.json"
-            path.write_text(run.scenario.to_json(indent=2) + "\n", encoding="utf-8")
-            if run.history is not None:
-                run.history.write(out / f"{run.scenario.name}.history.jsonl")
-            print(f"  wfconform replay {path}")
-    print(f"{result.passed} passed, {result.failed} failed")
-    return 1 if result.failed else 0
-
-
-def _load_scenario(path: str) -> Scenario:
-    file = Path(path)
-    if not file.is_file():
-        raise ScenarioFileError(path, "no such file")
-    try:
-        return Scenario.from_json(file.read_text(encoding="utf-8"))
-    except (ScenarioError, UnicodeDecodeError) as error:
-        raise ScenarioFileError(path, f"not a valid scenario ({error})") from None
-
-
-def _replay(args: argparse.Namespace) -> int:
-    scenario = _load_scenario(args.path)
-    factory = load_adapter(args.engine, args.tier)
-    capabilities = factory().capabilities()
-    promised = capabilities.promised - capabilities.expected_failures
-    run = run_scenario(factory, scenario, _options(args))
-    print(render_verdicts(run, promised))
-    failed = run.failed(frozenset(promised))
-    print(f"{len(run.results) - len(failed)} clause(s) without failure, {len(failed)} failed")
-    return 1 if failed else 0
+_COMMANDS = {"run": run_command, "fuzz": fuzz_command, "replay": replay_command,
+             "report": report_command, "selftest": selftest_command}
 
 
 def _sigterm(signum: int, frame: FrameType | None) -> None:
@@ -124,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     previous = signal.signal(signal.SIGTERM, _sigterm)
     try:
-        return _run(args) if args.command == "run" else _replay(args)
+        return _COMMANDS[args.command](args)
     except (HarnessError, ScenarioError) as error:
         print(f"wfconform: error: {error}", file=sys.stderr)
         return 2

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from harness.checks import FAIL, NOT_PROMISED, PASS, ClauseResult, merge_results
 from harness.runner import AdapterFactory, RunOptions, ScenarioRun, run_scenario
@@ -87,7 +88,17 @@ class ConformanceResult:
         return tuple(run for run in self.runs if run.failed(frozenset(promised)))
 
 
-def matrix(capabilities: Capabilities, runs: Iterable[ScenarioRun]) -> tuple[ClauseRow, ...]:
+class RunResults(Protocol):
+    """What the matrix needs of a run: a ``ScenarioRun``, or one read back from disk."""
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def results(self) -> tuple[ClauseResult, ...]: ...
+
+
+def matrix(capabilities: Capabilities, runs: Iterable[RunResults]) -> tuple[ClauseRow, ...]:
     """Merge per-clause results over runs and apply the engine's declaration."""
     per_clause: dict[str, list[ClauseResult]] = {c: [] for c in ALL_CLAUSES}
     for run in runs:

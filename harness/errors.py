@@ -13,6 +13,7 @@ __all__ = [
     "HarnessError",
     "ScenarioFileError",
     "Unsupported",
+    "UsageError",
 ]
 
 
@@ -92,3 +93,20 @@ class ContractError(HarnessError, TypeError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.method, self.value, self.expected))
+
+
+class UsageError(HarnessError, ValueError):
+    """A command-line option has a value the command cannot use (``--clause X9``).
+
+    The CLI prints it as one line and exits 2; the message names the option, the value
+    and what to pass instead.
+    """
+
+    def __init__(self, option: str, value: object, expected: str) -> None:
+        self.option = option
+        self.value = value
+        self.expected = expected
+        super().__init__(f"{option} {value!r}: expected {expected}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.option, self.value, self.expected))

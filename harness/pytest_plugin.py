@@ -1,28 +1,199 @@
-"""wfconform's pytest plugin: options to choose the engine and tier under test.
+"""wfconform's pytest plugin (entry point ``pytest11``): options, markers, fixtures.
 
-Only hooks and options live here; the heavy machinery is imported lazily by fixtures.
+- Options: ``--engine`` and ``--tier`` choose the adapter under test; ``--wfconform``
+  collects the conformance suite (``harness.suite``: one test per clause and catalog
+  scenario, plus a Hypothesis state machine whose faults are rules); ``--wfconform-profile``
+  picks the Hypothesis profile (``quick`` or ``deep``, both registered here), and
+  ``--wfconform-out`` where failing scenarios are written for ``wfconform replay``.
+- Markers: one per clause (``C1`` .. ``P1``, e.g. ``pytest --wfconform -m K4``) and
+  ``wfconform`` on every suite test.
+- Fixtures: ``wfconform_adapter_factory``, ``wfconform_workdir`` (unique per test and per
+  xdist worker), ``wfconform_session``, ``wfconform_adapter``, ``wfconform_journal``,
+  ``wfconform_nemesis``, ``wfconform_run``. Each cleans up what it started, also when
+  the test fails.
+
+Installing wfconform must not change anyone's test run: the suite is collected only on
+request, and no Hypothesis profile is loaded globally. Only options and hooks live
+here; the machinery is imported lazily by the fixtures.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 import pytest
+
+if TYPE_CHECKING:
+    from harness.adapter import EngineAdapter, Handle
+    from harness.journal import EffectEntry
+    from harness.nemesis import Nemesis
+    from harness.runner import AdapterFactory, ScenarioRun
+    from harness.session import Session
+    from scenarios.scenario import Scenario
+
+SUITE_MODULE = "harness.suite"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("wfconform", "workflow-engine conformance")
-    group.addoption(
-        "--engine",
-        default="reference",
-        help="adapter under test: 'reference', 'aiida' or 'pkg.module:Adapter'",
-    )
-    group.addoption(
-        "--tier",
-        default="embedded",
-        help="engine tier: 'embedded' (default, no services), 'sim' or 'real'",
-    )
+    group.addoption("--engine", default="reference",
+                    help="adapter under test: 'reference', 'aiida' or 'pkg.module:Adapter'")
+    group.addoption("--tier", default=None,
+                    help="engine tier: 'embedded', 'sim' or 'real' (default: the adapter's own)")
+    group.addoption("--wfconform", action="store_true", default=False,
+                    help="collect the conformance suite (harness.suite); without test paths, "
+                         "run only the suite")
+    group.addoption("--wfconform-profile", default="quick", choices=("quick", "deep"),
+                    help="Hypothesis profile of the suite's state machine (default quick)")
+    group.addoption("--wfconform-examples", type=int, default=None, metavar="N",
+                    help="examples of the suite's state machine (default: the profile's)")
+    group.addoption("--wfconform-out", default=None, metavar="DIR",
+                    help="where failing scenarios are written (default: under basetemp)")
     group.addoption("--wfconform-postgres-url", default=None, metavar="URL",
                     help="PostgreSQL for the real tier (default: $WFCONFORM_POSTGRES_URL, "
                          "else a throwaway server); each xdist worker gets a database")
     group.addoption("--wfconform-rabbitmq-url", default=None, metavar="URL",
                     help="RabbitMQ for the real tier (default: $WFCONFORM_RABBITMQ_URL, "
                          "else a throwaway node); each xdist worker gets a vhost")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from harness.profiles import register_profiles
+    from scenarios.capabilities import CLAUSES
+
+    register_profiles()
+    config.addinivalue_line("markers", "wfconform: a test of wfconform's conformance suite")
+    for clause, text in CLAUSES.items():
+        config.addinivalue_line("markers", f"{clause}: exercises clause {clause}, {text}")
+    if config.getoption("wfconform"):
+        _add_suite(config)
+
+
+def _add_suite(config: pytest.Config) -> None:
+    """Collect ``harness.suite``: alone when no paths were given, else beside them."""
+    spec = importlib.util.find_spec(SUITE_MODULE)
+    if spec is None or spec.origin is None:
+        raise pytest.UsageError(f"--wfconform: cannot find module {SUITE_MODULE}; "
+                                "reinstall wfconform")
+    suite = spec.origin
+    if config.args_source != pytest.Config.ArgsSource.ARGS:
+        config.args[:] = [suite]
+    elif suite not in config.args:
+        config.args.append(suite)
+
+
+def worker_id() -> str:
+    """The pytest-xdist worker id (``gw0``...), or ``main`` without xdist."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+# --------------------------------------------------------------------------- fixtures
+@pytest.fixture(scope="session")
+def wfconform_adapter_factory(pytestconfig: pytest.Config) -> AdapterFactory:
+    """Fresh, unopened adapters for ``--engine``/``--tier`` (one per call)."""
+    from harness.adapters import load_adapter
+    from harness.errors import AdapterSpecError
+
+    try:
+        return load_adapter(pytestconfig.getoption("engine"), pytestconfig.getoption("tier"))
+    except AdapterSpecError as error:
+        raise pytest.UsageError(str(error)) from None
+
+
+@pytest.fixture
+def wfconform_workdir(tmp_path: Path) -> Path:
+    """A directory of this test only; under xdist, inside this worker's own basetemp."""
+    path = tmp_path / f"wfconform-{worker_id()}"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def wfconform_session(wfconform_workdir: Path) -> Callable[..., Session]:
+    """``make(scenario, gated=False)``: a written ``Session`` in a new subdirectory."""
+    from harness.session import Session
+
+    made = 0
+
+    def make(scenario: Scenario, gated: bool = False) -> Session:
+        nonlocal made
+        made += 1
+        return Session(wfconform_workdir / f"session-{made}", scenario, gated).write()
+
+    return make
+
+
+@pytest.fixture
+def wfconform_adapter(wfconform_adapter_factory: AdapterFactory
+                      ) -> Iterator[Callable[[Session], EngineAdapter]]:
+    """``open(session)``: a fresh adapter, contract-checked and opened; closed after the test."""
+    from harness.contract import CheckedAdapter
+
+    opened: list[EngineAdapter] = []
+
+    def open_adapter(session: Session) -> EngineAdapter:
+        adapter = CheckedAdapter(wfconform_adapter_factory())
+        opened.append(adapter)
+        adapter.open(session)
+        return adapter
+
+    yield open_adapter
+    for adapter in reversed(opened):
+        adapter.close()
+
+
+@pytest.fixture
+def wfconform_journal() -> Callable[[Session], list[EffectEntry]]:
+    """``effects(session)``: the session's journal entries, in order (re-read per call)."""
+    from harness.bodies import journal_entries
+
+    return journal_entries
+
+
+@pytest.fixture
+def wfconform_nemesis() -> Iterator[Callable[..., Nemesis]]:
+    """``make(adapter, session, handles=None)``: an armed, started nemesis; stopped after
+    the test (its recorder is ``nemesis.recorder``)."""
+    from harness.history import HistoryRecorder
+    from harness.nemesis import Nemesis
+
+    started: list[Nemesis] = []
+
+    def make(adapter: EngineAdapter, session: Session,
+             handles: dict[str, Handle] | None = None) -> Nemesis:
+        nemesis = Nemesis(adapter, session, HistoryRecorder(), handles or {})
+        started.append(nemesis)
+        nemesis.arm()
+        nemesis.start()
+        return nemesis
+
+    yield make
+    for nemesis in started:
+        nemesis.stop()
+
+
+@pytest.fixture
+def wfconform_run(wfconform_adapter_factory: AdapterFactory,
+                  wfconform_workdir: Path) -> Callable[[Scenario], ScenarioRun]:
+    """``run(scenario)``: run and check one scenario on a fresh adapter (``run_scenario``)."""
+    from harness.runner import RunOptions, run_scenario
+
+    def run(scenario: Scenario, **options: Any) -> ScenarioRun:
+        return run_scenario(wfconform_adapter_factory, scenario,
+                            RunOptions(workdir_root=str(wfconform_workdir), **options))
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def wfconform_out(pytestconfig: pytest.Config,
+                  tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the suite writes failing scenarios (per xdist worker when defaulted)."""
+    chosen = pytestconfig.getoption("wfconform_out")
+    if chosen:
+        return Path(chosen)
+    return tmp_path_factory.mktemp(f"wfconform-failures-{worker_id()}", numbered=False)

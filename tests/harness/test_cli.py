@@ -70,7 +70,8 @@ def test_run_prints_the_matrix_and_ends_with_the_count(
     assert code == 0
     assert "N4      yes       pass" in out
     assert out.splitlines()[-1].endswith(" passed, 0 failed")
-    assert list(tmp_path.iterdir()) == []
+    assert not list(tmp_path.glob("*.verdict.json")), "no failing scenario is written"
+    assert (tmp_path / "run.json").is_file() and (tmp_path / "verdicts.jsonl").is_file()
 
 
 @pytest.mark.embedded

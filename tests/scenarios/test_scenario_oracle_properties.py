@@ -53,9 +53,13 @@ def test_without_faults_or_kill_requests_everything_is_exact(drawn):
     for scenario in calm:
         e = expect(scenario, CAPS)
         assert not e.undecided
-        assert all(b.exact for b in e.effects.values()), scenario.name
+        # An equal sibling may finish before a node is looked up: hit or miss are both
+        # right, so only those nodes may be inexact.
+        racy = {path for path, c in e.cache.items()
+                if c.hit is None and "equal sibling" in c.reason}
+        assert all(b.exact for key, b in e.effects.items() if key not in racy), scenario.name
         assert all(len(launch.states) == 1 for launch in e.launches.values())
-        assert all(c.hit is not None for c in e.cache.values())
+        assert all(c.hit is not None for path, c in e.cache.items() if path not in racy)
 
 
 def test_worker_kills_never_change_the_predicted_outcome():

@@ -1,0 +1,281 @@
+"""The ``wfconform`` subcommands, as functions of parsed arguments returning an exit status.
+
+Kept apart from ``harness.cli`` (argument parsing, error and signal handling) so each
+command reads top to bottom: load the adapter, run, print, write. Every command that
+generates scenarios prints its seed first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from harness.adapters import load_adapter
+from harness.conformance import run_conformance
+from harness.errors import ScenarioFileError, UsageError
+from harness.failures import Failure, FailureHandler
+from harness.matrix import render_matrix, render_run_line, render_verdicts
+from harness.results import FailureRecord, ResultsDir, capabilities_to_dict, signature
+from harness.runner import AdapterFactory, RunOptions, ScenarioRun, run_scenario
+from scenarios.errors import ScenarioError
+from scenarios.scenario import Scenario
+
+if TYPE_CHECKING:
+    from harness.fuzz import FuzzOptions, FuzzStats
+
+__all__ = ["fuzz_command", "replay_command", "report_command", "run_command",
+           "selftest_command"]
+
+DEFAULT_FAILURES = "wfconform-failures"
+
+
+def options_of(args: argparse.Namespace) -> RunOptions:
+    return RunOptions(chaos_timeout=args.chaos_timeout, heal_timeout=args.heal_timeout)
+
+
+# `run` is the conformance suite: the same command gives the same scenarios, so a CI
+# verdict never depends on the draw; `fuzz` explores and draws a fresh seed each time.
+RUN_SEED = 2026
+
+
+def _seed(args: argparse.Namespace, default: int | None = None) -> int:
+    if args.seed is not None:
+        return int(args.seed)
+    return default if default is not None else secrets.randbelow(2**31)
+
+
+def _select(names: list[str], clauses: list[str]) -> tuple[Scenario, ...]:
+    from scenarios.capabilities import ALL_CLAUSES
+    from scenarios.catalog import CATALOG, by_name
+
+    for clause in clauses:
+        if clause not in ALL_CLAUSES:
+            raise UsageError("--clause", clause, f"a clause id ({', '.join(ALL_CLAUSES)})")
+    chosen = [by_name(name) for name in names]
+    chosen += [s for s in CATALOG if s.clause in clauses and s not in chosen]
+    return tuple(chosen) if names or clauses else CATALOG
+
+
+def _failure_lines(failure: Failure) -> str:
+    shrunk = f"; {failure.shrunk.describe()}" if failure.shrunk is not None else ""
+    return (f"  wfconform replay {failure.path}\n"
+            f"      {failure.clause}: {failure.sentence()[:150]}{shrunk}")
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """The catalog (or a selection) plus ``--examples`` Hypothesis-drawn scenarios."""
+    from harness.sources import draw_scenarios, knobs_for
+
+    factory = load_adapter(args.engine, args.tier)
+    probe = factory()
+    caps = probe.capabilities()
+    promised = frozenset(caps.promised - caps.expected_failures)
+    catalog = _select(args.scenario, args.clause)
+    examples = args.examples if args.examples is not None else (
+        0 if args.scenario or args.clause else 3)
+    if examples < 0:
+        raise UsageError("--examples", examples, "0 or more")
+    seed = _seed(args, RUN_SEED)
+    drawn = draw_scenarios(examples, seed, knobs_for(probe, max_steps=6))
+    print(f"wfconform run: engine {probe.name}, tier {probe.tier}, {len(catalog)} catalog "
+          f"scenario(s) + {len(drawn)} drawn by Hypothesis, seed {seed}", flush=True)
+    results = ResultsDir(args.out) if args.out else None
+    try:
+        if results is not None:
+            results.start(command="run", engine=args.engine, adapter=probe.name,
+                          tier=probe.tier, seed=seed, examples=examples,
+                          capabilities=capabilities_to_dict(caps))
+        code = _run_and_print(args, factory, promised, catalog, drawn, results)
+    finally:
+        if results is not None:
+            results.close()
+    return code
+
+
+def _run_and_print(args: argparse.Namespace, factory: AdapterFactory,
+                   promised: frozenset[str], catalog: tuple[Scenario, ...],
+                   drawn: list[Scenario], results: ResultsDir | None) -> int:
+    names = {s.name for s in catalog}
+
+    def on_run(run: ScenarioRun) -> None:
+        print(render_run_line(run, promised), flush=True)
+        if results is not None:
+            results.record(run, "catalog" if run.scenario.name in names else "hypothesis")
+
+    result = run_conformance(factory, (*catalog, *drawn), options=options_of(args),
+                             on_run=on_run)
+    print()
+    print(render_matrix(result))
+    print()
+    ran = [r for r in result.runs if r.status != "not_applicable"]
+    unknown = sum(1 for row in result.rows if row.verdict == "unknown")
+    print(f"{len(ran)} scenario(s) ran, {len(result.runs) - len(ran)} not applicable; "
+          f"{unknown} clause(s) unknown; {result.seconds:.1f} s")
+    failing = result.failing_runs()
+    if failing:
+        out = Path(args.out or DEFAULT_FAILURES)
+        handler = FailureHandler(factory, options_of(args), promised, args.engine,
+                                 result.tier, out, shrink_budget=args.shrink_time)
+        print(f"failing scenarios written to {out}/; replay each with:", flush=True)
+        for run in failing:
+            shrink_it = args.shrink or run.scenario.name not in names
+            failure = handler.handle(run, shrink_it=shrink_it)
+            if failure is not None:
+                print(_failure_lines(failure), flush=True)
+    if results is not None:
+        results.finish(seconds=round(result.seconds, 3), passed=result.passed,
+                       failed=result.failed)
+    print(f"{result.passed} passed, {result.failed} failed")
+    return 1 if result.failed else 0
+
+
+def _load_scenario(path: str) -> Scenario:
+    file = Path(path)
+    if not file.is_file():
+        raise ScenarioFileError(path, "no such file")
+    try:
+        return Scenario.from_json(file.read_text(encoding="utf-8"))
+    except (ScenarioError, UnicodeDecodeError) as error:
+        raise ScenarioFileError(path, f"not a valid scenario ({error})") from None
+
+
+def replay_command(args: argparse.Namespace) -> int:
+    """Rerun a scenario file ``--times`` times; compare with its failure record if any."""
+    scenario = _load_scenario(args.path)
+    record = FailureRecord.for_scenario_file(args.path)
+    engine, tier = args.engine, args.tier
+    if engine is None:
+        engine = record.engine if record is not None else "reference"
+        tier = tier if tier is not None or record is None else record.tier
+        if record is not None:
+            print(f"replaying on {engine} (tier {tier}), as recorded beside {args.path}")
+    if args.times < 1:
+        raise UsageError("--times", args.times, "a positive count")
+    factory = load_adapter(engine, tier)
+    caps = factory().capabilities()
+    promised = frozenset(caps.promised - caps.expected_failures)
+    first: ScenarioRun | None = None
+    same = 0
+    for _ in range(args.times):
+        run = run_scenario(factory, scenario, options_of(args))
+        if first is None:
+            first = run
+        expected = list(record.signature) if record is not None else signature(
+            first.failed(promised))
+        same += signature(run.failed(promised)) == expected
+    assert first is not None
+    print(render_verdicts(first, promised))
+    failed = first.failed(promised)
+    if record is not None:
+        print(f"reproduced {same}/{args.times}: same failed clauses, sentences and witness "
+              f"as recorded ({', '.join(record.clauses) or 'none'})")
+    elif args.times > 1:
+        print(f"consistent {same}/{args.times}: same verdict and witness as the first run")
+    print(f"{len(first.results) - len(failed)} clause(s) without failure, {len(failed)} failed")
+    return 1 if failed else 0
+
+
+def fuzz_command(args: argparse.Namespace) -> int:
+    """Time-boxed generated scenarios; shrunk failures written with replay commands."""
+    from harness.fuzz import FuzzOptions
+
+    if not args.max_time > 0:
+        raise UsageError("--max-time", args.max_time, "a positive number of seconds")
+    tier, note = _fuzz_tier(args)
+    factory = load_adapter(args.engine, tier)
+    probe = factory()
+    caps = probe.capabilities()
+    promised = frozenset(caps.promised - caps.expected_failures)
+    seed = _seed(args)
+    options = FuzzOptions(args.max_time, seed, args.generator, args.max_steps, args.shrink_time,
+                          args.max_failures, options_of(args))
+    out = Path(args.out or DEFAULT_FAILURES)
+    print(f"wfconform fuzz: engine {probe.name}, tier {probe.tier}{note}, seed {seed}, "
+          f"generator {args.generator}, max time {args.max_time:g} s "
+          f"(repeat with --seed {seed})", flush=True)
+    handler = FailureHandler(factory, options.run, promised, args.engine, probe.tier, out,
+                             shrink_budget=args.shrink_time)
+    results = ResultsDir(args.out) if args.out else None
+    try:
+        if results is not None:
+            results.start(command="fuzz", engine=args.engine, adapter=probe.name,
+                          tier=probe.tier, seed=seed, generator=args.generator,
+                          capabilities=capabilities_to_dict(caps))
+        stats = _fuzz_with_progress(factory, options, handler, results)
+    finally:
+        if results is not None:
+            results.close()
+    if stats.failures:
+        print(f"failing scenarios written to {out}/; replay each with:")
+        for failure in stats.failures:
+            print(_failure_lines(failure))
+    print(f"fuzz: {stats.scenarios} scenarios in {stats.seconds:.1f} s ({stats.rate:.1f} "
+          f"scenarios/s), {stats.not_applicable} not applicable, {stats.errors} error(s), "
+          f"{stats.failing_runs} failing run(s), {len(stats.failures)} failing clause(s); "
+          f"seed {seed}")
+    if stats.interrupted:
+        print("wfconform: interrupted; the run's processes and temporary files were removed",
+              file=sys.stderr)
+        return 130
+    return 1 if stats.failures else 0
+
+
+def _fuzz_with_progress(factory: AdapterFactory, options: FuzzOptions, handler: FailureHandler,
+                        results: ResultsDir | None) -> FuzzStats:
+    from harness.fuzz import fuzz
+    from harness.progress import Progress
+
+    progress = Progress(options.max_time)
+    stats = fuzz(factory, options, handler, results,
+                 on_run=lambda s, _run: progress.update(
+                     s.seconds, s.scenarios, s.rate, len(s.failures), s.not_applicable),
+                 on_failure=lambda f: progress.message(
+                     f"FAIL {f.original.scenario.name}: {f.clause}\n{_failure_lines(f)}"))
+    progress.update(stats.seconds, stats.scenarios, stats.rate, len(stats.failures),
+                    stats.not_applicable, force=True)
+    progress.clear()
+    if results is not None:
+        results.finish(seconds=round(stats.seconds, 3), scenarios=stats.scenarios,
+                       failing_clauses=[f.clause for f in stats.failures],
+                       interrupted=stats.interrupted)
+    return stats
+
+
+def _fuzz_tier(args: argparse.Namespace) -> tuple[str | None, str]:
+    """``sim`` for the reference engine when that tier exists, else the adapter's default."""
+    if args.tier is not None or args.engine != "reference":
+        return args.tier, ""
+    from harness.adapters.reference import TIERS
+
+    if "sim" in TIERS:
+        return "sim", ""
+    return None, " (the sim tier is not available here: fuzzing on embedded)"
+
+
+def report_command(args: argparse.Namespace) -> int:
+    from harness.reports import write_reports
+
+    written = write_reports(Path(args.directory), Path(args.to) if args.to else None)
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+def selftest_command(args: argparse.Namespace) -> int:
+    from harness.adapters.broken_reference import VARIANTS
+    from harness.selftest import selftest
+
+    names = args.variant or list(VARIANTS)
+    for name in names:
+        if name not in VARIANTS:
+            raise UsageError("--variant", name, f"one of {', '.join(VARIANTS)}")
+    print(f"wfconform selftest: {len(names)} deliberately broken variant(s) of the reference "
+          "engine; each must be caught", flush=True)
+    outcomes = selftest(names, Path(args.out or DEFAULT_FAILURES), shrink_time=args.shrink_time,
+                        on_outcome=lambda o: print(o.line(), flush=True))
+    caught = sum(o.caught for o in outcomes)
+    print(f"{caught} of {len(outcomes)} variant(s) caught")
+    return 0 if caught == len(outcomes) else 1

@@ -1,0 +1,116 @@
+"""What ``run``, ``fuzz`` and ``selftest`` do with a failing scenario: pick, shrink, write.
+
+One place decides which clause a failure is "about" (the most specific one that
+failed, so a wrong cache hit is reported as K3, not as the C4 output difference it also
+causes), shrinks it while that clause keeps failing, and writes the scenario, its
+history and its failure record so that ``wfconform replay PATH`` reruns it and says
+whether it reproduced.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from harness.results import FailureRecord, signature, write_failure
+from harness.runner import AdapterFactory, RunOptions, ScenarioRun, run_scenario
+from harness.shrink import ShrinkResult, shrink
+from scenarios.scenario import Scenario
+
+__all__ = ["ROOT_CAUSE_ORDER", "Failure", "FailureHandler", "target_clause"]
+
+ROOT_CAUSE_ORDER = ("K1", "K2", "K3", "K4", "K5", "K6", "K7", "K8", "N1", "N2", "N3", "N4",
+                    "C2", "C3", "C5", "C6", "C1", "P1", "L2", "L1", "C4")
+"""Most specific first: C4 (outputs differ) and L1 (stuck) are usually consequences."""
+
+
+def target_clause(run: ScenarioRun, promised: frozenset[str]) -> str | None:
+    """The clause a failing run is about: the scenario's own clause if it failed, else the
+    first failed promised clause in ``ROOT_CAUSE_ORDER``; None if nothing promised failed."""
+    failed = {r.clause for r in run.failed(promised)}
+    if not failed:
+        return None
+    if run.scenario.clause in failed:
+        return run.scenario.clause
+    return next(c for c in ROOT_CAUSE_ORDER if c in failed)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A failing run, the clause it is about, its shrunk form and where it was written."""
+
+    original: ScenarioRun
+    clause: str
+    shrunk: ShrinkResult | None
+    path: Path | None
+
+    @property
+    def run(self) -> ScenarioRun:
+        """The run of the scenario that was written (the shrunk one when shrinking ran)."""
+        return self.shrunk.run if self.shrunk is not None else self.original
+
+    def sentence(self) -> str:
+        for result in self.run.failed():
+            if result.clause == self.clause:
+                return result.sentence
+        return ""
+
+
+class FailureHandler:
+    """Shrinks and writes failures for one engine; ``shrink_budget`` is shared by all.
+
+    ``engine``/``tier`` are recorded so that ``wfconform replay PATH`` reruns the failure
+    on the engine that failed, without the user repeating ``--engine``.
+    """
+
+    def __init__(self, factory: AdapterFactory, options: RunOptions, promised: frozenset[str],
+                 engine: str, tier: str, out: Path, shrink_budget: float = 60.0,
+                 max_tries: int = 200) -> None:
+        self.factory = factory
+        self.options = options
+        self.promised = promised
+        self.engine = engine
+        self.tier = tier
+        self.out = out
+        self.shrink_left = shrink_budget
+        self.max_tries = max_tries
+
+    def handle(self, run: ScenarioRun, *, shrink_it: bool, seed: int | None = None,
+               name: str | None = None) -> Failure | None:
+        """Shrink (when asked and budget is left) and write ``run``; None if it passed."""
+        clause = target_clause(run, self.promised)
+        if clause is None:
+            return None
+        shrunk = None
+        if shrink_it and self.shrink_left > 0:
+            started = time.monotonic()
+            try:
+                shrunk = shrink(run.scenario, run, clause, self._rerun,
+                                max_seconds=self.shrink_left, max_tries=self.max_tries)
+            except KeyboardInterrupt:  # keep the failure found so far, then stop
+                self._write(run, None, seed, name)
+                raise
+            finally:
+                self.shrink_left -= time.monotonic() - started
+        path = self._write(run, shrunk, seed, name)
+        return Failure(run, clause, shrunk, path)
+
+    def _write(self, run: ScenarioRun, shrunk: ShrinkResult | None, seed: int | None,
+               name: str | None) -> Path:
+        final = shrunk.run if shrunk is not None else run
+        failed = final.failed(self.promised)
+        record = FailureRecord(self.engine, self.tier, tuple(r.clause for r in failed),
+                               tuple(signature(failed)), seed,
+                               shrunk.describe() if shrunk is not None else "")
+        if shrunk is not None:
+            final = _with_scenario(final, shrunk)
+        return write_failure(self.out, final, record, name)
+
+    def _rerun(self, candidate: Scenario) -> ScenarioRun:
+        return run_scenario(self.factory, candidate, self.options)
+
+
+def _with_scenario(run: ScenarioRun, shrunk: ShrinkResult) -> ScenarioRun:
+    """The run with the shrunk scenario's final form (its description names the origin)."""
+    return replace(run, scenario=shrunk.scenario)

@@ -1,0 +1,223 @@
+"""A results directory: what ``run``/``fuzz --out DIR`` write and ``report`` reads.
+
+Layout (everything JSON, so a report never needs the engine or a re-run)::
+
+    DIR/run.json                   engine, tier, seed, capabilities, command, timing
+    DIR/verdicts.jsonl             one line per scenario run: status, reasons, clause results
+    DIR/histories/<name>.history.jsonl   the run's history (every run of ``run``;
+                                   failures, original and shrunk, of ``fuzz``)
+    DIR/<name>.json                a failing scenario, for ``wfconform replay``
+    DIR/<name>.verdict.json        what that failure was: engine, tier, clauses, signature
+    DIR/<name>.history.jsonl       its history
+
+Verdict lines are appended as runs finish, so an interrupted run leaves a readable
+directory. ``FailureRecord`` is the replay contract: ``signature`` is the failure with
+everything a rerun may change legitimately (times, worker pids) taken out, so "same
+verdict and same witness" is a string comparison.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.checks import ClauseResult
+from harness.errors import ScenarioFileError
+from harness.journal import AppendLog
+from harness.runner import ScenarioRun
+from scenarios.capabilities import Capabilities
+
+__all__ = [
+    "FailureRecord",
+    "ResultsDir",
+    "RunRecord",
+    "capabilities_from_dict",
+    "capabilities_to_dict",
+    "load_runs",
+    "signature",
+]
+
+FORMAT = 1
+VOLATILE = frozenset({"t", "t0", "t1", "worker", "killed_pid", "at", "wall_clock", "id"})
+"""History fields a faithful rerun may change: times, worker pids and event row ids."""
+
+
+def _stable(line: str) -> str:
+    try:
+        data = json.loads(line)
+    except ValueError:
+        return line
+    if not isinstance(data, dict):
+        return line
+    kept = {k: v for k, v in data.items() if k not in VOLATILE or data.get("type") == "process"}
+    return json.dumps(kept, sort_keys=True, separators=(",", ":"))
+
+
+_PIDS = ((re.compile(r"\bworker \d+"), "worker <pid>"),
+         (re.compile(r"\bworkers: \[[\d, ]*\]"), "workers: [<pids>]"))
+
+
+def _scrub(text: str) -> str:
+    """Worker pids quoted in prose (sentences, diagnoses) differ on every run."""
+    for pattern, replacement in _PIDS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def signature(results: Iterable[ClauseResult]) -> list[dict[str, Any]]:
+    """The failed clauses with their sentences and witnesses, volatile fields removed."""
+    return [{"clause": r.clause, "sentence": _scrub(r.sentence),
+             "witness": [_scrub(_stable(line)) for line in r.witness]}
+            for r in results if r.verdict == "fail"]
+
+
+def capabilities_to_dict(caps: Capabilities) -> dict[str, Any]:
+    return {"promised": sorted(caps.promised), "failed_source_policy": caps.failed_source_policy,
+            "hash_normalisations": sorted(caps.hash_normalisations),
+            "crashpoints": sorted(caps.crashpoints), "tiers": sorted(caps.tiers),
+            "expected_failures": sorted(caps.expected_failures)}
+
+
+def capabilities_from_dict(data: Mapping[str, Any]) -> Capabilities:
+    return Capabilities(
+        frozenset(data["promised"]), data["failed_source_policy"],
+        frozenset(data["hash_normalisations"]), frozenset(data["crashpoints"]),
+        frozenset(data["tiers"]), frozenset(data.get("expected_failures", ())))
+
+
+@dataclass(frozen=True)
+class FailureRecord:
+    """What a written failure was, so ``replay`` can say whether it reproduced."""
+
+    engine: str
+    tier: str
+    clauses: tuple[str, ...]
+    signature: tuple[dict[str, Any], ...]
+    seed: int | None = None
+    shrink: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps({"format": FORMAT, "engine": self.engine, "tier": self.tier,
+                           "clauses": list(self.clauses), "signature": list(self.signature),
+                           "seed": self.seed, "shrink": self.shrink}, indent=2)
+
+    @classmethod
+    def for_scenario_file(cls, path: str | Path) -> FailureRecord | None:
+        """The record beside scenario file ``X.json`` (``X.verdict.json``), if any."""
+        sidecar = Path(path).with_suffix(".verdict.json")
+        if not sidecar.is_file():
+            return None
+        try:
+            data = json.loads(sidecar.read_text(encoding="utf-8"))
+            return cls(str(data["engine"]), str(data["tier"]), tuple(data["clauses"]),
+                       tuple(data["signature"]), data.get("seed"), str(data.get("shrink", "")))
+        except (ValueError, KeyError, TypeError) as error:
+            raise ScenarioFileError(str(sidecar), f"not a failure record ({error})") from None
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One verdict line, read back: enough for the matrix and the reports."""
+
+    name: str
+    status: str
+    reasons: tuple[str, ...]
+    seconds: float
+    results: tuple[ClauseResult, ...]
+    source: str
+    history: str | None
+    scenario: Mapping[str, Any] | None
+
+    def failed(self, promised: frozenset[str] | None = None) -> tuple[ClauseResult, ...]:
+        return tuple(r for r in self.results if r.verdict == "fail"
+                     and (promised is None or r.clause in promised))
+
+
+class ResultsDir:
+    """Writes one results directory (see the module docstring); safe to reopen."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / "histories").mkdir(exist_ok=True)
+        self._verdicts = AppendLog(self.root / "verdicts.jsonl")
+        self._meta: dict[str, Any] = {}
+
+    def close(self) -> None:
+        self._verdicts.close()
+
+    def start(self, **meta: Any) -> None:
+        self._meta = {"format": FORMAT, "started": time.time(), "finished": False, **meta}
+        self._write_meta()
+
+    def finish(self, **summary: Any) -> None:
+        self._meta.update(finished=True, **summary)
+        self._write_meta()
+
+    def _write_meta(self) -> None:
+        (self.root / "run.json").write_text(json.dumps(self._meta, indent=2) + "\n",
+                                            encoding="utf-8")
+
+    def record(self, run: ScenarioRun, source: str, *, history: bool = True,
+               scenario: bool = True, name: str | None = None) -> None:
+        """Append ``run``'s verdict line (and write its history when asked)."""
+        name = name or run.scenario.name
+        path = None
+        if history and run.history is not None:
+            path = f"histories/{name}.history.jsonl"
+            run.history.write(self.root / path)
+        self._verdicts.append({
+            "scenario": name, "status": run.status, "reasons": list(run.reasons),
+            "seconds": round(run.seconds, 3), "source": source, "history": path,
+            "results": [r.to_dict() for r in run.results],
+            "scenario_data": run.scenario.to_dict() if scenario else None})
+
+    def write_failure(self, run: ScenarioRun, record: FailureRecord,
+                      name: str | None = None) -> Path:
+        """Write a failing scenario, its history and its failure record; the scenario path."""
+        return write_failure(self.root, run, record, name)
+
+
+def write_failure(root: Path, run: ScenarioRun, record: FailureRecord,
+                  name: str | None = None) -> Path:
+    """``<root>/<name>.json`` (+ ``.history.jsonl``, ``.verdict.json``) for a failure."""
+    root.mkdir(parents=True, exist_ok=True)
+    name = name or run.scenario.name
+    path = root / f"{name}.json"
+    path.write_text(run.scenario.to_json(indent=2) + "\n", encoding="utf-8")
+    if run.history is not None:
+        run.history.write(root / f"{name}.history.jsonl")
+    path.with_suffix(".verdict.json").write_text(record.to_json() + "\n", encoding="utf-8")
+    return path
+
+
+def load_runs(root: str | Path) -> tuple[dict[str, Any], tuple[RunRecord, ...]]:
+    """``run.json`` and every verdict line of a results directory."""
+    base = Path(root)
+    meta_path = base / "run.json"
+    if not meta_path.is_file():
+        raise ScenarioFileError(str(base), "not a results directory (no run.json); write "
+                                "one with `wfconform run --out DIR` or `wfconform fuzz --out DIR`")
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    runs = []
+    verdicts = base / "verdicts.jsonl"
+    text = verdicts.read_text(encoding="utf-8") if verdicts.exists() else ""
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except ValueError:
+            continue  # a line torn by a kill of the writer
+        results = tuple(ClauseResult(r["clause"], r["verdict"], tuple(r["witness"]),
+                                     r["sentence"], r["exercised"], r["scenario"])
+                        for r in data["results"])
+        runs.append(RunRecord(data["scenario"], data["status"], tuple(data["reasons"]),
+                              float(data["seconds"]), results, data.get("source", ""),
+                              data.get("history"), data.get("scenario_data")))
+    return meta, tuple(runs)

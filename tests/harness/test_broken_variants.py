@@ -1,0 +1,70 @@
+"""Every deliberately broken variant of the reference engine is caught by ``wfconform run``.
+
+Each test runs the variant through the CLI as a user would (``run --engine <variant>
+--scenario <the catalog scenario that catches it> --shrink``) and requires, within 60 s:
+exit status 1, a failed clause among those the variant breaks, a replay command whose
+file exists, and a witness shrunk from the catalog scenario it came from. The shrink
+budget is kept short here (CI time); ``wfconform selftest`` shows full shrinks.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from harness.adapters.broken_reference import VARIANTS, BrokenReferenceAdapter
+from harness.cli import main
+from harness.errors import AdapterSpecError
+from harness.shrink_edits import size
+from reference_engine.runtime.worker import PRELUDE_ENV_VAR, run_prelude
+from scenarios.catalog import by_name
+from scenarios.scenario import Scenario
+
+BUDGET_SECONDS = 60.0
+REPLAY = re.compile(r"wfconform replay (\S+\.json)")
+
+
+@pytest.mark.embedded
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(VARIANTS))
+def test_the_harness_catches_each_broken_variant_with_a_shrunk_witness_within_a_minute(
+        name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    variant = VARIANTS[name]
+    # A stuck process costs chaos + heal timeouts per try: its shrink needs more time.
+    shrink_time = "20" if "L1" in variant.breaks else "10"
+    started = time.monotonic()
+    code = main(["run", "--engine", variant.spec, "--scenario", variant.catches, "--shrink",
+                 "--shrink-time", shrink_time, "--chaos-timeout", "5", "--heal-timeout", "3",
+                 "--out", str(tmp_path)])
+    elapsed = time.monotonic() - started
+    out = capsys.readouterr().out
+    assert code == 1, out
+    assert elapsed < BUDGET_SECONDS, f"{name} took {elapsed:.1f} s"
+    paths = [Path(p) for p in REPLAY.findall(out)]
+    assert paths and all(p.is_file() for p in paths), out
+    record = json.loads(paths[0].with_suffix(".verdict.json").read_text())
+    assert set(record["clauses"]) & variant.breaks, (record["clauses"], variant.breaks)
+    witness = Scenario.from_json(paths[0].read_text())
+    assert size(witness) < size(by_name(variant.catches)), "the witness was not shrunk"
+    assert "shrunk from size" in out and record["shrink"].startswith("shrunk from size")
+
+
+def test_engine_side_variants_refuse_the_sim_tier_with_the_fix() -> None:
+    with pytest.raises(AdapterSpecError, match="use --tier embedded"):
+        BrokenReferenceAdapter("resume_from_scratch", tier="sim")
+
+
+def test_an_unknown_variant_lists_the_known_ones() -> None:
+    with pytest.raises(AdapterSpecError, match="broken_reference:cached_workflow"):
+        BrokenReferenceAdapter("no_such_bug")
+
+
+def test_a_worker_prelude_that_cannot_be_imported_stops_the_worker_naming_the_variable(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(PRELUDE_ENV_VAR, "no_such_module_for_wfconform")
+    with pytest.raises(SystemExit, match=f"no_such_module_for_wfconform.*{PRELUDE_ENV_VAR}"):
+        run_prelude()
