@@ -31,7 +31,9 @@ if sys.argv[1] == "with":  # entering an open profile must not open a second one
     profile = profile.__enter__()
     assert profile.root == first, (first, profile.root)
 import os
+from harness.adapters.aiida_support.profile import _circus_socket_dir
 made = {"root": str(profile.root), "vhost": profile.vhost, "aiida_path": os.environ["AIIDA_PATH"],
+        "sockets": str(_circus_socket_dir(profile.client())),
         "workers": profile.worker_pids(), "pids": sorted(profile.run_pids())}
 print(json.dumps(made), flush=True)
 if sys.argv[1] == "fail":
@@ -77,5 +79,6 @@ def test_profile_removes_folder_vhost_and_daemon_processes(ending: str) -> None:
     assert made["workers"] and set(made["workers"]) <= set(made["pids"])
     assert not Path(made["root"]).exists() and not Path(made["aiida_path"]).exists()
     assert made["vhost"] not in _vhosts()
+    assert made["sockets"] != "None" and not Path(made["sockets"]).exists()  # circus's temp dir
     assert [pid for pid in made["pids"] if _alive(pid)] == []
     assert home.exists() is home_before

@@ -226,10 +226,13 @@ class ThrowawayProfile:
     def stop_daemon(self) -> None:
         """Stop circus and its workers; SIGKILL whatever of ours is left after that."""
         client = self.client()
+        sockets = _circus_socket_dir(client)
         if client.is_daemon_running:
             with contextlib.suppress(Exception):
                 client.stop_daemon(wait=True)
         _kill_all(self.run_pids(), 10.0)
+        if sockets is not None:  # circus keeps its sockets in a temp dir of its own
+            shutil.rmtree(sockets, ignore_errors=True)
 
     def worker_pids(self) -> list[int]:
         """PIDs of the daemon's live workers, as circus reports them."""
@@ -357,6 +360,10 @@ def sweep_stale(broker_url: str | None = None, folder: Path | None = None) -> li
         if (root / "modules").is_dir():  # a profile, not a bare AIIDA_PATH folder
             with contextlib.suppress(ServiceError, OSError):
                 vhosts.remove(_vhost_name(root))
+        for sockets_file in root.rglob("circus-*.sockets"):
+            sockets = _socket_dir_named_in(sockets_file)
+            if sockets is not None:
+                shutil.rmtree(sockets, ignore_errors=True)
         shutil.rmtree(root, ignore_errors=True)
         removed.append(root)
     return removed
@@ -405,3 +412,26 @@ def _kill_all(pids: set[int], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while any(_alive(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.05)
+
+
+def _circus_socket_dir(client: Any) -> Path | None:
+    """The temp dir AiiDA made for this daemon's circus sockets, if it can be read.
+
+    AiiDA creates it with ``tempfile.mkdtemp()`` (socket paths must stay short) and
+    never removes it; only a directory holding nothing but circus sockets is returned.
+    """
+    try:
+        return _socket_dir_named_in(Path(client.circus_socket_file))
+    except (AttributeError, TypeError):
+        return None
+
+
+def _socket_dir_named_in(sockets_file: Path) -> Path | None:
+    try:
+        folder = Path(sockets_file.read_text(encoding="utf8").strip())
+    except (OSError, ValueError):
+        return None
+    if not folder.is_dir() or Path(tempfile.gettempdir()) not in folder.parents:
+        return None
+    names = [child.name for child in folder.iterdir()]
+    return folder if all(n.startswith("circus.") for n in names) else None
