@@ -89,6 +89,9 @@ def _parser() -> argparse.ArgumentParser:
                       help="steps per generated scenario, at most (default 8)")
     fuzz.add_argument("--max-failures", type=int, default=0, metavar="N",
                       help="stop after N distinct failing clauses (default: never)")
+    fuzz.add_argument("--coverage", action="store_true",
+                      help="print the kill-point coverage table (crashpoint x step kind x "
+                           "fault kind) at the end; filled by tiers that report it (sim)")
     _generating(fuzz, 60.0)
     replay = sub.add_parser("replay", parents=[_common((30.0, 10.0))],
                             help="rerun one scenario file")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from harness.adapters import load_adapter
 from harness.conformance import run_conformance
+from harness.coverage import CoverageCollector
 from harness.errors import ScenarioFileError, UsageError
 from harness.failures import Failure, FailureHandler
 from harness.matrix import render_matrix, render_run_line, render_verdicts
@@ -204,7 +205,9 @@ def fuzz_command(args: argparse.Namespace) -> int:
             results.start(command="fuzz", engine=args.engine, adapter=probe.name,
                           tier=probe.tier, seed=seed, generator=args.generator,
                           capabilities=capabilities_to_dict(caps))
-        stats = _fuzz_with_progress(factory, options, handler, results)
+        collector = CoverageCollector(factory) if args.coverage else None
+        stats = _fuzz_with_progress(collector or factory, options, handler, results,
+                                    collector)
     finally:
         if results is not None:
             results.close()
@@ -212,6 +215,9 @@ def fuzz_command(args: argparse.Namespace) -> int:
         print(f"failing scenarios written to {out}/; replay each with:")
         for failure in stats.failures:
             print(_failure_lines(failure))
+    if collector is not None:
+        print("kill-point coverage (crashpoint x step kind x fault kind):")
+        print(collector.table.format())
     print(f"fuzz: {stats.scenarios} scenarios in {stats.seconds:.1f} s ({stats.rate:.1f} "
           f"scenarios/s), {stats.not_applicable} not applicable, {stats.errors} error(s), "
           f"{stats.failing_runs} failing run(s), {len(stats.failures)} failing clause(s); "
@@ -224,14 +230,19 @@ def fuzz_command(args: argparse.Namespace) -> int:
 
 
 def _fuzz_with_progress(factory: AdapterFactory, options: FuzzOptions, handler: FailureHandler,
-                        results: ResultsDir | None) -> FuzzStats:
+                        results: ResultsDir | None,
+                        collector: CoverageCollector | None = None) -> FuzzStats:
     from harness.fuzz import fuzz
     from harness.progress import Progress
 
     progress = Progress(options.max_time)
-    stats = fuzz(factory, options, handler, results,
-                 on_run=lambda s, _run: progress.update(
-                     s.seconds, s.scenarios, s.rate, len(s.failures), s.not_applicable),
+
+    def on_run(s: FuzzStats, _run: object) -> None:
+        if collector is not None:
+            collector.collect()  # shrinking reruns use the unwrapped factory: not counted
+        progress.update(s.seconds, s.scenarios, s.rate, len(s.failures), s.not_applicable)
+
+    stats = fuzz(factory, options, handler, results, on_run=on_run,
                  on_failure=lambda f: progress.message(
                      f"FAIL {f.original.scenario.name}: {f.clause}\n{_failure_lines(f)}"))
     progress.update(stats.seconds, stats.scenarios, stats.rate, len(stats.failures),

@@ -135,3 +135,15 @@ def test_a_kill_at_the_entry_of_a_raising_body_pre_empts_the_raise() -> None:
     run = run_scenario(ReferenceAdapter, scenario)
     assert run.status == "ran"
     assert not run.failed(), [(r.clause, r.sentence) for r in run.failed()]
+
+
+@pytest.mark.simulation
+def test_fuzz_coverage_prints_the_kill_point_table_filled_by_the_sim_tier(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    main(["fuzz", "--max-time", "2", "--seed", "1", "--coverage", "--tier", "sim",
+          "--shrink-time", "1", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "kill-point coverage (crashpoint x step kind x fault kind):" in out
+    covered = re.search(r"(\d+)/(\d+) cells covered", out)
+    assert covered is not None and 0 < int(covered[1]) < int(covered[2])
+    assert "while_waiting / launch" in out
