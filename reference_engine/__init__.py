@@ -17,6 +17,7 @@ from reference_engine.core.process import (
 from reference_engine.crashpoints import CRASHPOINTS
 from reference_engine.engine import Engine, RestartBuilder
 from reference_engine.errors import (
+    BrokerUnavailableError,
     CorruptCheckpointError,
     EngineError,
     InvalidInputsError,
@@ -33,6 +34,7 @@ from reference_engine.storage.records import ProcessRecord
 
 __all__ = [
     "CRASHPOINTS",
+    "BrokerUnavailableError",
     "CachingConfig",
     "CalcResult",
     "Calculation",
