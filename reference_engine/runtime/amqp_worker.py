@@ -32,7 +32,7 @@ from reference_engine.brokers.rabbitmq import Announcer, Delivery, RabbitBroker
 from reference_engine.crashpoints import CrashPlan
 from reference_engine.errors import BrokerUnavailableError, StoreUnavailableError
 from reference_engine.runtime.amqp_env import BROKER_ENV
-from reference_engine.runtime.executor import execute
+from reference_engine.runtime.executor import armed_for, execute
 from reference_engine.runtime.worker import die_with_parent, run_prelude
 from reference_engine.storage.records import ClaimedTask
 from reference_engine.storage.store import Store
@@ -103,7 +103,7 @@ class AmqpWorker:
         pid = claimed.process.id
         try:
             plan = CrashPlan(
-                tuple(self.store.armed()),
+                armed_for(self.store, claimed),
                 on_fire=lambda point, name: self.store.record_crash(self.owner, pid, point,
                                                                     name),
             )

@@ -27,8 +27,13 @@ from reference_engine.crashpoints import (
 from reference_engine.errors import EngineError
 from reference_engine.loader import check_inputs, kind_of, resolve
 from reference_engine.runtime.context import ExecutionContext, set_current
-from reference_engine.storage.records import ClaimedTask
+from reference_engine.storage.records import Armed, ClaimedTask
 from reference_engine.storage.store import Store
+
+
+def armed_for(store: Store, claimed: ClaimedTask) -> Armed:
+    """The crashpoints armed for this task: as read by its claim, else read now."""
+    return claimed.armed if claimed.armed is not None else tuple(store.armed())
 
 
 def execute(store: Store, claimed: ClaimedTask, plan: CrashPlan) -> None:

@@ -22,7 +22,7 @@ import threading
 import time
 
 from reference_engine.crashpoints import CrashPlan
-from reference_engine.runtime.executor import execute
+from reference_engine.runtime.executor import armed_for, execute
 from reference_engine.storage.store import Store
 
 PR_SET_PDEATHSIG = 1
@@ -83,7 +83,7 @@ class Worker:
             self.current_task = claimed.task_id
             pid = claimed.process.id
             plan = CrashPlan(
-                tuple(self.store.armed()),
+                armed_for(self.store, claimed),
                 on_fire=lambda point, name, pid=pid: self.store.record_crash(
                     self.owner, pid, point, name
                 ),

@@ -60,9 +60,17 @@ class ProcessRecord:
         }
 
 
+Armed = tuple[tuple[str, str, int | None], ...]
+"""Armed crashpoints: (crashpoint, target, attempt or None for every attempt)."""
+
+
 @dataclass(frozen=True)
 class ClaimedTask:
+    """A leased task. ``armed``: the crashpoints armed when it was claimed, read in the
+    claim's transaction by stores that can (None: ask ``store.armed()``)."""
+
     task_id: int
     attempt: int
     owner: str
     process: ProcessRecord
+    armed: Armed | None = None

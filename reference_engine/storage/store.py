@@ -39,6 +39,19 @@ from reference_engine.storage.records import (
     ProcessRecord,
 )
 from reference_engine.storage.schema import events, faults, processes, settings, tasks
+from reference_engine.storage.statements import (
+    ARMED,
+    BUMP_PROCESS,
+    DELETE_TASK,
+    FENCE,
+    INSERT_EVENT,
+    INSERT_PROCESS,
+    INSERT_TASK,
+    LEASE_OLDEST_TASK,
+    LEASE_TASK_OF,
+    RELEASE_TASK,
+    WRITE_PROCESS,
+)
 from reference_engine.storage.transactions import (
     OnReady,
     begin,
@@ -93,24 +106,21 @@ class Store:
         restart_of: int | None = None,
     ) -> int:
         now = self.clock()
-        pid = conn.execute(
-            insert(processes)
-            .values(
-                type=type_string, label=label, kind=kind, state="created", message="",
-                inputs=dumps(inputs), version=0, parent_id=parent_id, parent_key=parent_key,
-                restart_of=restart_of, cache_valid=True, exit_invalidates_cache=False,
-                created_at=now, updated_at=now,
-            )
-            .returning(processes.c.id)
-        ).scalar_one()
-        conn.execute(insert(tasks).values(process_id=pid, attempts=0))
+        pid = conn.execute(INSERT_PROCESS, {
+            "type": type_string, "label": label, "kind": kind, "state": "created",
+            "message": "", "inputs": dumps(inputs), "version": 0, "parent_id": parent_id,
+            "parent_key": parent_key, "restart_of": restart_of, "cache_valid": True,
+            "exit_invalidates_cache": False, "created_at": now, "updated_at": now,
+        }).scalar_one()
+        conn.execute(INSERT_TASK, {"process_id": pid, "attempts": 0})
         mark_ready(conn, int(pid))
         self._event(conn, pid, "created", None, now)
         return int(pid)
 
     def _event(self, conn: Connection, pid: int, state: str, worker: str | None,
                now: float) -> None:
-        conn.execute(insert(events).values(process_id=pid, state=state, worker=worker, at=now))
+        conn.execute(INSERT_EVENT, {"process_id": pid, "state": state, "worker": worker,
+                                    "at": now})
 
     # ----------------------------------------------------------------- claiming
     @retry_transient
@@ -118,18 +128,9 @@ class Store:
         """Lease the oldest free task; bump its attempt count and the process version."""
         now = self.clock()
         with self._begin() as conn:
-            query = (
-                select(tasks.c.id, tasks.c.process_id, tasks.c.attempts)
-                .where(or_(tasks.c.lease_owner.is_(None), tasks.c.lease_expires < now))
-                .order_by(tasks.c.id)
-                .limit(1)
-            )
-            if not self.is_sqlite:
-                query = query.with_for_update(skip_locked=True)
-            row = conn.execute(query).first()
-            if row is None:
-                return None
-            return self._take(conn, row, owner, lease_seconds, now)
+            row = conn.execute(LEASE_OLDEST_TASK, {"now": now, "owner": owner,
+                                                   "expires": now + lease_seconds}).first()
+            return None if row is None else self._take(conn, row, owner, now)
 
     @retry_transient
     def claim_process(
@@ -143,36 +144,20 @@ class Store:
         """
         now = self.clock()
         with self._begin() as conn:
-            query = select(tasks.c.id, tasks.c.process_id, tasks.c.attempts).where(
-                tasks.c.process_id == pid,
-                or_(tasks.c.lease_owner.is_(None), tasks.c.lease_expires < now),
-            )
-            if not self.is_sqlite:
-                query = query.with_for_update(skip_locked=True)
-            row = conn.execute(query).first()
-            if row is None:
-                return None
-            return self._take(conn, row, owner, lease_seconds, now)
+            row = conn.execute(LEASE_TASK_OF, {"pid": pid, "now": now, "owner": owner,
+                                               "expires": now + lease_seconds}).first()
+            return None if row is None else self._take(conn, row, owner, now)
 
-    def _take(
-        self, conn: Connection, row: Any, owner: str, lease_seconds: float, now: float
-    ) -> ClaimedTask:
-        """Lease a locked task row and bump its process's version (fences older holders)."""
+    def _take(self, conn: Connection, row: Any, owner: str, now: float) -> ClaimedTask:
+        """Bump the leased task's process version (fences older holders) and load it."""
         task_id, pid, attempts = row
-        conn.execute(
-            update(tasks)
-            .where(tasks.c.id == task_id)
-            .values(lease_owner=owner, lease_expires=now + lease_seconds,
-                    attempts=attempts + 1)
-        )
-        conn.execute(
-            update(processes)
-            .where(processes.c.id == pid, processes.c.state.in_(ACTIVE_STATES))
-            .values(state="running", version=processes.c.version + 1, updated_at=now)
-        )
+        bumped = conn.execute(BUMP_PROCESS, {"pid": pid, "now": now}).mappings().first()
         self._event(conn, pid, "claimed", owner, now)
-        record = self._load(conn, pid)
-        return ClaimedTask(task_id, attempts + 1, owner, record)
+        # The executor needs no child list; a terminal process (nothing bumped) is loaded
+        # whole, for its N1 path.
+        record = _record(bumped, ()) if bumped is not None else self._load(conn, pid)
+        armed = tuple(tuple(r) for r in conn.execute(ARMED))
+        return ClaimedTask(task_id, attempts, owner, record, armed)  # type: ignore[arg-type]
 
     @retry_transient
     def renew_lease(self, task_id: int, owner: str, lease_seconds: float) -> bool:
@@ -210,27 +195,12 @@ class Store:
     def _fence(self, conn: Connection, claimed: ClaimedTask) -> bool:
         """True if this worker still holds the task and the process is unchanged.
 
-        On PostgreSQL both rows are locked (task first, then process: the order ``claim``
-        takes them) until the commit. Without the locks, READ COMMITTED let a stale
-        holder pass this check, a new claim commit, and the stale write then set the
-        version the new holder expects: both advanced the process.
+        On PostgreSQL the task row and then the process row stay locked until the commit
+        (``statements.FENCE``), so no newer claim can commit in between.
         """
-        owned_query = select(tasks.c.id).where(tasks.c.id == claimed.task_id,
-                                               tasks.c.lease_owner == claimed.owner)
-        version_query = select(processes.c.version, processes.c.state).where(
-            processes.c.id == claimed.process.id
-        )
-        if not self.is_sqlite:
-            owned_query = owned_query.with_for_update()
-            version_query = version_query.with_for_update()
-        owned = conn.execute(owned_query).first()
-        version = conn.execute(version_query).first()
-        return (
-            owned is not None
-            and version is not None
-            and version[0] == claimed.process.version
-            and version[1] == "running"
-        )
+        row = conn.execute(FENCE, {"task_id": claimed.task_id,
+                                   "owner": claimed.owner}).first()
+        return row is not None and row[0] == claimed.process.version and row[1] == "running"
 
     @retry_transient
     def commit_transition(
@@ -246,7 +216,7 @@ class Store:
             if not self._fence(conn, claimed):
                 return False
             checkpoint = transition.checkpoint
-            values: dict[str, Any] = {"version": claimed.process.version + 1, "updated_at": now}
+            values: dict[str, Any] = {}
             if transition.outcome == "wait":
                 awaiting = {
                     req.key: self._insert_process(
@@ -258,23 +228,32 @@ class Store:
                 checkpoint = Checkpoint(checkpoint.pc, checkpoint.ctx, checkpoint.outputs,
                                         awaiting, checkpoint.steps_done)
                 values["state"] = "waiting"
-                conn.execute(delete(tasks).where(tasks.c.id == claimed.task_id))
             elif transition.outcome == "continue":
                 values["state"] = "running"
-                conn.execute(
-                    update(tasks).where(tasks.c.id == claimed.task_id)
-                    .values(lease_owner=None, lease_expires=None, attempts=0)
-                )
-                mark_ready(conn, pid)
             else:
                 values.update(self._terminal_values(transition))
-                conn.execute(delete(tasks).where(tasks.c.id == claimed.task_id))
             values["checkpoint"] = checkpoint.to_json()
-            conn.execute(update(processes).where(processes.c.id == pid).values(**values))
-            self._event(conn, pid, values["state"], claimed.owner, now)
-            if values["state"] in TERMINAL_STATES:
-                self._wake_parent(conn, claimed.process.parent_id)
+            self._settle(conn, claimed, values, now)
         return True
+
+    def _settle(self, conn: Connection, claimed: ClaimedTask, values: dict[str, Any],
+                now: float) -> None:
+        """After the fence: write the process, complete or free its task, log, wake.
+
+        A task whose process goes on running is freed (and announced: any worker may take
+        the next step); otherwise it is done and deleted.
+        """
+        pid = claimed.process.id
+        if values["state"] == "running":
+            conn.execute(RELEASE_TASK, {"task_id": claimed.task_id})
+            mark_ready(conn, pid)
+        else:
+            conn.execute(DELETE_TASK, {"task_id": claimed.task_id})
+        conn.execute(WRITE_PROCESS, {**values, "pid": pid, "updated_at": now,
+                                     "version": claimed.process.version + 1})
+        self._event(conn, pid, values["state"], claimed.owner, now)
+        if values["state"] in TERMINAL_STATES:
+            self._wake_parent(conn, claimed.process.parent_id)
 
     @staticmethod
     def _terminal_values(transition: Transition) -> dict[str, Any]:
@@ -299,17 +278,11 @@ class Store:
         with self._begin() as conn:
             if not self._fence(conn, claimed):
                 return False
-            conn.execute(
-                update(processes).where(processes.c.id == claimed.process.id).values(
-                    state="finished", exit_status=exit_status, outputs=dumps(outputs),
-                    hash=calc_hash, cached_from=cached_from, message=message,
-                    exit_invalidates_cache=exit_invalidates_cache,
-                    version=claimed.process.version + 1, updated_at=now,
-                )
-            )
-            conn.execute(delete(tasks).where(tasks.c.id == claimed.task_id))
-            self._event(conn, claimed.process.id, "finished", claimed.owner, now)
-            self._wake_parent(conn, claimed.process.parent_id)
+            self._settle(conn, claimed, {
+                "state": "finished", "exit_status": exit_status, "outputs": dumps(outputs),
+                "hash": calc_hash, "cached_from": cached_from, "message": message,
+                "exit_invalidates_cache": exit_invalidates_cache,
+            }, now)
         return True
 
     @retry_transient
@@ -319,15 +292,10 @@ class Store:
         with self._begin() as conn:
             if not self._fence(conn, claimed):
                 return False
-            conn.execute(
-                update(processes).where(processes.c.id == claimed.process.id).values(
-                    state="excepted", message=message, exception=exception,
-                    outputs=dumps({}), version=claimed.process.version + 1, updated_at=now,
-                )
-            )
-            conn.execute(delete(tasks).where(tasks.c.id == claimed.task_id))
-            self._event(conn, claimed.process.id, "excepted", claimed.owner, now)
-            self._wake_parent(conn, claimed.process.parent_id)
+            self._settle(conn, claimed, {
+                "state": "excepted", "message": message, "exception": exception,
+                "outputs": dumps({}),
+            }, now)
         return True
 
     def _wake_parent(self, conn: Connection, parent_id: int | None) -> None:
