@@ -26,7 +26,7 @@ from reference_engine.storage.records import ProcessRecord
 from reference_engine.storage.store import Store
 
 if TYPE_CHECKING:
-    from reference_engine.brokers.rabbitmq import Announcer
+    from reference_engine.brokers.background import BackgroundAnnouncer
 
 
 @dataclass(frozen=True)
@@ -52,19 +52,19 @@ class Engine:
         self.store = Store(url)
         self.url = self.store.url
         self.broker_url = broker_url
-        self._announcer: Announcer | None = None
+        self._announcer: BackgroundAnnouncer | None = None
         if broker_url is not None:
-            from reference_engine.brokers.rabbitmq import (  # pika only when asked
-                Announcer,
-                RabbitBroker,
+            from reference_engine.brokers.background import (  # pika only when asked
+                BackgroundAnnouncer,
             )
 
-            self._announcer = Announcer(RabbitBroker(broker_url, name="wfconform-engine"))
+            # submit returns once committed; the hint follows from a thread (see there)
+            self._announcer = BackgroundAnnouncer(broker_url, name="wfconform-engine")
             self.store.on_ready = self._announcer
 
     def close(self) -> None:
         if self._announcer is not None:
-            self._announcer.broker.close()
+            self._announcer.close()
         self.store.close()
 
     def __enter__(self) -> Engine:
