@@ -5,7 +5,7 @@
     wfconform fuzz     --max-time S [--seed N] [--engine E] [--tier T] [--out DIR]
     wfconform replay   PATH [--times N] [--engine E] [--tier T]
     wfconform report   DIR [--to DIR]
-    wfconform selftest [--variant NAME ...]
+    wfconform selftest [--variant NAME ...] [--tier embedded|sim] [--detect-budget S]
 
 Exit status: 0 all promised clauses hold, 1 a promised clause failed (or a declared
 expected failure passed; for ``selftest``: a broken variant was not caught), 2 bad input
@@ -110,6 +110,12 @@ def _parser() -> argparse.ArgumentParser:
                           help="seconds spent shrinking each variant's witness")
     selftest.add_argument("--out", default=None, metavar="DIR",
                           help="where witnesses are written (default ./wfconform-failures)")
+    selftest.add_argument("--tier", default=None, choices=("embedded", "sim"),
+                          help="run the variants with worker OS processes (embedded, the "
+                               "default) or in-process on the seeded simulation (sim)")
+    selftest.add_argument("--detect-budget", type=float, default=None, metavar="S",
+                          help="a variant counts as caught only if detected within S seconds "
+                               "(shrinking excluded; default: no limit)")
     return parser
 
 

@@ -283,10 +283,16 @@ def selftest_command(args: argparse.Namespace) -> int:
     for name in names:
         if name not in VARIANTS:
             raise UsageError("--variant", name, f"one of {', '.join(VARIANTS)}")
+    tier = args.tier or "embedded"
+    budget = args.detect_budget
+    if budget is not None and not budget > 0:
+        raise UsageError("--detect-budget", budget, "a positive number of seconds")
+    within = f" within {budget:g} s" if budget is not None else ""
     print(f"wfconform selftest: {len(names)} deliberately broken variant(s) of the reference "
-          "engine; each must be caught", flush=True)
+          f"engine, tier {tier}; each must be caught{within}", flush=True)
     outcomes = selftest(names, Path(args.out or DEFAULT_FAILURES), shrink_time=args.shrink_time,
-                        on_outcome=lambda o: print(o.line(), flush=True))
+                        on_outcome=lambda o: print(o.line(), flush=True), tier=tier,
+                        detect_budget=budget)
     caught = sum(o.caught for o in outcomes)
     print(f"{caught} of {len(outcomes)} variant(s) caught")
     return 0 if caught == len(outcomes) else 1

@@ -12,6 +12,9 @@ adapter names ``harness.adapters.broken_reference_patches`` in the engine's
 ``$REFERENCE_ENGINE_WORKER_PRELUDE`` hook and the variant in ``$WFCONFORM_BROKEN_VARIANT``.
 Adapter-side bugs (a relaunch that reuses the id, a daemon that loses a dead worker's
 task) live in the adapter class below, in the harness process.
+
+``--tier sim`` runs every variant in-process instead (``broken_reference_sim``): the same
+bugs, patched into that one simulation and undone when it closes.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from harness.session import Session
 from reference_engine.runtime.worker import PRELUDE_ENV_VAR
 from reference_engine.storage.schema import processes, tasks
 
-__all__ = ["PATCHES_MODULE", "VARIANTS", "BrokenReferenceAdapter", "Variant", "spec_of"]
+__all__ = ["PATCHES_MODULE", "VARIANTS", "BrokenReferenceAdapter", "Variant", "spec_of",
+           "variant_named"]
 
 PATCHES_MODULE = "harness.adapters.broken_reference_patches"
 VARIANT_ENV_VAR = "WFCONFORM_BROKEN_VARIANT"  # = broken_reference_patches.VARIANT_ENV_VAR
@@ -79,20 +83,28 @@ def spec_of(name: str) -> str:
     return f"{__name__}:{name}"
 
 
+def variant_named(name: str) -> Variant:
+    """The variant called ``name``; ``AdapterSpecError`` lists the known ones."""
+    if name not in VARIANTS:
+        raise AdapterSpecError(
+            spec_of(name), f"no broken variant {name!r}",
+            f"use one of {', '.join(spec_of(n) for n in VARIANTS)}")
+    return VARIANTS[name]
+
+
 class BrokenReferenceAdapter(ReferenceAdapter):
     """The reference adapter with one variant's bug (see ``VARIANTS``)."""
 
     def __init__(self, variant: str, tier: str = "embedded", workers: int = 2) -> None:
-        if variant not in VARIANTS:
-            raise AdapterSpecError(
-                spec_of(variant), f"no broken variant {variant!r}",
-                f"use one of {', '.join(spec_of(n) for n in VARIANTS)}")
+        self.variant = variant_named(variant)
         if tier == "sim":
             raise AdapterSpecError(
-                spec_of(variant), "broken variants patch the engine inside its worker OS "
-                "processes, which the sim tier does not have", "use --tier embedded")
+                spec_of(variant), "this class patches the engine inside its worker OS "
+                "processes, which the sim tier does not have",
+                f"use --tier embedded with it; for the sim tier use the variant's factory "
+                f"(--engine {spec_of(variant)} --tier sim: "
+                "broken_reference_sim.BrokenSimReferenceAdapter)")
         super().__init__(tier, workers)
-        self.variant = VARIANTS[variant]
         self.name = f"reference+{variant}"
 
     def worker_env(self) -> dict[str, str]:
@@ -126,8 +138,12 @@ class BrokenReferenceAdapter(ReferenceAdapter):
         return self._remember(label, pid)
 
 
-def _factory(variant: str) -> Callable[..., BrokenReferenceAdapter]:
-    def make(tier: str = "embedded", **options: Any) -> BrokenReferenceAdapter:
+def _factory(variant: str) -> Callable[..., ReferenceAdapter]:
+    def make(tier: str = "embedded", **options: Any) -> ReferenceAdapter:
+        if tier == "sim":  # the in-process simulation: imported only when asked for
+            from harness.adapters.broken_reference_sim import BrokenSimReferenceAdapter
+
+            return BrokenSimReferenceAdapter(variant, **options)
         return BrokenReferenceAdapter(variant, tier, **options)
 
     make.__name__ = make.__qualname__ = variant

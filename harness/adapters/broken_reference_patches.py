@@ -7,7 +7,14 @@ hook ``$REFERENCE_ENGINE_WORKER_PRELUDE`` and the variant in ``$WFCONFORM_BROKEN
 each worker imports this module before its loop, which patches the engine (module
 globals of the executor and methods of ``Store``) for the rest of that process.
 
-Never imported by the harness process itself, and a no-op when the variable is unset.
+The bugs come in two layers, so the sim tier (``broken_reference_sim``) reuses the very
+same executor code: ``EXECUTOR_BUGS`` are factories (the engine's original function in,
+the broken one out) for executor globals; ``STORE_BUGS`` patch the SQL ``Store`` class
+(the sim tier has its own versions of those, over ``SimStore``).
+
+Importing it patches nothing unless this process was started as a worker with both
+variables set (the adapter puts them in the workers' environment only), so the harness
+process may import the factories safely; ``apply`` is the explicit way in.
 """
 
 from __future__ import annotations
@@ -22,30 +29,125 @@ from sqlalchemy import select, update
 from reference_engine.core.hashing import calculation_hash
 from reference_engine.loader import resolve
 from reference_engine.runtime import executor
+from reference_engine.runtime.worker import PRELUDE_ENV_VAR
 from reference_engine.storage.records import ClaimedTask
 from reference_engine.storage.schema import processes, tasks
 from reference_engine.storage.store import Store
 
-__all__ = ["ENGINE_PATCHES", "VARIANT_ENV_VAR", "apply"]
+__all__ = ["ENGINE_PATCHES", "EXECUTOR_BUGS", "STORE_BUGS", "VARIANT_ENV_VAR", "apply",
+           "excepted_hash"]
 
 VARIANT_ENV_VAR = "WFCONFORM_BROKEN_VARIANT"
 FOREVER = 1e18
 """A lease expiry that never comes (seconds since the epoch)."""
 
+StepRunner = Callable[[Any, ClaimedTask, Any, Any], None]
+Factory = Callable[[Any], Any]  # the engine's original function -> the broken one
 
-def resume_from_scratch() -> None:
-    """A redelivered workflow task ignores the checkpoint and starts at step one."""
-    original = executor._run_step
 
-    def run_step(store: Store, claimed: ClaimedTask, plan: Any, cls: Any) -> None:
+# ---------------------------------------------------------------- executor globals
+def scratch_step(original: StepRunner) -> StepRunner:
+    """resume_from_scratch: a redelivered workflow task ignores the checkpoint."""
+
+    def run_step(store: Any, claimed: ClaimedTask, plan: Any, cls: Any) -> None:
         if claimed.attempt > 1 and claimed.process.checkpoint is not None:
             claimed = replace(claimed, process=replace(claimed.process, checkpoint=None))
         original(store, claimed, plan, cls)
 
-    executor._run_step = run_step
+    return run_step
 
 
-def ack_before_commit() -> None:
+def _shallow(value: Any, depth: int) -> Any:
+    """Inputs as the broken hash sees them: containers two levels down are just a tag."""
+    if isinstance(value, dict):
+        if depth >= 2:
+            return "<dict>"
+        return {key: _shallow(item, depth + 1) for key, item in value.items()}
+    if isinstance(value, list):
+        return "<list>" if depth >= 2 else [_shallow(item, depth + 1) for item in value]
+    return value
+
+
+def shallow_hash(original: Callable[..., str]) -> Callable[..., str]:
+    """hash_ignores_nested: the cache key ignores everything nested two levels down."""
+
+    def broken_hash(type_string: str, version: int, inputs: dict[str, Any]) -> str:
+        return original(type_string, version, {k: _shallow(v, 1) for k, v in inputs.items()})
+
+    return broken_hash
+
+
+def any_valid_source(original: Callable[..., Any]) -> Callable[..., Any]:
+    """excepted_source_hit: any candidate not invalidated may be a source, whatever its state."""
+
+    def any_source(candidates: list[Any], policy: str) -> Any:
+        usable = [c for c in candidates if c.cache_valid]
+        return min(usable, key=lambda c: c.process_id) if usable else None
+
+    return any_source
+
+
+def twice_step(original: StepRunner) -> StepRunner:
+    """unfenced_duplicate_delivery: every workflow task runs twice (its fence is off too)."""
+
+    def run_step(store: Any, claimed: ClaimedTask, plan: Any, cls: Any) -> None:
+        original(store, claimed, plan, cls)
+        original(store, claimed, plan, cls)  # the duplicate delivery of the same task
+
+    return run_step
+
+
+def cached_workflow_step(original: StepRunner) -> StepRunner:
+    """cached_workflow: a fresh workflow with caching on is finished from an equal one."""
+
+    def run_step(store: Any, claimed: ClaimedTask, plan: Any, cls: Any) -> None:
+        process = claimed.process
+        if process.checkpoint is None and store.caching_config().is_enabled(
+                process.type, process.label):
+            key = calculation_hash(process.type, 1, process.inputs)
+            for other in _reader(store).list_processes():
+                if (other.kind == "workflow" and other.type == process.type
+                        and other.state == "finished" and other.id != process.id
+                        and calculation_hash(other.type, 1, other.inputs) == key):
+                    store.finish_calculation(claimed, dict(other.outputs or {}),
+                                             other.exit_status or 0, None,
+                                             cached_from=other.id)
+                    return
+        original(store, claimed, plan, cls)
+
+    return run_step
+
+
+def _reader(store: Any) -> Any:
+    """The store to read from: a sim worker's store offers only what the executor calls,
+    so reads beyond those go to the simulation's own store."""
+    if hasattr(store, "list_processes"):
+        return store
+    from reference_engine.sim import current_simulation
+
+    return current_simulation().store
+
+
+EXECUTOR_BUGS: dict[str, dict[str, Factory]] = {
+    "resume_from_scratch": {"_run_step": scratch_step},
+    "hash_ignores_nested": {"calculation_hash": shallow_hash},
+    "excepted_source_hit": {"choose_source": any_valid_source},
+    "unfenced_duplicate_delivery": {"_run_step": twice_step},
+    "cached_workflow": {"_run_step": cached_workflow_step},
+}
+"""Per variant: executor global -> factory of its broken replacement."""
+
+
+def excepted_hash(process: Any) -> str | None:
+    """The hash excepted_source_hit keeps on an excepted process (None for a workflow)."""
+    if process.kind != "calculation":
+        return None
+    calc = resolve(process.type)
+    return calculation_hash(process.type, getattr(calc, "version", 1), process.inputs)
+
+
+# ---------------------------------------------------------------- the SQL store
+def _ack_before_commit() -> None:
     """A claim acknowledges the task on delivery: a worker that dies before its commit
     takes the task with it (its lease never expires and the daemon cannot free it)."""
     claim, claim_process = Store.claim, Store.claim_process
@@ -70,54 +172,24 @@ def ack_before_commit() -> None:
     Store.claim_process = patched_claim_process  # type: ignore[method-assign]  # same bug
 
 
-def _shallow(value: Any, depth: int) -> Any:
-    """Inputs as the broken hash sees them: containers two levels down are just a tag."""
-    if isinstance(value, dict):
-        if depth >= 2:
-            return "<dict>"
-        return {key: _shallow(item, depth + 1) for key, item in value.items()}
-    if isinstance(value, list):
-        return "<list>" if depth >= 2 else [_shallow(item, depth + 1) for item in value]
-    return value
-
-
-def hash_ignores_nested() -> None:
-    """The cache key ignores everything nested two levels inside an input value."""
-    original = executor.calculation_hash  # type: ignore[attr-defined]  # patched on purpose
-
-    def broken_hash(type_string: str, version: int, inputs: dict[str, Any]) -> str:
-        return original(type_string, version, {k: _shallow(v, 1) for k, v in inputs.items()})
-
-    executor.calculation_hash = broken_hash  # type: ignore[attr-defined]  # the deliberate bug
-
-
-def excepted_source_hit() -> None:
-    """Excepted calculations keep their hash, and any valid candidate may be a source."""
+def _excepted_keeps_hash() -> None:
+    """Excepted calculations keep their hash (with ``any_valid_source``: a source)."""
     except_process = Store.except_process
 
     def patched_except(self: Store, claimed: ClaimedTask, message: str, exception: str) -> bool:
         done = except_process(self, claimed, message, exception)
-        process = claimed.process
-        if done and process.kind == "calculation":
-            calc = resolve(process.type)
-            digest = calculation_hash(process.type, getattr(calc, "version", 1),
-                                      process.inputs)
+        digest = excepted_hash(claimed.process) if done else None
+        if digest is not None:
             with self.db.begin() as conn:
-                conn.execute(update(processes).where(processes.c.id == process.id)
+                conn.execute(update(processes).where(processes.c.id == claimed.process.id)
                              .values(hash=digest))
         return done
 
-    def any_source(candidates: list[Any], policy: str) -> Any:
-        usable = [c for c in candidates if c.cache_valid]
-        return min(usable, key=lambda c: c.process_id) if usable else None
-
     Store.except_process = patched_except  # type: ignore[method-assign]  # the bug
-    executor.choose_source = any_source  # type: ignore[attr-defined]  # the deliberate bug
 
 
-def unfenced_duplicate_delivery() -> None:
-    """Every workflow task is delivered twice, and commits check neither owner nor version."""
-    original = executor._run_step
+def _unfenced() -> None:
+    """Commits check neither owner nor version: only that the task exists and runs."""
 
     def fence(self: Store, conn: Any, claimed: ClaimedTask) -> bool:
         task = conn.execute(select(tasks.c.id).where(tasks.c.id == claimed.task_id)).first()
@@ -125,53 +197,38 @@ def unfenced_duplicate_delivery() -> None:
                              .where(processes.c.id == claimed.process.id)).scalar()
         return task is not None and state == "running"
 
-    def run_step(store: Store, claimed: ClaimedTask, plan: Any, cls: Any) -> None:
-        original(store, claimed, plan, cls)
-        original(store, claimed, plan, cls)  # the duplicate delivery of the same task
-
     Store._fence = fence  # type: ignore[method-assign]  # the deliberate bug
-    executor._run_step = run_step
 
 
-def cached_workflow() -> None:
-    """A fresh workflow with caching on is finished from an equal finished workflow."""
-    original = executor._run_step
-
-    def run_step(store: Store, claimed: ClaimedTask, plan: Any, cls: Any) -> None:
-        process = claimed.process
-        if process.checkpoint is None and store.caching_config().is_enabled(
-                process.type, process.label):
-            key = calculation_hash(process.type, 1, process.inputs)
-            for other in store.list_processes():
-                if (other.kind == "workflow" and other.type == process.type
-                        and other.state == "finished" and other.id != process.id
-                        and calculation_hash(other.type, 1, other.inputs) == key):
-                    store.finish_calculation(claimed, dict(other.outputs or {}),
-                                             other.exit_status or 0, None,
-                                             cached_from=other.id)
-                    return
-        original(store, claimed, plan, cls)
-
-    executor._run_step = run_step
-
-
-ENGINE_PATCHES: dict[str, Callable[[], None]] = {
-    "resume_from_scratch": resume_from_scratch,
-    "ack_before_commit": ack_before_commit,
-    "hash_ignores_nested": hash_ignores_nested,
-    "excepted_source_hit": excepted_source_hit,
-    "unfenced_duplicate_delivery": unfenced_duplicate_delivery,
-    "cached_workflow": cached_workflow,
+STORE_BUGS: dict[str, Callable[[], None]] = {
+    "ack_before_commit": _ack_before_commit,
+    "excepted_source_hit": _excepted_keeps_hash,
+    "unfenced_duplicate_delivery": _unfenced,
 }
+"""Per variant: the patch of ``Store`` for this process (embedded and real tiers)."""
+
+ENGINE_PATCHES: frozenset[str] = frozenset(EXECUTOR_BUGS) | frozenset(STORE_BUGS)
+"""The engine-side variants (the rest live in the adapter)."""
 
 
 def apply(name: str) -> None:
-    """Apply the named engine bug to this process; ``KeyError`` names the known ones."""
+    """Apply the named engine bug to this whole process, for good (a worker's life).
+
+    ``KeyError`` names the known variants."""
     if name not in ENGINE_PATCHES:
         raise KeyError(f"{VARIANT_ENV_VAR}={name!r} is not an engine-side variant; known: "
                        f"{', '.join(sorted(ENGINE_PATCHES))}")
-    ENGINE_PATCHES[name]()
+    for attr, make in EXECUTOR_BUGS.get(name, {}).items():
+        setattr(executor, attr, make(getattr(executor, attr)))
+    if name in STORE_BUGS:
+        STORE_BUGS[name]()
 
 
-if os.environ.get(VARIANT_ENV_VAR):
+def _started_as_broken_worker() -> bool:
+    """Both variables name this module and a variant: a worker of a broken adapter."""
+    preludes = {name.strip() for name in os.environ.get(PRELUDE_ENV_VAR, "").split(",")}
+    return bool(os.environ.get(VARIANT_ENV_VAR)) and __name__ in preludes
+
+
+if _started_as_broken_worker():
     apply(os.environ[VARIANT_ENV_VAR])

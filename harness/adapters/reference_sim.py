@@ -135,12 +135,18 @@ class SimReferenceAdapter(ReferenceAdapter):
         self.seed = (self.seed_override if self.seed_override is not None
                      else scenario_seed(session.scenario))
         self.sim = Simulation(self.seed, self.workers,
-                              step_kind=step_kind_table(session.scenario))
+                              step_kind=step_kind_table(session.scenario),
+                              **self.simulation_options())
         self.engine = self.sim  # type: ignore[assignment]  # the Engine vocabulary, duck-typed
         self._launches = AppendLog(session.workdir / LAUNCHES_FILE)
         self._thread = threading.get_ident()
         self._runtime = SimBodyRuntime(session, self)
         BodyRuntime.install(self._runtime)
+
+    def simulation_options(self) -> dict[str, Any]:
+        """Extra ``Simulation`` arguments; none here. A hook for subclasses that run a
+        modified engine in-process (``broken_reference_sim`` passes its own store)."""
+        return {}
 
     def close(self) -> None:
         """Keep the digest and coverage (reports read them after the run), then free."""

@@ -53,8 +53,8 @@ def test_the_harness_catches_each_broken_variant_with_a_shrunk_witness_within_a_
     assert "shrunk from size" in out and record["shrink"].startswith("shrunk from size")
 
 
-def test_engine_side_variants_refuse_the_sim_tier_with_the_fix() -> None:
-    with pytest.raises(AdapterSpecError, match="use --tier embedded"):
+def test_the_worker_process_class_refuses_the_sim_tier_and_names_the_sim_class() -> None:
+    with pytest.raises(AdapterSpecError, match="BrokenSimReferenceAdapter"):
         BrokenReferenceAdapter("resume_from_scratch", tier="sim")
 
 
