@@ -114,3 +114,16 @@ def test_load_adapter_routes_the_sim_tier_to_the_sim_adapter() -> None:
 def test_the_daemon_adapter_refuses_the_sim_tier_and_names_the_sim_adapter() -> None:
     with pytest.raises(AdapterSpecError, match="SimReferenceAdapter"):
         ReferenceAdapter("sim")
+
+
+def test_a_renamed_and_redescribed_scenario_runs_under_the_same_sim_seed() -> None:
+    """The shrinker renames its witness after the failing run; replay must match it."""
+    from dataclasses import replace
+
+    from harness.adapters.reference_sim import scenario_seed
+
+    original = replace(by_name("c1_kill_while_waiting_keeps_id"), seed=None)
+    relabelled = replace(original, name="shrunk_witness", description="after shrinking")
+    changed = replace(original, launches=original.launches[:1] * 2)
+    assert scenario_seed(relabelled) == scenario_seed(original)
+    assert scenario_seed(changed) != scenario_seed(original)
