@@ -36,42 +36,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from reference_engine import Engine, WorkChain, current_execution
+from reference_engine import Engine
 
-BENCH_LOG = "WFC_BENCH_LOG"
-BLOCK_SECONDS = 60.0
+if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.workflows import BENCH_LOG, BlockOnce, Trivial, wait_for_line  # after the path fix
+
 TERMINAL = ("finished", "excepted", "killed")
-
-
-class BenchTrivial(WorkChain):
-    """The smallest workflow: one step that copies its input to an output."""
-
-    inputs_spec = ("x",)
-    outline = ("only",)
-
-    def only(self) -> None:
-        self.out("x", self.inputs["x"])
-
-
-class BlockOnce(WorkChain):
-    """Logs the start of its step, then blocks on attempt 1 so a kill lands inside it."""
-
-    inputs_spec = ("n",)
-    outline = ("block",)
-
-    def block(self) -> None:
-        started = time.monotonic()
-        ex = current_execution()
-        attempt = ex.attempt if ex else -1
-        line = f"{self.process_id} {attempt} {os.getpid()} {started:.6f}\n"
-        fd = os.open(os.environ[BENCH_LOG], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, line.encode())
-        finally:
-            os.close(fd)
-        if attempt == 1:
-            time.sleep(BLOCK_SECONDS)
-        self.out("n", self.inputs["n"])
 
 
 # ------------------------------------------------------------------------ throughput
@@ -90,7 +61,7 @@ def throughput_once(workdir: Path, n: int, workers: int) -> tuple[float, float]:
         time.sleep(0.5)  # let the workers finish importing: measure steady state
         start = time.perf_counter()
         for i in range(n):
-            engine.submit(BenchTrivial, x=i)
+            engine.submit(Trivial, x=i)
         submitted = time.perf_counter() - start
         while count_terminal(str(db_path)) < n:
             time.sleep(0.005)
@@ -99,27 +70,6 @@ def throughput_once(workdir: Path, n: int, workers: int) -> tuple[float, float]:
 
 
 # ------------------------------------------------------------------------ latency
-def log_lines(log: Path) -> list[tuple[int, int, int, float]]:
-    if not log.exists():
-        return []
-    rows = []
-    for line in log.read_text().splitlines():
-        pid, attempt, worker, at = line.split()
-        rows.append((int(pid), int(attempt), int(worker), float(at)))
-    return rows
-
-
-def wait_for_line(log: Path, pid: int, attempt: int, timeout: float = 30.0) -> tuple[int, float]:
-    """(worker pid, monotonic start) of ``attempt`` of process ``pid``'s step."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for p, a, worker, at in log_lines(log):
-            if (p, a) == (pid, attempt):
-                return worker, at
-        time.sleep(0.0005)
-    raise TimeoutError(f"attempt {attempt} of process {pid} never started in {timeout} s")
-
-
 def one_kill(engine: Engine, log: Path, n: int) -> float:
     """Seconds from SIGKILL of the worker inside the step to the step's restart."""
     pid = engine.submit(BlockOnce, n=n)
@@ -183,9 +133,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    # Workers import process types by "module:Name"; as __main__ these classes would not
-    # be importable, so run the copy importable as benchmarks.bench_engine instead.
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from benchmarks import bench_engine
-
-    sys.exit(bench_engine.main())
+    sys.exit(main())

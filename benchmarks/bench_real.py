@@ -9,11 +9,13 @@ its own database and vhost, removed afterwards.
 
 Definitions (the same as ``bench_engine.py``, so the tiers compare):
 
-- **throughput**: ``N`` one-step workflows submitted back to back through
-  ``Engine.submit`` (a database commit, then a confirmed persistent publish) while a
-  2-worker daemon runs; figure = N / (time from just before the first submit until all
-  N are terminal), observed with one ``count(*)`` every 10 ms. "drain" is the same with
-  the N processes already in the database and announced in one go: the workers' rate.
+- **throughput**: ``N`` one-step workflows submitted back to back from one thread through
+  ``Engine.submit`` (a database commit; the engine's hint thread then publishes the
+  persistent, confirmed hint) while a 2-worker daemon runs; figure = N / (time from just
+  before the first submit until all N are terminal), observed with one ``count(*)`` every
+  10 ms. "drain" is the same with the N processes already in the database and announced
+  in one go: the workers' rate. The CPU line splits the end-to-end run's CPU time by
+  component (``benchmarks/cpu.py``): on 2 cores, 2000 / total ms is the ceiling.
 - **kill-to-resume latency**: a one-step workflow logs ``time.monotonic()`` when its step
   starts and blocks on attempt 1; the benchmark SIGKILLs that worker. Latency = the
   resumed step's logged start (attempt 2, another worker) minus the time just before
@@ -39,41 +41,12 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from reference_engine import Engine, WorkChain, current_execution
+from reference_engine import Engine
 
-BENCH_LOG = "WFC_BENCH_LOG"
-BLOCK_SECONDS = 60.0
-
-
-class RealTrivial(WorkChain):
-    """The smallest workflow: one step that copies its input to an output."""
-
-    inputs_spec = ("x",)
-    outline = ("only",)
-
-    def only(self) -> None:
-        self.out("x", self.inputs["x"])
-
-
-class RealBlockOnce(WorkChain):
-    """Logs the start of its step, then blocks on attempt 1 so a kill lands inside it."""
-
-    inputs_spec = ("n",)
-    outline = ("block",)
-
-    def block(self) -> None:
-        started = time.monotonic()
-        ex = current_execution()
-        attempt = ex.attempt if ex else -1
-        line = f"{self.process_id} {attempt} {os.getpid()} {started:.6f}\n"
-        fd = os.open(os.environ[BENCH_LOG], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, line.encode())
-        finally:
-            os.close(fd)
-        if attempt == 1:
-            time.sleep(BLOCK_SECONDS)
-        self.out("n", self.inputs["n"])
+if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.cpu import CpuMeter  # after the path fix
+from benchmarks.workflows import BENCH_LOG, BlockOnce, Trivial, wait_for_line  # after the path fix
 
 
 # ------------------------------------------------------------------------ services
@@ -125,18 +98,21 @@ def wait_terminal(engine: Engine, ids: tuple[int, int], n: int, timeout: float =
         time.sleep(0.01)
 
 
-def throughput(db: str, broker: str, n: int, workers: int) -> tuple[float, float, float]:
-    """(end-to-end workflows/s, submissions/s, drain workflows/s)."""
+def throughput(db: str, broker: str, n: int, workers: int, cpu: CpuMeter
+               ) -> tuple[float, float, float]:
+    """(end-to-end workflows/s, submissions/s, drain workflows/s); CPU into ``cpu``."""
     with Engine(db, broker_url=broker) as engine, engine.daemon(workers) as daemon:
         daemon.wait_for_workers()
         time.sleep(1.0)  # let the workers finish importing and connecting
+        cpu.start()
         start = time.perf_counter()
-        ids = [engine.submit(RealTrivial, x=i) for i in range(n)]
+        ids = [engine.submit(Trivial, x=i) for i in range(n)]
         submitted = time.perf_counter() - start
         wait_terminal(engine, (ids[0], ids[-1]), n)
         elapsed = time.perf_counter() - start
+        cpu.stop()
         announce, engine.store.on_ready = engine.store.on_ready, None  # store only...
-        ids = [engine.store.create_process(f"{__name__}:RealTrivial", "RealTrivial",
+        ids = [engine.store.create_process(f"{Trivial.__module__}:Trivial", "Trivial",
                                            "workflow", {"x": i}) for i in range(n)]
         start = time.perf_counter()
         assert announce is not None
@@ -147,18 +123,6 @@ def throughput(db: str, broker: str, n: int, workers: int) -> tuple[float, float
 
 
 # ------------------------------------------------------------------------ latency
-def wait_for_line(log: Path, pid: int, attempt: int, timeout: float = 30.0) -> tuple[int, float]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if log.exists():
-            for line in log.read_text().splitlines():
-                p, a, worker, at = line.split()
-                if (int(p), int(a)) == (pid, attempt):
-                    return int(worker), float(at)
-        time.sleep(0.0005)
-    raise TimeoutError(f"attempt {attempt} of process {pid} never started in {timeout} s")
-
-
 def latency(db: str, broker: str, trials: int, workers: int, workdir: Path) -> list[float]:
     log = workdir / f"latency-{secrets.token_hex(3)}.log"
     samples: list[float] = []
@@ -167,7 +131,7 @@ def latency(db: str, broker: str, trials: int, workers: int, workdir: Path) -> l
         for trial in range(trials):
             daemon.wait_for_workers()
             time.sleep(1.0)  # the replacement worker is importing: let it be ready
-            pid = engine.submit(RealBlockOnce, n=trial)
+            pid = engine.submit(BlockOnce, n=trial)
             victim, _ = wait_for_line(log, pid, 1)
             killed_at = time.monotonic()
             os.kill(victim, signal.SIGKILL)
@@ -212,13 +176,16 @@ def main(argv: list[str] | None = None) -> int:
             tempfile.TemporaryDirectory(prefix="wfc-bench-real-") as tmp:
         print(f"services: {provider}; PostgreSQL synchronous_commit={args.synchronous_commit}; "
               f"{os.cpu_count()} cores")
-        runs = [throughput(db, broker, args.n, args.workers) for _ in range(args.rounds)]
+        cpu = CpuMeter()
+        runs = [throughput(db, broker, args.n, args.workers, cpu) for _ in range(args.rounds)]
         print(f"reference engine, real tier: {args.n} trivial workflows, {args.workers} "
               f"workers, {args.rounds} runs: median "
               f"{statistics.median(r[0] for r in runs):.0f} workflows/s end to end (runs: "
               f"{', '.join(f'{r[0]:.0f}' for r in runs)}; submit alone "
               f"{statistics.median(r[1] for r in runs):.0f}/s; drain "
               f"{statistics.median(r[2] for r in runs):.0f}/s)  target >= 300")
+        print(f"  end-to-end CPU: {cpu.per_unit(args.n * args.rounds)}; load "
+              f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         samples = latency(db, broker, args.trials, args.workers, Path(tmp))
         print(f"reference engine, real tier: kill-to-resume ({len(samples)} kills): median "
               f"{ms(statistics.median(samples))}, min {ms(min(samples))}, "
@@ -229,8 +196,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    # Workers import process types by "module:Name"; run the importable copy.
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from benchmarks import bench_real
-
-    sys.exit(bench_real.main())
+    sys.exit(main())
