@@ -13,7 +13,7 @@ The same text serves SQLite and PostgreSQL: SQLAlchemy's SQLite compiler drops
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, delete, insert, or_, select, update
+from sqlalchemy import bindparam, delete, insert, literal_column, or_, select, update
 
 from reference_engine.storage.records import ACTIVE_STATES
 from reference_engine.storage.schema import events, faults, processes, tasks
@@ -72,7 +72,8 @@ LEASE_OLDEST_TASK = (
 BUMP_PROCESS = (
     update(processes)
     .where(processes.c.id == bindparam("pid"),
-           processes.c.state.in_(sorted(ACTIVE_STATES)))
+           # literal, not IN (...): an expanding IN is re-rendered at every execution
+           or_(*(processes.c.state == literal_column(f"'{s}'") for s in sorted(ACTIVE_STATES))))
     .values(state="running", version=processes.c.version + 1, updated_at=bindparam("now"))
     .returning(*processes.c)
 )
