@@ -9,6 +9,9 @@ Faults are drawn choices, not sleeps (DESIGN.md section 4):
   ``at_effect``): a thread tails the journal and acts when entry k appears. Bodies of a
   gated session wait after writing an entry until the nemesis has handled it, so the
   fault lands while the body that wrote entry k sits between effect and checkpoint.
+  Faults at one entry are applied in plan order, all before the gate opens: a body
+  whose worker is killed at its own entry never reaches a ``RaiseIn`` of that attempt
+  (the raise is pre-empted; its retry is the next attempt), as the oracle predicts.
 
 An adapter that raises ``Unsupported`` is recorded as such (``status: unsupported``)
 and the run is flagged so the runner stops it: its clauses then read unknown.

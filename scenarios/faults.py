@@ -12,7 +12,16 @@ is how "exception in add_xyz on attempt 1, then relaunch" models a bug fixed bef
 relaunch. `attempt=None` means every attempt.
 
 `effect_index` / `at_effect` are 1-based positions in the scenario's journal (all launches,
-in journal order): the fault fires when that entry appears.
+in journal order): the fault fires when that entry appears. It lands while the body that
+wrote the entry waits between its entry and its checkpoint, before it can raise (the
+harness holds it there until every fault at that entry, in plan order, has been applied).
+
+Faults that meet in one body: a `KillOnEffect(k)` whose entry k is written by an attempt
+that would raise (`RaiseIn`) pre-empts the raise: the worker dies first, the entry
+counts, the exception never happens and the attempt is consumed, so the body runs again
+as attempt n+1, which raises only if a fault names it too (`attempt=None` does). A
+broker or database fault at that entry kills no one; it races the exception's commit,
+so either outcome is correct there (the oracle leaves such a launch undecided).
 """
 
 from __future__ import annotations
@@ -66,7 +75,9 @@ class RaiseIn:
 
     The body writes its journal entry first, then raises: the effect counts as executed.
     A step that raises makes its workflow excepted; a calculation that raises is
-    excepted (and its parent finishes with `CHILD_FAILED_EXIT_STATUS`).
+    excepted (and its parent finishes with `CHILD_FAILED_EXIT_STATUS`). A worker kill
+    at that entry (`KillOnEffect`) lands first and pre-empts the raise: the attempt is
+    consumed and the retry, attempt n+1, raises only if `attempt` is None.
     """
 
     target: str
@@ -97,7 +108,12 @@ class KillAtCrashpoint:
 
 @dataclass(frozen=True)
 class KillOnEffect:
-    """External SIGKILL of the worker that wrote journal entry `effect_index`."""
+    """External SIGKILL of the worker that wrote journal entry `effect_index`.
+
+    It lands while that body waits between its entry and its checkpoint: the body runs
+    again as its next attempt (it launched nothing), and a raise it was about to make on
+    this attempt never happens (see the module docstring).
+    """
 
     effect_index: int
 

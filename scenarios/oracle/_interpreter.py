@@ -11,6 +11,15 @@ Model assumptions (also in docs/scenarios.md):
   children may be launched twice: orphans); `after_checkpoint_before_ack` -> ran once;
   `while_waiting` -> the step ran once and its children are awaited, not relaunched.
   Children that may be running in the dying worker may execute once more.
+- A `KillOnEffect(k)` lands while the body that wrote entry k waits between its entry
+  and its checkpoint, before any raise (the nemesis's gate). Where the model knows that
+  body (`entries_exact` and every earlier entry certain) the kill is certain: the body
+  launched nothing, runs again as attempt n+1 and, if attempt n was to raise, the raise
+  is pre-empted (attempt n+1 raises only if a fault names it too). Elsewhere it floats.
+- When a fault only *may* land between a raising body's entry and the commit of its
+  exception (an unplaceable kill, a broker/database fault racing the commit, the kill of
+  a worker a sibling or the parent shares) and the retry would not raise, the launch is
+  undecided; so is one whose possible extra execution is an attempt a `RaiseIn` names.
 - An exception in a step makes its workflow excepted; in a calculation, the calculation
   excepted. A workflow whose child failed (excepted, killed or a non-zero exit status)
   finishes with `CHILD_FAILED_EXIT_STATUS` and no outputs.
@@ -18,13 +27,13 @@ Model assumptions (also in docs/scenarios.md):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from scenarios.calculations import evaluate_calculation
 from scenarios.capabilities import Capabilities
 from scenarios.effects import calc_key, loop_prefix, step_key
-from scenarios.faults import KillAtCrashpoint
+from scenarios.faults import KillAtCrashpoint, RaiseIn
 from scenarios.language import (
     CHILD_FAILED_EXIT_STATUS,
     Calculation,
@@ -40,13 +49,19 @@ from scenarios.language import (
     Workflow,
 )
 from scenarios.oracle._cache import UNKNOWN, Lookup, Node, SourceStore, contains_unknown
-from scenarios.oracle._ledger import LaunchState, Ledger, Recorder, Undecided
+from scenarios.oracle._ledger import External, LaunchState, Ledger, Recorder, Undecided
 from scenarios.oracle.expectation import CacheExpectation, IdRelation
 from scenarios.scenario import Scenario
 from scenarios.values import canonical
 
 _REDO = "after_effect_before_checkpoint"
 _CHILDREN_IN_FLIGHT = ("after_checkpoint_before_ack", "while_waiting", _REDO)
+_AT_ENTRY = "journal_entry"
+"""Crash marker of a placed `KillOnEffect`: the killed attempt launched no children."""
+
+
+def _faults_named(externals: list[External]) -> str:
+    return " or ".join(f"{type(e.fault).__name__} at entry {e.index}" for e in externals)
 
 
 @dataclass
@@ -56,6 +71,18 @@ class Result:
     state: str
     exit_status: int | None
     outputs: dict[str, Any] | None
+
+
+@dataclass
+class Window:
+    """Bodies of one `LaunchCalcs` that may run at once: their entries' order is timing.
+
+    `start` counts the entries certainly written before the group began; a fault at a
+    later entry may land while any raising body of the group is in flight.
+    """
+
+    start: int
+    raises: list[tuple[str, RaiseIn]] = field(default_factory=list)
 
 
 class Interpreter:
@@ -69,6 +96,9 @@ class Interpreter:
         self.ids: list[IdRelation] = []
         self.exercises: set[str] = set()
         self.orphan_depth = 0
+        self.in_flight_depth = 0
+        self.window: Window | None = None
+        self.raised: list[tuple[str, RaiseIn]] = []
         self.bad_before: set[str] = set()
         self.instances: set[tuple[str, str]] = set()
 
@@ -78,17 +108,20 @@ class Interpreter:
 
     # -- faults that kill workers ------------------------------------------------------
 
-    def crashed(self, fault: KillAtCrashpoint, process: str) -> None:
-        """Record a worker kill at a crashpoint in `process` (which then continues)."""
+    def crashed(self, where: str, process: str) -> None:
+        """Record a certain worker kill `where` in `process` (which then continues).
+
+        `where` is a crashpoint, or `journal entry k` for a `KillOnEffect` that the model
+        can place (see `killed_at_entry`).
+        """
         self.launch.worker_kills += 1
         self.exercises.update({"C1", "C3", "C4", "C5"})
-        if self.launch.count_min > 0 or fault.crashpoint == "after_checkpoint_before_ack":
+        if self.launch.count_min > 0 or where == "after_checkpoint_before_ack":
             self.exercises.add("C2")
         if self.bad_before:
             self.exercises.add("N1")
-        self.ledger.owners_may_redo(f"parent step may redo after a kill at {fault.crashpoint}")
-        relation = IdRelation(process, process, True,
-                              f"continues after a kill at {fault.crashpoint} (C1)")
+        self.ledger.owners_may_redo(f"parent step may redo after a kill at {where}")
+        relation = IdRelation(process, process, True, f"continues after a kill at {where} (C1)")
         if relation not in self.ids:
             self.ids.append(relation)
 
@@ -128,7 +161,7 @@ class Interpreter:
         while True:
             fault = self.ledger.enter(target)
             if isinstance(fault, KillAtCrashpoint):
-                self.crashed(fault, process)
+                self.crashed(fault.crashpoint, process)
                 crashes.append(fault.crashpoint)
                 if fault.crashpoint in ("after_claim", "before_effect"):
                     continue
@@ -139,10 +172,66 @@ class Interpreter:
                 if fault.crashpoint == _REDO:
                     continue
                 return "ok", crashes
-            reason = "raises after writing its entry" if fault is not None else "runs"
-            self.ledger.effect(key, target, reason)
+            if self.killed_at_entry(target, key, process, raising=fault is not None):
+                crashes.append(_AT_ENTRY)
+                continue
+            if fault is None:
+                self.ledger.effect(key, target, "runs")
+                self.after_effect()
+                return "ok", crashes
+            start = self.ledger.trace_min
+            self.ledger.effect(key, target, "raises after writing its entry")
             self.after_effect()
-            return ("raise" if fault is not None else "ok"), crashes
+            self.raised.append((key, fault))
+            if self.window is not None:
+                self.window.raises.append((key, fault))
+            else:
+                exposed = self.ledger.may_land_since(start + 1, pending=not self.entries_exact)
+                if exposed:
+                    self.may_pre_empt(key, fault, _faults_named(exposed))
+            return "raise", crashes
+
+    @property
+    def entries_exact(self) -> bool:
+        """No body can write a journal entry while this one runs (no siblings, orphans or
+        children of a killed worker in flight), so entry positions follow the model."""
+        return self.window is None and self.orphan_depth == 0 and self.in_flight_depth == 0
+
+    def killed_at_entry(self, target: str, key: str, process: str, raising: bool) -> bool:
+        """Whether a `KillOnEffect` certainly lands at this body's own journal entry.
+
+        The nemesis lands faults "at entry k" while the body that wrote entry k waits
+        between its entry and its checkpoint, before any raise (the gate). So when the
+        model knows which body writes entry k, the kill is certain and exact: the entry
+        counts, the body launched nothing and never raises, its attempt is consumed and
+        the caller runs it again as the next attempt. Elsewhere the kill floats.
+        """
+        landed = self.ledger.kills_at_next_entry() if self.entries_exact else []
+        if not landed:
+            return False
+        self.ledger.land(landed)
+        where = f"journal entry {landed[0].index}"
+        self.crashed(where, process)
+        if self.launch.children:
+            self.exercises.add("C6")
+        reason = "its raise is pre-empted" if raising else "it runs again"
+        self.ledger.effect(key, target, f"killed at {where} before its checkpoint: {reason}")
+        self.after_effect()
+        return True
+
+    def may_pre_empt(self, key: str, fault: RaiseIn, faults: str) -> None:
+        """A fault may land between the raising body's entry and its raise (or its commit).
+
+        Then the raise may not happen and the body runs again as the next attempt. When
+        every attempt raises, the outcome is the same either way (the redo is already in
+        the bounds); otherwise it depends on timing: the launch is undecided.
+        """
+        if fault.attempt is None:
+            self.ledger.note(key, f"{faults} may pre-empt the raise; the retry raises too")
+            return
+        raise Undecided(f"whether {fault.target} raises on attempt {fault.attempt} or "
+                        f"{faults} pre-empts the raise (and the retry runs on) depends on "
+                        "engine timing")
 
     def resolve(self, ref: ValueRef, inputs: dict[str, Any], env: dict[str, Any]) -> Any:
         if isinstance(ref, Const):
@@ -257,11 +346,21 @@ class Interpreter:
         self.equal_siblings(calls)
         recorder = Recorder((step_key(prefix, step.name), f"{wf.name}.{step.name}"))
         self.ledger.recorders.append(recorder)
-        results = [self.run_calc(calc, values, path, look)
-                   for _, calc, values, path, look in calls]
+        runnable = sum(look.expectation.hit is not True for *_, look in calls)
+        concurrent = runnable > 1 or orphans or in_flight
+        self.window = Window(self.ledger.trace_min) if concurrent else None
+        try:
+            results = [self.run_calc(calc, values, path, look)
+                       for _, calc, values, path, look in calls]
+        finally:
+            window, self.window = self.window, None
         self.ledger.recorders.pop()
         self.redo_children(recorder, [path for _, _, _, path, _ in calls])
         outputs = self.settle_children(calls, results, in_flight)
+        if window is not None and window.raises:
+            exposed = self.ledger.may_land_since(window.start + 1)
+            for key, fault in window.raises if exposed else ():
+                self.may_pre_empt(key, fault, _faults_named(exposed))
         if outputs is None:
             return "child_failed"
         env[step.name] = outputs
@@ -272,17 +371,22 @@ class Interpreter:
         """Register the finished children as nodes; their outputs, or None if one failed.
 
         A child that was not a certain hit may run once more for every kill that found it
-        in flight: kills at the launching step (`in_flight`) and kills of its siblings.
+        in flight: kills at the launching step (`in_flight`) and kills of its siblings;
+        such a kill may also pre-empt the child's raise.
         """
         sibling_kills = sum(len(crashes) for _, _, crashes in results)
+        raised = dict(self.raised)
         outputs: dict[str, Any] = {}
         failed = False
         for (index, calc, values, path, look), (state, outs, own) in zip(calls, results,
                                                                          strict=True):
+            kills = in_flight + sibling_kills - len(own)
             if look.expectation.hit is not True:
-                for _ in range(in_flight + sibling_kills - len(own)):
+                for _ in range(kills):
                     self.ledger.maybe(path, f"calc:{calc.name}",
                                       "may be in flight in a killed worker")
+                if state == "excepted" and kills:
+                    self.may_pre_empt(path, raised[path], "a kill of a worker it may share")
             key, exact = self.store.keys(values)
             self.store.nodes.append(Node(path, self.launch.label, calc, key, exact, outs, state,
                                          certain=not self.launch.kill_floating))
@@ -304,17 +408,23 @@ class Interpreter:
         child = self.scenario.workflow(step.workflow)
         values = {name: self.resolve(ref, inputs, env) for name, ref in step.inputs.items()}
         orphans = crashes.count(_REDO)
+        in_flight = sum(cp in _CHILDREN_IN_FLIGHT for cp in crashes)
         self.orphan_depth += orphans
+        self.in_flight_depth += in_flight
         recorder = Recorder((key, f"{wf.name}.{step.name}"))
         self.ledger.recorders.append(recorder)
+        first_raise = len(self.raised)
         result = self.run_workflow(child, values, key)
         self.ledger.recorders.pop()
         recorded = dict.fromkeys(recorder.entries)
         self.redo_children(recorder, [k for k in self.cache if k.startswith(key + "/")])
         self.orphan_depth -= orphans
-        for _ in range(sum(cp in _CHILDREN_IN_FLIGHT for cp in crashes)):
+        self.in_flight_depth -= in_flight
+        for _ in range(in_flight):
             for other_key, other_target in recorded:
                 self.ledger.maybe(other_key, other_target, "sub-workflow in flight at a kill")
+        for raised_key, fault in self.raised[first_raise:] if in_flight else ():
+            self.may_pre_empt(raised_key, fault, "a kill of a worker it may share")
         if result.state != "finished" or result.exit_status != 0:
             return "child_failed"
         env[step.name] = dict(result.outputs or {})

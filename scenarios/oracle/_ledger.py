@@ -11,6 +11,14 @@ Faults that fire "when journal entry k appears" (external kill, broker/database
 restart, dropped connection) are *pending* until entry k may exist, then *floating*:
 each may make any effect in flight redo once, so every later effect of that launch may
 run once more, until the launch ends with entry k certainly written.
+
+A `KillOnEffect(k)` whose entry k is certainly written by a known body is exact: the
+nemesis's gate makes it land while that body waits between its entry and its checkpoint
+(before any raise). The interpreter then plays it as a certain kill of that body and
+`land` settles it at once (*done*) instead of letting it float.
+
+A possible extra execution (`maybe`) is a retry with the next attempt number: when a
+`RaiseIn` names that attempt, whether the launch raises is timing (`Undecided`).
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from scenarios.faults import Fault, KillAtCrashpoint, RaiseIn
+from scenarios.faults import Fault, KillAtCrashpoint, KillOnEffect, RaiseIn
 
 
 class Undecided(Exception):
@@ -135,10 +143,21 @@ class Ledger:
         self._externals(key, target)
 
     def maybe(self, key: str, target: str, reason: str, record: bool = True) -> None:
-        """A possible extra execution (redo, orphan, in flight at a kill)."""
+        """A possible extra execution (redo, orphan, in flight at a kill).
+
+        It would begin the next attempt of `target`; if a `RaiseIn` names that attempt,
+        the extra execution may raise, so the launch's outcome is timing (`Undecided`).
+        """
         bound = self.bounds.setdefault(key, [0, 0])
         bound[1] += 1
         self.att_hi[target] += 1
+        for fault in self.body_faults.get(target, ()):
+            if isinstance(fault, RaiseIn) and fault.attempt is not None \
+                    and self.att_lo[target] < fault.attempt <= self.att_hi[target]:
+                raise Undecided(
+                    f"{key} may run again ({reason}); whether that retry is {target} "
+                    f"attempt {fault.attempt}, which raises, depends on engine timing"
+                )
         self.trace_max += 1
         self.launch.count_max += 1
         self.note(key, reason)
@@ -155,6 +174,29 @@ class Ledger:
         for recorder in self.recorders:
             self.maybe(*recorder.owner, reason, record=False)
             recorder.redo += 1
+
+    def kills_at_next_entry(self) -> list[External]:
+        """`KillOnEffect` faults certain to land at the next journal entry.
+
+        Certain only when the entry's position is exact: every entry so far is certain
+        (`trace_min == trace_max`: then no attempt counter is an interval either) and no
+        armed kill request may have stopped the launch. The caller must also know that
+        no other body can write an entry meanwhile (no concurrent siblings, no orphans).
+        """
+        if self.trace_min != self.trace_max or self.launch.kill_floating:
+            return []
+        return [ext for ext in self.externals if ext.state == "pending"
+                and isinstance(ext.fault, KillOnEffect) and ext.index == self.trace_max + 1]
+
+    def land(self, externals: list[External]) -> None:
+        """These faults land exactly now: done, they widen nothing that follows."""
+        for ext in externals:
+            ext.state, ext.launch = "done", self.launch.label
+
+    def may_land_since(self, first: int, pending: bool = False) -> list[External]:
+        """Faults at entry `first` or later that may land now (`pending`: or later on)."""
+        return [ext for ext in self.externals if ext.index >= first
+                and (ext.state == "floating" or (pending and ext.state == "pending"))]
 
     def _externals(self, key: str, target: str) -> None:
         for ext in self.externals:

@@ -68,8 +68,9 @@ class LaunchExpectation:
 
     `states` is the set of allowed terminal states (`finished`, `excepted`, `killed`);
     `exit_status` and `outputs` apply when the launch finishes (outputs None: not
-    predictable). `worker_kills` counts the crashpoint kills certain to hit the launch
-    (external faults are not counted: whether they land in it is timing). `decided` is
+    predictable). `worker_kills` counts the kills certain to hit the launch: crashpoint
+    kills, and `KillOnEffect` faults whose entry the model can place (other external
+    faults are not counted: whether they land in it is timing). `decided` is
     False when the model could not follow this launch; then only structural clauses (N1,
     L1, L2, P1, C5) can be checked for it.
     """
