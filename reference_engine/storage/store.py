@@ -31,6 +31,7 @@ from reference_engine.core.checkpoint import Checkpoint
 from reference_engine.core.interpreter import Transition
 from reference_engine.core.values import JsonValue, dumps, loads
 from reference_engine.errors import NoSuchProcessError
+from reference_engine.storage import statements_pg as pg
 from reference_engine.storage.connect import normalise_url, open_database
 from reference_engine.storage.records import (
     ACTIVE_STATES,
@@ -106,6 +107,13 @@ class Store:
         restart_of: int | None = None,
     ) -> int:
         now = self.clock()
+        if not self.is_sqlite:  # one statement: process, task and event (statements_pg)
+            pid = conn.execute(pg.CREATE_PROCESS, {
+                "type": type_string, "label": label, "kind": kind, "inputs": dumps(inputs),
+                "parent_id": parent_id, "parent_key": parent_key, "restart_of": restart_of,
+                "now": now}).scalar_one()
+            mark_ready(conn, int(pid))
+            return int(pid)
         pid = conn.execute(INSERT_PROCESS, {
             "type": type_string, "label": label, "kind": kind, "state": "created",
             "message": "", "inputs": dumps(inputs), "version": 0, "parent_id": parent_id,
@@ -127,9 +135,11 @@ class Store:
     def claim(self, owner: str, lease_seconds: float = 60.0) -> ClaimedTask | None:
         """Lease the oldest free task; bump its attempt count and the process version."""
         now = self.clock()
+        params = {"now": now, "owner": owner, "expires": now + lease_seconds}
         with self._begin() as conn:
-            row = conn.execute(LEASE_OLDEST_TASK, {"now": now, "owner": owner,
-                                                   "expires": now + lease_seconds}).first()
+            if not self.is_sqlite:
+                return self._claimed(conn, conn.execute(pg.CLAIM_OLDEST, params), owner)
+            row = conn.execute(LEASE_OLDEST_TASK, params).first()
             return None if row is None else self._take(conn, row, owner, now)
 
     @retry_transient
@@ -143,9 +153,11 @@ class Store:
         terminal; or a live lease: another worker runs it and will announce what follows).
         """
         now = self.clock()
+        params = {"pid": pid, "now": now, "owner": owner, "expires": now + lease_seconds}
         with self._begin() as conn:
-            row = conn.execute(LEASE_TASK_OF, {"pid": pid, "now": now, "owner": owner,
-                                               "expires": now + lease_seconds}).first()
+            if not self.is_sqlite:
+                return self._claimed(conn, conn.execute(pg.CLAIM_PROCESS, params), owner)
+            row = conn.execute(LEASE_TASK_OF, params).first()
             return None if row is None else self._take(conn, row, owner, now)
 
     def _take(self, conn: Connection, row: Any, owner: str, now: float) -> ClaimedTask:
@@ -158,6 +170,16 @@ class Store:
         record = _record(bumped, ()) if bumped is not None else self._load(conn, pid)
         armed = tuple(tuple(r) for r in conn.execute(ARMED))
         return ClaimedTask(task_id, attempts, owner, record, armed)  # type: ignore[arg-type]
+
+    def _claimed(self, conn: Connection, result: Any, owner: str) -> ClaimedTask | None:
+        """The ClaimedTask of a PostgreSQL one-statement claim (``statements_pg``)."""
+        row = result.mappings().first()
+        if row is None:
+            return None
+        record = (_record(row, ()) if row["id"] is not None
+                  else self._load(conn, row["task_process"]))  # terminal: nothing bumped
+        armed = tuple((a[0], a[1], a[2]) for a in row["armed"])
+        return ClaimedTask(row["task_id"], row["task_attempts"], owner, record, armed)
 
     @retry_transient
     def renew_lease(self, task_id: int, owner: str, lease_seconds: float) -> bool:
