@@ -2,7 +2,8 @@
 
     wfconform run      [--engine E] [--tier T] [--scenario NAME ...] [--clause C ...]
                        [--examples N] [--seed N] [--shrink] [--out DIR]
-    wfconform fuzz     --max-time S [--seed N] [--engine E] [--tier T] [--out DIR]
+    wfconform fuzz     --max-time S [--max-examples N] [--seed N] [--engine E] [--tier T]
+                       [--generator seeded|hypothesis] [--no-steer] [--coverage] [--out DIR]
     wfconform replay   PATH [--times N] [--engine E] [--tier T]
     wfconform report   DIR [--to DIR]
     wfconform selftest [--variant NAME ...] [--tier embedded|sim] [--detect-budget S]
@@ -82,9 +83,16 @@ def _parser() -> argparse.ArgumentParser:
                           help="run generated scenarios for a time box, shrink failures")
     fuzz.add_argument("--max-time", type=float, required=True, metavar="S",
                       help="stop starting new scenarios after S seconds")
+    fuzz.add_argument("--max-examples", type=int, default=0, metavar="N",
+                      help="also stop after N scenarios (default: only the time box)")
     fuzz.add_argument("--generator", choices=("seeded", "hypothesis"), default="seeded",
-                      help="scenarios.generate(seed + i), or Hypothesis draws with the deep "
-                           "profile (default: seeded)")
+                      help="scenarios.generate(seed + i), or Hypothesis (deep profile, "
+                           "short rounds) steered by hypothesis.target() toward uncovered "
+                           "kill-point cells on tiers that report them (sim) (default: "
+                           "seeded)")
+    fuzz.add_argument("--no-steer", action="store_true",
+                      help="with --generator hypothesis: generate only, no hypothesis.target "
+                           "(to compare coverage with and without steering)")
     fuzz.add_argument("--max-steps", type=int, default=8, metavar="N",
                       help="steps per generated scenario, at most (default 8)")
     fuzz.add_argument("--max-failures", type=int, default=0, metavar="N",

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 from harness.adapters import load_adapter
 from harness.conformance import run_conformance
-from harness.coverage import CoverageCollector
 from harness.errors import ScenarioFileError, UsageError
 from harness.failures import Failure, FailureHandler
 from harness.matrix import render_matrix, render_run_line, render_verdicts
@@ -181,7 +180,8 @@ def replay_command(args: argparse.Namespace) -> int:
 
 def fuzz_command(args: argparse.Namespace) -> int:
     """Time-boxed generated scenarios; shrunk failures written with replay commands."""
-    from harness.fuzz import FuzzOptions
+    from harness.coverage import reports_coverage
+    from harness.fuzz import FuzzOptions, source_description
 
     if not args.max_time > 0:
         raise UsageError("--max-time", args.max_time, "a positive number of seconds")
@@ -192,11 +192,14 @@ def fuzz_command(args: argparse.Namespace) -> int:
     promised = frozenset(caps.promised - caps.expected_failures)
     seed = _seed(args)
     options = FuzzOptions(args.max_time, seed, args.generator, args.max_steps, args.shrink_time,
-                          args.max_failures, options_of(args))
+                          args.max_failures, options_of(args), max_examples=args.max_examples,
+                          steer=not args.no_steer)
+    source = source_description(options, probe)
     out = Path(args.out or DEFAULT_FAILURES)
+    budget = f", at most {args.max_examples} scenarios" if args.max_examples else ""
     print(f"wfconform fuzz: engine {probe.name}, tier {probe.tier}{note}, seed {seed}, "
-          f"generator {args.generator}, max time {args.max_time:g} s "
-          f"(repeat with --seed {seed})", flush=True)
+          f"generator {args.generator}, max time {args.max_time:g} s{budget} "
+          f"(repeat with --seed {seed})\n  source: {source}", flush=True)
     handler = FailureHandler(factory, options.run, promised, args.engine, probe.tier, out,
                              shrink_budget=args.shrink_time)
     results = ResultsDir(args.out) if args.out else None
@@ -204,10 +207,9 @@ def fuzz_command(args: argparse.Namespace) -> int:
         if results is not None:
             results.start(command="fuzz", engine=args.engine, adapter=probe.name,
                           tier=probe.tier, seed=seed, generator=args.generator,
+                          source=source, max_examples=args.max_examples,
                           capabilities=capabilities_to_dict(caps))
-        collector = CoverageCollector(factory) if args.coverage else None
-        stats = _fuzz_with_progress(collector or factory, options, handler, results,
-                                    collector)
+        stats = _fuzz_with_progress(factory, options, handler, results)
     finally:
         if results is not None:
             results.close()
@@ -215,13 +217,19 @@ def fuzz_command(args: argparse.Namespace) -> int:
         print(f"failing scenarios written to {out}/; replay each with:")
         for failure in stats.failures:
             print(_failure_lines(failure))
-    if collector is not None:
-        print("kill-point coverage (crashpoint x step kind x fault kind):")
-        print(collector.table.format())
+    cells = ""
+    if reports_coverage(probe):
+        cells = (f"kill-point cells {stats.coverage.covered()}/"
+                 f"{len(stats.coverage.grid())}, ")
+        if args.coverage:
+            print("kill-point coverage (crashpoint x step kind x fault kind):")
+            print(stats.coverage.format())
+    elif args.coverage:
+        print(f"kill-point coverage: tier {probe.tier} does not report it (use --tier sim)")
     print(f"fuzz: {stats.scenarios} scenarios in {stats.seconds:.1f} s ({stats.rate:.1f} "
-          f"scenarios/s), {stats.not_applicable} not applicable, {stats.errors} error(s), "
-          f"{stats.failing_runs} failing run(s), {len(stats.failures)} failing clause(s); "
-          f"seed {seed}")
+          f"scenarios/s), {cells}{stats.not_applicable} not applicable, {stats.errors} "
+          f"error(s), {stats.failing_runs} failing run(s), {len(stats.failures)} failing "
+          f"clause(s); seed {seed}")
     if stats.interrupted:
         print("wfconform: interrupted; the run's processes and temporary files were removed",
               file=sys.stderr)
@@ -230,16 +238,13 @@ def fuzz_command(args: argparse.Namespace) -> int:
 
 
 def _fuzz_with_progress(factory: AdapterFactory, options: FuzzOptions, handler: FailureHandler,
-                        results: ResultsDir | None,
-                        collector: CoverageCollector | None = None) -> FuzzStats:
+                        results: ResultsDir | None) -> FuzzStats:
     from harness.fuzz import fuzz
     from harness.progress import Progress
 
     progress = Progress(options.max_time)
 
     def on_run(s: FuzzStats, _run: object) -> None:
-        if collector is not None:
-            collector.collect()  # shrinking reruns use the unwrapped factory: not counted
         progress.update(s.seconds, s.scenarios, s.rate, len(s.failures), s.not_applicable)
 
     stats = fuzz(factory, options, handler, results, on_run=on_run,
@@ -251,6 +256,7 @@ def _fuzz_with_progress(factory: AdapterFactory, options: FuzzOptions, handler: 
     if results is not None:
         results.finish(seconds=round(stats.seconds, 3), scenarios=stats.scenarios,
                        failing_clauses=[f.clause for f in stats.failures],
+                       kill_point_cells=stats.coverage.covered(),
                        interrupted=stats.interrupted)
     return stats
 

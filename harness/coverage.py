@@ -6,9 +6,10 @@ them, in the *scenario's* vocabulary of step kinds (``compute``, ``launch``,
 ``collect``, ...) rather than the engine's. ``CoverageTable`` merges per-run counts
 (any mapping ``(point, step kind, fault kind) -> hits``, e.g. ``KillCoverage.counts``
 or ``SimReferenceAdapter.coverage_counts``), lays them over the full grid, misses
-included, and says how many cells a run added (what ``hypothesis.target`` maximises).
-``CoverageCollector`` wraps an adapter factory so each run's counts are collected
-without the runner knowing about coverage. Engine-agnostic: it imports no engine.
+included, and scores a run by the holes it fills (``score``: what ``wfconform fuzz``
+passes to ``hypothesis.target``). ``CoverageCollector`` wraps an adapter factory so each
+run's counts are collected without the runner knowing about coverage. Engine-agnostic:
+it imports no engine.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ __all__ = [
     "STEP_KINDS",
     "CoverageCollector",
     "CoverageTable",
+    "reports_coverage",
     "step_kind_table",
 ]
 
@@ -85,6 +87,15 @@ class CoverageTable:
     @property
     def counts(self) -> Mapping[Cell, int]:
         return dict(self._counts)
+
+    def score(self, counts: Mapping[Cell, int], **grid: Iterable[str]) -> int:
+        """How many holes of the grid one run's ``counts`` fill: cells it hit that no
+        merged run hit before. 0 for a run whose faults land only in covered cells (or
+        off the grid, or nowhere). Call it before ``merge``: this is the observation
+        ``hypothesis.target`` maximises, so a run is rewarded for new cells only."""
+        wanted = set(self.grid(**grid))
+        return sum(1 for cell, hits in counts.items()
+                   if hits > 0 and cell in wanted and cell not in self._counts)
 
     def merge(self, counts: Mapping[Cell, int]) -> int:
         """Add one run's counts; the number of cells it hit for the first time."""
@@ -150,7 +161,20 @@ class CoverageCollector:
         self._made.append(adapter)
         return adapter
 
+    def take(self) -> dict[Cell, int]:
+        """The counts of the adapters made since the last call, summed; not merged."""
+        made, self._made = self._made, []
+        counts: dict[Cell, int] = {}
+        for adapter in made:
+            for cell, hits in (getattr(adapter, "coverage_counts", None) or {}).items():
+                counts[cell] = counts.get(cell, 0) + hits
+        return counts
+
     def collect(self) -> int:
         """Merge the adapters made since the last call; the number of new cells."""
-        made, self._made = self._made, []
-        return sum(self.table.merge(getattr(a, "coverage_counts", None) or {}) for a in made)
+        return self.table.merge(self.take())
+
+
+def reports_coverage(adapter: Any) -> bool:
+    """Whether ``adapter`` fills ``coverage_counts`` (the sim tier does; OS tiers do not)."""
+    return hasattr(adapter, "coverage_counts")

@@ -5,24 +5,36 @@ clause is shrunk (``harness.shrink``) and written as a scenario JSON with its hi
 failure record; later failures of an already-reported clause are counted, not shrunk
 again, so one bug does not eat the time box. The loop stops starting scenarios at
 ``max_time`` (a failure found before that is still shrunk, within ``shrink_time``), after
-``max_failures`` distinct failing clauses, or on Ctrl-C (what the current run started is
-cleaned up by the runner, and the summary is still returned).
+``max_examples`` scenarios, after ``max_failures`` distinct failing clauses, or on Ctrl-C
+(what the current run started is cleaned up by the runner, and the summary is still
+returned).
+
+One function, ``visit``, runs a scenario and does all of the above; the source calls it.
+The seeded source is a plain loop. The Hypothesis source calls it inside Hypothesis's
+test function (``harness.sources.hypothesis_rounds``), and ``visit`` returns the run's
+score: the kill-point cells it filled (``CoverageTable.score``), which the source passes
+to ``hypothesis.target`` ("steering"), so Hypothesis mutates toward scenarios that fill
+holes of the coverage table. Steering needs a tier that reports coverage (sim); elsewhere
+every score would be 0, so the source only generates, and ``source_description`` says so.
+Every run's coverage is merged into ``FuzzStats.coverage``, steered or not.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from harness.adapter import EngineAdapter
+from harness.coverage import CoverageCollector, CoverageTable, reports_coverage
 from harness.errors import UsageError
 from harness.failures import Failure, FailureHandler, target_clause
 from harness.results import ResultsDir
 from harness.runner import AdapterFactory, RunOptions, ScenarioRun, run_scenario
-from harness.sources import hypothesis_batches, knobs_for, seeded
+from harness.sources import ROUND, StopSource, hypothesis_rounds, knobs_for, seeded
 from scenarios.scenario import Scenario
 
-__all__ = ["FuzzOptions", "FuzzStats", "fuzz"]
+__all__ = ["FuzzOptions", "FuzzStats", "fuzz", "source_description", "steers"]
 
 GENERATORS = ("seeded", "hypothesis")
 
@@ -38,6 +50,8 @@ class FuzzOptions:
     shrink_time: float = 60.0
     max_failures: int = 0  # stop after this many distinct failing clauses; 0: never
     run: RunOptions = field(default_factory=RunOptions)
+    max_examples: int = 0  # stop after this many scenarios; 0: only the time box
+    steer: bool = True  # hypothesis generator: hypothesis.target toward uncovered cells
 
     def __post_init__(self) -> None:
         if self.generator not in GENERATORS:
@@ -47,6 +61,9 @@ class FuzzOptions:
         if self.max_steps < 1 or self.max_failures < 0:
             raise UsageError("--max-steps/--max-failures", (self.max_steps, self.max_failures),
                              "max-steps of at least 1 and max-failures of at least 0")
+        if self.max_examples < 0:
+            raise UsageError("--max-examples", self.max_examples,
+                             "0 (no limit) or a positive count of scenarios")
 
 
 @dataclass
@@ -60,6 +77,7 @@ class FuzzStats:
     errors: int = 0
     failing_runs: int = 0
     failures: list[Failure] = field(default_factory=list)
+    coverage: CoverageTable = field(default_factory=CoverageTable)
     interrupted: bool = False
     ended: float | None = None
 
@@ -72,11 +90,23 @@ class FuzzStats:
         return self.scenarios / self.seconds if self.seconds > 0 else 0.0
 
 
-def _source(options: FuzzOptions, factory: AdapterFactory) -> Iterator[tuple[int, Scenario]]:
-    knobs = knobs_for(factory(), options.max_steps)
-    if options.generator == "hypothesis":
-        return hypothesis_batches(options.seed, knobs, "deep")
-    return seeded(options.seed, knobs)
+def steers(options: FuzzOptions, adapter: EngineAdapter) -> bool:
+    """Whether the campaign calls ``hypothesis.target``: the Hypothesis generator, not
+    ``--no-steer``, and a tier that reports kill-point coverage (else every score is 0)."""
+    return options.generator == "hypothesis" and options.steer and reports_coverage(adapter)
+
+
+def source_description(options: FuzzOptions, adapter: EngineAdapter) -> str:
+    """What the campaign draws from, for the CLI's first line and the results metadata."""
+    if options.generator == "seeded":
+        return "seeded (scenarios.generate(seed + i))"
+    rounds = f"Hypothesis rounds of {ROUND} examples"
+    if steers(options, adapter):
+        return (f"{rounds}, steered by hypothesis.target() toward uncovered kill-point "
+                "cells")
+    why = ("--no-steer" if not options.steer
+           else f"tier {adapter.tier} reports no kill-point coverage")
+    return f"{rounds}, not steered ({why})"
 
 
 def fuzz(factory: AdapterFactory, options: FuzzOptions, handler: FailureHandler,
@@ -84,39 +114,77 @@ def fuzz(factory: AdapterFactory, options: FuzzOptions, handler: FailureHandler,
          on_run: Callable[[FuzzStats, ScenarioRun], None] | None = None,
          on_failure: Callable[[Failure], None] | None = None) -> FuzzStats:
     """Run the campaign (see module docstring); returns its counters and failures."""
-    stats = FuzzStats(options.seed)
-    deadline = stats.started + options.max_time
-    reported: set[str] = set()
+    campaign = _Campaign(factory, options, handler, results, on_run, on_failure)
+    probe = factory()
+    knobs = knobs_for(probe, options.max_steps)
     try:
-        for seed, scenario in _source(options, factory):
-            if time.monotonic() >= deadline:
-                break
-            run = run_scenario(factory, scenario, options.run)
-            stats.scenarios += 1
-            stats.not_applicable += run.status == "not_applicable"
-            stats.errors += run.status == "error"
-            clause = target_clause(run, handler.promised)
-            if results is not None:
-                results.record(run, options.generator, history=clause is not None,
-                               scenario=clause is not None)
-            if clause is not None:
-                stats.failing_runs += 1
-                if clause not in reported:
-                    reported.add(clause)
-                    failure = handler.handle(run, shrink_it=True, seed=seed)
-                    if failure is not None:
-                        stats.failures.append(failure)
-                        _record_shrunk(results, failure)
-                        if on_failure is not None:
-                            on_failure(failure)
-            if on_run is not None:
-                on_run(stats, run)
-            if options.max_failures and len(stats.failures) >= options.max_failures:
-                break
+        if options.generator == "hypothesis":
+            hypothesis_rounds(options.seed, knobs, campaign.visit,
+                              steer=steers(options, probe))
+        else:
+            for seed, scenario in seeded(options.seed, knobs):
+                campaign.visit(seed, scenario)
+    except StopSource:
+        pass
     except KeyboardInterrupt:
-        stats.interrupted = True
-    stats.ended = time.monotonic()
-    return stats
+        campaign.stats.interrupted = True
+    campaign.stats.ended = time.monotonic()
+    return campaign.stats
+
+
+class _Campaign:
+    """One campaign's state; ``visit`` is what every source calls, once per scenario."""
+
+    def __init__(self, factory: AdapterFactory, options: FuzzOptions,
+                 handler: FailureHandler, results: ResultsDir | None,
+                 on_run: Callable[[FuzzStats, ScenarioRun], None] | None,
+                 on_failure: Callable[[Failure], None] | None) -> None:
+        self.options, self.handler, self.results = options, handler, results
+        self.on_run, self.on_failure = on_run, on_failure
+        self.stats = FuzzStats(options.seed)
+        self.deadline = self.stats.started + options.max_time
+        self.reported: set[str] = set()
+        # Shrinking reruns go through the handler's own (unwrapped) factory: not counted.
+        self.collector = CoverageCollector(factory, self.stats.coverage)
+
+    def visit(self, seed: int, scenario: Scenario) -> int:
+        """Run, count, record and handle one scenario; its score: the cells it filled.
+        Raises ``StopSource`` instead when a stop condition holds."""
+        stats, options = self.stats, self.options
+        if (time.monotonic() >= self.deadline
+                or (options.max_examples and stats.scenarios >= options.max_examples)
+                or (options.max_failures and len(stats.failures) >= options.max_failures)):
+            raise StopSource
+        run = run_scenario(self.collector, scenario, options.run)
+        counts = self.collector.take()
+        score = stats.coverage.score(counts)
+        stats.coverage.merge(counts)
+        stats.scenarios += 1
+        stats.not_applicable += run.status == "not_applicable"
+        stats.errors += run.status == "error"
+        self._handle(run, seed)
+        if self.on_run is not None:
+            self.on_run(stats, run)
+        return score
+
+    def _handle(self, run: ScenarioRun, seed: int) -> None:
+        """Record the run; shrink and write the first failure of each clause."""
+        clause = target_clause(run, self.handler.promised)
+        if self.results is not None:
+            self.results.record(run, self.options.generator, history=clause is not None,
+                                scenario=clause is not None)
+        if clause is None:
+            return
+        self.stats.failing_runs += 1
+        if clause in self.reported:
+            return
+        self.reported.add(clause)
+        failure = self.handler.handle(run, shrink_it=True, seed=seed)
+        if failure is not None:
+            self.stats.failures.append(failure)
+            _record_shrunk(self.results, failure)
+            if self.on_failure is not None:
+                self.on_failure(failure)
 
 
 def _record_shrunk(results: ResultsDir | None, failure: Failure) -> None:
