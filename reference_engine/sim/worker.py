@@ -109,8 +109,14 @@ class SimWorker:
         self.greenlet.switch()
 
     def retire(self) -> None:
-        """Unwind a live worker where it stands (closing the simulation)."""
-        if self.ended is None and self.greenlet is not None:
+        """Unwind a live worker where it stands (closing the simulation).
+
+        A greenlet that an exception already ended (Ctrl-C raised inside a body ends it
+        and reaches the hub) has nothing to unwind, and throwing into a dead greenlet
+        raises in the caller: ``_Retire`` would replace the KeyboardInterrupt the CLI
+        turns into "interrupted", exit 130.
+        """
+        if self.ended is None and self.greenlet is not None and not self.greenlet.dead:
             self.greenlet.throw(_Retire)
 
     # ------------------------------------------------------------------ switching

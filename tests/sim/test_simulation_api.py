@@ -229,3 +229,18 @@ def test_a_simulation_runs_in_another_thread_too() -> None:
     thread.start()
     thread.join()
     assert results == [{"total": 7, "seen": [1, 2, 3]}]
+
+
+class _InterruptedOnce(ThreeSteps):
+    """Ctrl-C arrives while a body runs inside a simulated worker."""
+
+    def step1(self) -> None:
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_inside_a_body_reaches_the_caller_and_close_does_not_replace_it() -> None:
+    sim = Simulation(seed=3, workers=2)
+    sim.submit(_InterruptedOnce, label="p", x=1, y=2, tag="p")
+    with pytest.raises(KeyboardInterrupt):
+        sim.run_until_quiet()
+    sim.close()  # raised _Retire from a dead greenlet before the fix
