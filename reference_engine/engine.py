@@ -59,7 +59,11 @@ class Engine:
             )
 
             # submit returns once committed; the hint follows from a thread (see there)
-            self._announcer = BackgroundAnnouncer(broker_url, name="wfconform-engine")
+            try:
+                self._announcer = BackgroundAnnouncer(broker_url, name="wfconform-engine")
+            except ValueError:  # a malformed broker URL: leave nothing open behind
+                self.store.close()
+                raise
             self.store.on_ready = self._announcer
 
     def close(self) -> None:

@@ -77,6 +77,13 @@ class RabbitBroker:
     def __init__(self, url: str, name: str = "wfconform") -> None:
         self.url = url
         self.pika_url, self.queue = split_url(url)
+        try:  # refuse a malformed URL here, not later in some thread that publishes
+            pika.URLParameters(self.pika_url)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(
+                f"broker URL {redact(url)!r} is not valid ({exc}); expected "
+                "'amqp://user:password@host:port/vhost' (optionally '?queue=NAME')"
+            ) from None
         self.name = name
         self.generation = 0
         self._connection: pika.BlockingConnection | None = None
