@@ -19,8 +19,8 @@ from reference_engine.storage.records import ACTIVE_STATES
 from reference_engine.storage.schema import events, faults, processes, tasks
 
 __all__ = ["ARMED", "BUMP_PROCESS", "DELETE_TASK", "FENCE", "INSERT_EVENT", "INSERT_PROCESS",
-           "INSERT_TASK", "LEASE_OLDEST_TASK", "LEASE_TASK_OF", "RELEASE_TASK",
-           "WRITE_PROCESS"]
+           "INSERT_TASK", "LEASE_OLDEST_TASK", "LEASE_TASK_OF", "PROCESS_COLUMNS",
+           "RELEASE_TASK", "WRITE_PROCESS"]
 
 INSERT_EVENT = insert(events)
 """Parameters: process_id, state, worker, at."""
@@ -32,7 +32,10 @@ INSERT_TASK = insert(tasks)
 """Parameters: process_id, attempts."""
 
 WRITE_PROCESS = update(processes).where(processes.c.id == bindparam("pid"))
-"""Parameters: pid, and the columns to set (SQLAlchemy SETs exactly the keys given)."""
+"""Parameters: pid, and the columns to set (SQLAlchemy SETs exactly the keys given and
+ignores any other key: check keys with ``PROCESS_COLUMNS`` first)."""
+
+PROCESS_COLUMNS = frozenset(processes.c.keys())
 
 DELETE_TASK = delete(tasks).where(tasks.c.id == bindparam("task_id"))
 """A task that is done: its process waits, or is terminal."""
@@ -92,5 +95,5 @@ On PostgreSQL it locks both rows until the commit, the task row first (the order
 writer takes them). Without the locks, READ COMMITTED let a stale holder pass the check,
 a new claim commit, and the stale write then set the version the new holder expects."""
 
-ARMED = select(faults.c.crashpoint, faults.c.target, faults.c.attempt)
+ARMED = select(faults.c.crashpoint, faults.c.target, faults.c.attempt).order_by(faults.c.id)
 """The armed crashpoints: read in the claim's transaction, no extra round trip."""

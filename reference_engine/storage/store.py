@@ -50,6 +50,7 @@ from reference_engine.storage.statements import (
     INSERT_TASK,
     LEASE_OLDEST_TASK,
     LEASE_TASK_OF,
+    PROCESS_COLUMNS,
     RELEASE_TASK,
     WRITE_PROCESS,
 )
@@ -266,6 +267,9 @@ class Store:
         the next step); otherwise it is done and deleted.
         """
         pid = claimed.process.id
+        unknown = values.keys() - PROCESS_COLUMNS
+        if unknown:  # WRITE_PROCESS would skip them without a word
+            raise ValueError(f"not columns of processes: {sorted(unknown)}")
         if values["state"] == "running":
             conn.execute(RELEASE_TASK, {"task_id": claimed.task_id})
             mark_ready(conn, pid)
@@ -355,7 +359,11 @@ class Store:
             if not self.is_sqlite:
                 self._lock_tree(conn, doomed)
                 doomed = self._active_tree(conn, pid)  # children committed meanwhile
-                self._lock_tree(conn, doomed)
+                # We now hold process rows, so waiting for a task row another writer
+                # holds (it then waits for our process row) would deadlock for
+                # deadlock_timeout: fail at once instead, and retry_transient reruns the
+                # whole kill (nothing was written).
+                self._lock_tree(conn, doomed, nowait=True)
             # Only still-active rows: a child that finished since it was read keeps its
             # result (READ COMMITTED re-checks this WHERE on the newest row version).
             doomed = list(conn.execute(
@@ -386,7 +394,7 @@ class Store:
         return doomed
 
     @staticmethod
-    def _lock_tree(conn: Connection, ids: list[int]) -> None:
+    def _lock_tree(conn: Connection, ids: list[int], nowait: bool = False) -> None:
         """Lock tasks, then processes, children before parents (higher ids first).
 
         The order every other writer uses: claim and the fence take a task before its
@@ -395,9 +403,9 @@ class Store:
         PostgreSQL only breaks after ``deadlock_timeout`` (1 s).
         """
         conn.execute(select(tasks.c.id).where(tasks.c.process_id.in_(ids))
-                     .order_by(tasks.c.process_id.desc()).with_for_update()).all()
+                     .order_by(tasks.c.process_id.desc()).with_for_update(nowait=nowait)).all()
         conn.execute(select(processes.c.id).where(processes.c.id.in_(ids))
-                     .order_by(processes.c.id.desc()).with_for_update()).all()
+                     .order_by(processes.c.id.desc()).with_for_update(nowait=nowait)).all()
 
     # ----------------------------------------------------------------- caching
     def caching_config(self) -> CachingConfig:

@@ -27,7 +27,8 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 READY_KEY = "wfconform_ready"
-TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock, serialization failure
+# deadlock, serialization failure, lock not available (a NOWAIT lock: see Store.kill)
+TRANSIENT_SQLSTATES = frozenset({"40P01", "40001", "55P03"})
 MAX_ATTEMPTS = 8
 
 F = TypeVar("F", bound=Callable[..., Any])
