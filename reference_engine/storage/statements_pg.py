@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
+from reference_engine.storage.records import ACTIVE_STATES
+
 __all__ = ["CLAIM_OLDEST", "CLAIM_PROCESS", "CREATE_PROCESS"]
 
 CREATE_PROCESS = text("""
@@ -44,7 +46,7 @@ WITH t AS (
     UPDATE processes SET state = 'running', version = processes.version + 1,
                          updated_at = :now
     FROM t
-    WHERE processes.id = t.process_id AND processes.state IN ('created', 'running', 'waiting')
+    WHERE processes.id = t.process_id AND processes.state IN ({active})
     RETURNING processes.*
 ), e AS (
     INSERT INTO events (process_id, state, worker, at)
@@ -57,10 +59,11 @@ SELECT t.id AS task_id, t.process_id AS task_process, t.attempts AS task_attempt
 FROM t LEFT JOIN p ON true
 """
 
-CLAIM_PROCESS = text(_CLAIM.format(which="process_id = :pid AND", order=""))
+_ACTIVE = ", ".join(f"'{state}'" for state in sorted(ACTIVE_STATES))
+CLAIM_PROCESS = text(_CLAIM.format(which="process_id = :pid AND", order="", active=_ACTIVE))
 """Lease process ``pid``'s free task, bump the process, log, read the armed crashpoints.
 One row (task_id, task_process, task_attempts, armed, and the process's columns, all
 NULL when the process is terminal), or none when there is nothing to claim."""
 
-CLAIM_OLDEST = text(_CLAIM.format(which="", order="ORDER BY id LIMIT 1"))
+CLAIM_OLDEST = text(_CLAIM.format(which="", order="ORDER BY id LIMIT 1", active=_ACTIVE))
 """The same for the oldest free task."""

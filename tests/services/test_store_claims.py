@@ -128,3 +128,50 @@ def test_the_oldest_free_task_is_claimed_first(store: Store) -> None:
     assert a is not None and b is not None
     assert (a.process.id, b.process.id) == (first, second)
     assert store.claim("w3") is None
+
+
+@pytest.mark.services
+def test_on_postgresql_a_claim_holds_the_task_row_before_it_waits_for_the_process_row(
+        pg_url: str) -> None:
+    """The lock order every writer keeps (task, then process): a claim blocked on the
+    process row must already hold its task row. A claim that took them the other way
+    round would deadlock with the fence, which retry_transient would hide as 1 s stalls."""
+    import threading
+
+    from sqlalchemy import select, text
+    from sqlalchemy.exc import OperationalError
+
+    store = Store(pg_url)
+    try:
+        pid = store.create_process(THREE, "Three", "workflow", {"x": 1, "y": 2})
+        holder = store.db.connect()
+        holder.begin()
+        holder.execute(select(processes.c.id).where(processes.c.id == pid).with_for_update())
+        claimed: list[object] = []
+        claimer = threading.Thread(target=lambda: claimed.append(store.claim_process(pid, "w")))
+        claimer.start()
+        try:
+            # Wait until the claim blocks on a lock (only the process row is held), then
+            # probe its task row without waiting; probing earlier could make the claim's
+            # SKIP LOCKED skip the task.
+            for _ in range(250):
+                with store.db.connect() as conn:
+                    waiting = conn.execute(text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                        "current_database() AND wait_event_type = 'Lock'")).scalar_one()
+                if waiting:
+                    break
+                claimer.join(0.02)
+            assert waiting, "the claim never waited for the process row"
+            with store.db.connect() as probe, probe.begin(), \
+                    pytest.raises(OperationalError, match="could not obtain lock"):
+                probe.execute(select(tasks.c.id).where(tasks.c.process_id == pid)
+                              .with_for_update(nowait=True)).all()
+            assert claimer.is_alive()
+        finally:
+            holder.rollback()
+            holder.close()
+            claimer.join(10)
+        assert len(claimed) == 1 and claimed[0] is not None
+    finally:
+        store.close()
