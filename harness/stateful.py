@@ -7,6 +7,20 @@ deleting its rule call. The machine accumulates launches, relaunches, caching ch
 and faults (each fault kind its own rule, offered only when the adapter supports it),
 then runs the scenario on a fresh engine at teardown and fails, with the scenario's JSON
 and a replay command, if a promised clause fails. Each case is one real engine run.
+
+Why ``program`` launches once: swarm testing often switches the ``launch`` rule off, and
+a case without a launch never reaches the engine (about half the cases were empty).
+Why the caps (launches, faults, caching changes) are checked inside the rules, which do
+nothing at their cap, and not in preconditions: a precondition that counts earlier steps
+changes which rules the later steps can draw, so deleting one step re-decodes all the
+later ones and Hypothesis cannot shrink it away (a relaunch bug used to shrink to three
+needless kills, a launch, the relaunch and another launch; now to the relaunch alone).
+
+Why the failure is written with its record: Hypothesis replays the minimal failing case
+last, so ``<out>/stateful.json`` ends up holding the shrunk scenario, and its
+``stateful.verdict.json`` names the engine and tier, so that ``wfconform replay`` reruns
+it where it failed (not on the default engine, where it would pass) and says whether the
+same clauses failed with the same witness.
 """
 
 from __future__ import annotations
@@ -19,7 +33,9 @@ from hypothesis import note
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
-from harness.runner import AdapterFactory, RunOptions, run_scenario
+from harness.checks import ClauseResult
+from harness.results import FailureRecord, signature, write_failure
+from harness.runner import AdapterFactory, RunOptions, ScenarioRun, run_scenario
 from scenarios.faults import CRASHPOINTS, Fault, KillAtCrashpoint, KillOnEffect, RaiseIn
 from scenarios.language import Calculation, Compute, LaunchCalcs, LaunchWorkflow, Workflow
 from scenarios.plan import Launch, LaunchOp, Relaunch, SetCaching
@@ -49,14 +65,17 @@ def _bodies(flows: tuple[Workflow, ...], calcs: tuple[Calculation, ...]
 
 def conformance_machine(factory: AdapterFactory, options: RunOptions | None = None,
                         out: Path | None = None,
-                        on_scenario: Callable[[Scenario], None] | None = None
-                        ) -> type[RuleBasedStateMachine]:
+                        on_scenario: Callable[[Scenario], None] | None = None,
+                        engine: str | None = None) -> type[RuleBasedStateMachine]:
     """A state machine class for ``factory``'s adapter (see the module docstring).
 
-    ``out``: where a failing scenario is written (``<out>/<name>.json``) so that the
-    failure message can name a ``wfconform replay`` command.
+    ``out``: where a failing scenario is written (``<out>/stateful.json``) so that the
+    failure message can name a ``wfconform replay`` command. ``engine``: the ``--engine``
+    spec that ``factory`` was loaded from; with it the failure record is written too and
+    the replay runs on that engine and tier, without it the command asks for ``--engine``.
     """
     probe = factory()
+    tier = probe.tier
     caps = probe.capabilities()
     promised = frozenset(caps.promised - caps.expected_failures)
     crashpoints = sorted(caps.crashpoints & frozenset(CRASHPOINTS))
@@ -81,13 +100,15 @@ def conformance_machine(factory: AdapterFactory, options: RunOptions | None = No
             self.calcs = data.draw(calculations(max_calculations=2), label="calculations")
             self.flows = data.draw(workflows(self.calcs, max_steps=4, max_workflows=2),
                                    label="workflows")
+            self.launch(data)  # every case runs the engine (see the module docstring)
 
         def _labels(self) -> list[str]:
             return list(self.inputs)
 
-        @precondition(lambda self: len(self.inputs) < MAX_LAUNCHES)
         @rule(data=st.data())
         def launch(self, data: st.DataObject) -> None:
+            if len(self.inputs) >= MAX_LAUNCHES:
+                return
             main = self.flows[0]
             same = bool(self.inputs) and data.draw(st.booleans(), label="same inputs as before")
             if same:
@@ -99,18 +120,21 @@ def conformance_machine(factory: AdapterFactory, options: RunOptions | None = No
             self.ops.append(Launch(label, main.name, inputs))
             self.inputs[label] = inputs
 
-        @precondition(lambda self: can["relaunch"] and 0 < len(self.inputs) < MAX_LAUNCHES)
+        @precondition(lambda self: can["relaunch"])
         @rule(data=st.data())
         def relaunch(self, data: st.DataObject) -> None:
+            if not 0 < len(self.inputs) < MAX_LAUNCHES:
+                return
             origin = data.draw(st.sampled_from(self._labels()), label="relaunch of")
             label = "ABCDEFGH"[len(self.inputs)]
             self.ops.append(Relaunch(label, origin))
             self.inputs[label] = self.inputs[origin]
 
-        @precondition(lambda self: can["set_caching"] and len(self.ops) < 2 * MAX_LAUNCHES)
+        @precondition(lambda self: can["set_caching"])
         @rule(default=st.booleans())
         def set_caching(self, default: bool) -> None:
-            self.ops.append(SetCaching(default))
+            if len(self.ops) < 2 * MAX_LAUNCHES:
+                self.ops.append(SetCaching(default))
 
         def _target(self, data: st.DataObject, launching_only: bool = False) -> str | None:
             bodies, launching = _bodies(self.flows, self.calcs)
@@ -123,26 +147,30 @@ def conformance_machine(factory: AdapterFactory, options: RunOptions | None = No
             self.claimed.add((target, attempt))
             return True
 
-        @precondition(lambda self: can["raise_in"] and len(self.faults) < MAX_FAULTS)
+        @precondition(lambda self: can["raise_in"])
         @rule(data=st.data(), attempt=st.integers(1, 2))
         def raise_in(self, data: st.DataObject, attempt: int) -> None:
+            if len(self.faults) >= MAX_FAULTS:
+                return
             target = self._target(data)
             if self._claim(target, attempt):
                 self.faults.append(RaiseIn(str(target), attempt))
 
-        @precondition(lambda self: can["kill_at_crashpoint"] and bool(crashpoints)
-                      and len(self.faults) < MAX_FAULTS)
+        @precondition(lambda self: can["kill_at_crashpoint"] and bool(crashpoints))
         @rule(data=st.data(), attempt=st.integers(1, 2))
         def kill_at_crashpoint(self, data: st.DataObject, attempt: int) -> None:
+            if len(self.faults) >= MAX_FAULTS:
+                return
             point = data.draw(st.sampled_from(crashpoints), label="crashpoint")
             target = self._target(data, launching_only=point == "while_waiting")
             if self._claim(target, attempt):
                 self.faults.append(KillAtCrashpoint(point, str(target), attempt))
 
-        @precondition(lambda self: can["kill_on_effect"] and len(self.faults) < MAX_FAULTS)
+        @precondition(lambda self: can["kill_on_effect"])
         @rule(entry=st.integers(1, 12))
         def kill_on_effect(self, entry: int) -> None:
-            self.faults.append(KillOnEffect(entry))
+            if len(self.faults) < MAX_FAULTS:
+                self.faults.append(KillOnEffect(entry))
 
         def teardown(self) -> None:
             if not self.inputs:
@@ -155,18 +183,32 @@ def conformance_machine(factory: AdapterFactory, options: RunOptions | None = No
             run = run_scenario(factory, scenario, run_options)
             failed = run.failed(promised)
             if failed:
-                raise AssertionError(_failure_text(scenario, failed, out))
+                raise AssertionError(_failure_text(run, failed, out, engine, tier))
 
     return ConformanceMachine
 
 
-def _failure_text(scenario: Scenario, failed: Any, out: Path | None) -> str:
+def _failure_text(run: ScenarioRun, failed: tuple[ClauseResult, ...], out: Path | None,
+                  engine: str | None, tier: str) -> str:
     lines = [f"{r.clause} failed: {r.sentence}" for r in failed]
     for result in failed[:1]:
         lines += [f"  | {w}" for w in result.witness]
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        path = out / "stateful.json"
-        path.write_text(scenario.to_json(indent=2) + "\n", encoding="utf-8")
-        lines.append(f"replay the last failing case with: wfconform replay {path}")
+        lines.append(_write_for_replay(run, failed, out, engine, tier))
     return "\n".join(lines)
+
+
+def _write_for_replay(run: ScenarioRun, failed: tuple[ClauseResult, ...], out: Path,
+                      engine: str | None, tier: str) -> str:
+    """Write the failing case (with its record when ``engine`` is known); the hint line."""
+    if engine is None:
+        out.mkdir(parents=True, exist_ok=True)
+        path = out / f"{run.scenario.name}.json"
+        path.write_text(run.scenario.to_json(indent=2) + "\n", encoding="utf-8")
+        return (f"replay the minimal failing case with: wfconform replay {path} "
+                f"--tier {tier} --engine <the --engine spec of this adapter>")
+    record = FailureRecord(engine, tier, tuple(r.clause for r in failed),
+                           tuple(signature(failed)))
+    path = write_failure(out, run, record)
+    return (f"replay the minimal failing case (on {engine}, tier {tier}, as recorded in "
+            f"{path.with_suffix('.verdict.json').name}) with: wfconform replay {path}")

@@ -12,13 +12,19 @@ Tests, for the adapter chosen with ``--engine``/``--tier``:
 - ``test_scenario_violates_no_other_clause[<scenario>]``: any other promised clause the
   scenario violates (a violation counts even where the scenario was not aimed).
 - ``test_state_machine``: Hypothesis's stateful testing with faults as rules
-  (``harness.stateful``), under ``--wfconform-profile`` (quick by default).
+  (``harness.stateful``), under ``--wfconform-profile`` (quick by default). Its search
+  is seeded (``--hypothesis-seed`` when given, else a fresh seed), and a failure ends
+  with two ways to reproduce it: ``wfconform replay`` of the minimal failing scenario,
+  recorded with the engine and tier, and the pytest command that reruns the same search.
 """
 
 from __future__ import annotations
 
+import secrets
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -30,6 +36,9 @@ from harness.runner import AdapterFactory, RunOptions, ScenarioRun, run_scenario
 from scenarios.capabilities import Capabilities
 from scenarios.catalog import CATALOG, by_name
 from scenarios.oracle import expect
+
+if TYPE_CHECKING:
+    from hypothesis import settings as HypothesisSettings
 
 
 @dataclass(frozen=True)
@@ -158,21 +167,69 @@ def test_scenario_violates_no_other_clause(wfconform_scenario: str,
         pytest.fail(runs.explain(wfconform_scenario, others), pytrace=False)
 
 
+STATE_MACHINE_STEPS = 10
+"""Rule steps per case of ``test_state_machine`` (Hypothesis's ``stateful_step_count``)."""
+
+
+def state_machine_settings(profile_name: str = "quick", examples: int | None = None,
+                           **overrides: Any) -> HypothesisSettings:
+    """The Hypothesis settings of ``test_state_machine``: the profile, its example count
+    unless ``examples`` is given, ``STATE_MACHINE_STEPS`` and no example database (a
+    failure is reproduced from its seed or its replay file, never from a local cache)."""
+    from hypothesis import settings
+
+    from harness.profiles import profile
+
+    chosen = profile(profile_name)
+    options: dict[str, Any] = {
+        "max_examples": examples if examples is not None else chosen.max_examples,
+        "stateful_step_count": STATE_MACHINE_STEPS, "database": None, **overrides}
+    return settings(chosen, **options)  # type: ignore[no-untyped-call]  # unannotated in Hypothesis
+
+
+def search_seed(config: pytest.Config) -> int | str:
+    """``--hypothesis-seed`` when given (so a printed rerun command reruns the same
+    search), else a fresh one; Hypothesis itself prints its seed only for errors that
+    are not plain failures."""
+    given = config.getoption("hypothesis_seed", None)
+    if given is None:
+        return secrets.randbelow(2**32)
+    try:
+        return int(given)
+    except ValueError:
+        return str(given)  # Hypothesis accepts any string seed too
+
+
+def rerun_command(config: pytest.Config, tier: str, seed: int | str) -> str:
+    """The pytest command that reruns ``test_state_machine``'s search with ``seed``."""
+    words = ["pytest", "--wfconform", "--engine", config.getoption("engine"), "--tier", tier,
+             "-k", "test_state_machine"]
+    if config.getoption("wfconform_profile") != "quick":
+        words += ["--wfconform-profile", config.getoption("wfconform_profile")]
+    if config.getoption("wfconform_examples") is not None:
+        words += ["--wfconform-examples", str(config.getoption("wfconform_examples"))]
+    return shlex.join([*words, f"--hypothesis-seed={seed}"])
+
+
 @pytest.mark.wfconform
 def test_state_machine(wfconform_adapter_factory: AdapterFactory, wfconform_workdir: Path,
                        wfconform_out: Path, pytestconfig: pytest.Config) -> None:
     """Hypothesis stateful testing: launches, relaunches, caching and faults are rules."""
-    from hypothesis import settings
+    from hypothesis import seed
     from hypothesis.stateful import run_state_machine_as_test
 
-    from harness.profiles import profile
     from harness.stateful import conformance_machine
 
-    chosen = profile(pytestconfig.getoption("wfconform_profile"))
-    examples = pytestconfig.getoption("wfconform_examples")
+    chosen = search_seed(pytestconfig)
     machine = conformance_machine(wfconform_adapter_factory,
                                   RunOptions(workdir_root=str(wfconform_workdir)),
-                                  out=wfconform_out)
-    run_state_machine_as_test(machine, settings=settings(  # type: ignore[no-untyped-call]  # unannotated in Hypothesis
-        chosen, max_examples=examples if examples is not None else chosen.max_examples,
-        stateful_step_count=10, database=None))
+                                  out=wfconform_out, engine=pytestconfig.getoption("engine"))
+    try:
+        run_state_machine_as_test(seed(chosen)(machine), settings=state_machine_settings(
+            pytestconfig.getoption("wfconform_profile"),
+            pytestconfig.getoption("wfconform_examples")))
+    except Exception as error:
+        tier = wfconform_adapter_factory().tier
+        error.add_note(f"rerun this search (Hypothesis seed {chosen}) with: "
+                       f"{rerun_command(pytestconfig, tier, chosen)}")
+        raise
