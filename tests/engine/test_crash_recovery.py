@@ -64,8 +64,10 @@ def fault_free(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, obje
     return done.outputs, Counter(e.name for e in read_effects(log))
 
 
-def wait_for_deaths(daemon: Daemon, count: int, timeout: float = 10.0) -> list[WorkerDeath]:
-    """The daemon notices deaths asynchronously; give it the time to record them."""
+def wait_for_deaths(daemon: Daemon, count: int, timeout: float = 30.0) -> list[WorkerDeath]:
+    """The daemon notices deaths asynchronously; give it the time to record them (on a
+    loaded 2-core machine its release of a dead worker's leases can wait seconds for
+    SQLite's write lock: 10 s was once not enough in CI)."""
     deadline = time.monotonic() + timeout
     while len(daemon.deaths) < count:
         assert time.monotonic() < deadline, (
