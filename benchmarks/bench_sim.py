@@ -76,6 +76,14 @@ def run(scenario: Scenario) -> tuple[int, bool]:
         return sim.steps, good
 
 
+def _load() -> str:
+    """The 1-minute load average, printed with each figure: on a shared machine a figure
+    means little without it."""
+    if not hasattr(os, "getloadavg"):
+        return "load average unknown"
+    return f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
+
+
 def timed(body: Callable[[], int]) -> tuple[float, float, int]:
     wall, cpu = time.perf_counter(), time.process_time()
     count = body()
@@ -105,7 +113,7 @@ def seeded(count: int, max_steps: int, rate: float, repeats: int) -> None:
           f"steps per scenario mean {statistics.mean(sched):.0f}, fault rate {rate} x5 kinds")
     print(f"  {count / cpu:8.0f} scenarios/s CPU (best of {repeats}; all rounds: "
           f"{', '.join(f'{count / r[0]:.0f}' for r in rounds)})")
-    print(f"  {count / wall:8.0f} scenarios/s wall clock (same round)")
+    print(f"  {count / wall:8.0f} scenarios/s wall clock (same round); {_load()}")
     print(f"  wrong results or fencing violations: {len(bad)} {bad[:10]}")
 
 
@@ -125,7 +133,7 @@ def engine_only(count: int, max_steps: int, repeats: int) -> None:
         return count
 
     cpu = min(timed(body) for _ in range(repeats))[0]
-    print(f"engine only (floor, no simulation): {count / cpu:8.0f} scenarios/s CPU")
+    print(f"engine only (floor, no simulation): {count / cpu:8.0f} scenarios/s CPU; {_load()}")
 
 
 def hypothesis_rate(examples: int, repeats: int) -> None:
@@ -156,7 +164,7 @@ def hypothesis_rate(examples: int, repeats: int) -> None:
     print(f"hypothesis examples: {examples} per round (phases=[generate])")
     print(f"  {examples / cpu:8.0f} examples/s CPU (best of {repeats}; all rounds: "
           f"{', '.join(f'{examples / r[0]:.0f}' for r in rounds)})")
-    print(f"  {examples / wall:8.0f} examples/s wall clock (same round)")
+    print(f"  {examples / wall:8.0f} examples/s wall clock (same round); {_load()}")
     print(f"  wrong results or fencing violations: {len(failures)}")
 
 

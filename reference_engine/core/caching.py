@@ -36,6 +36,8 @@ class CachingConfig:
 
     def is_enabled(self, *names: str) -> bool:
         """Whether caching is on for a calculation known by any of ``names``."""
+        if not (self.disabled or self.enabled):  # the default: no pattern to match
+            return self.default
         if any(fnmatch.fnmatchcase(n, p) for n in names for p in self.disabled):
             return False
         if any(fnmatch.fnmatchcase(n, p) for n in names for p in self.enabled):

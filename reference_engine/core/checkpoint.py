@@ -24,6 +24,28 @@ class Checkpoint:
     awaiting: dict[str, int] = field(default_factory=dict)
     steps_done: int = 0
 
+    def __init__(
+        self,
+        pc: int = 0,
+        ctx: dict[str, JsonValue] | None = None,
+        outputs: dict[str, JsonValue] | None = None,
+        awaiting: dict[str, int] | None = None,
+        steps_done: int = 0,
+    ) -> None:
+        """The generated frozen ``__init__``, at half the cost (None: a new empty dict).
+
+        Why by hand: a frozen dataclass sets each field with ``object.__setattr__``, and
+        every step builds two or three checkpoints; filling ``__dict__`` at once is twice
+        as fast. ``dataclass`` keeps an ``__init__`` the class defines.
+        """
+        self.__dict__.update(
+            pc=pc,
+            ctx={} if ctx is None else ctx,
+            outputs={} if outputs is None else outputs,
+            awaiting={} if awaiting is None else awaiting,
+            steps_done=steps_done,
+        )
+
     def to_json(self) -> str:
         return dumps(
             {

@@ -34,6 +34,24 @@ class Transition:
     exception: str | None = None
     outputs: dict[str, JsonValue] = field(default_factory=dict)
 
+    def __init__(
+        self,
+        outcome: Outcome,
+        checkpoint: Checkpoint,
+        step: str | None = None,
+        launches: tuple[ChildRequest, ...] = (),
+        exit_status: int | None = None,
+        message: str = "",
+        exception: str | None = None,
+        outputs: dict[str, JsonValue] | None = None,
+    ) -> None:
+        """The generated frozen ``__init__``, at half the cost (see ``Checkpoint``)."""
+        self.__dict__.update(
+            outcome=outcome, checkpoint=checkpoint, step=step, launches=launches,
+            exit_status=exit_status, message=message, exception=exception,
+            outputs={} if outputs is None else outputs,
+        )
+
 
 def _noop(step: str) -> None:
     return None

@@ -210,11 +210,12 @@ class Simulation(EngineFacade):
         self._faults_left = 0
 
     def decide(self) -> tuple[SimWorker, float | None] | None:
-        """The next step: a runnable worker and a fault draw (None: no fault); None if idle."""
-        epoch, roster = self.epoch, self.roster
-        if epoch != self._runnable_epoch or roster != self._runnable_roster:
-            self._runnable = [w for w in self._workers if w.idle_epoch != epoch]
-            self._runnable_epoch, self._runnable_roster = epoch, roster  # most steps: same
+        """The next step: a runnable worker and a fault draw (None: no fault); None if idle.
+
+        ``SimWorker.pause`` makes the same decision inline: change both together.
+        """
+        if self.epoch != self._runnable_epoch or self.roster != self._runnable_roster:
+            self._refresh_runnable()  # most steps: the same workers as the last one
         runnable = self._runnable
         count = len(runnable)
         if not count:
@@ -225,6 +226,12 @@ class Simulation(EngineFacade):
             if draw < self._fault_total:
                 return worker, draw
         return worker, None
+
+    def _refresh_runnable(self) -> None:
+        """The workers that may run: busy ones, and idle ones since the epoch changed."""
+        epoch = self._runnable_epoch = self.epoch
+        self._runnable_roster = self.roster
+        self._runnable = [w for w in self._workers if w.idle_epoch != epoch]
 
     def _apply(self, worker: SimWorker, draw: float | None) -> None:
         command: int | None = GO if draw is None else self._inject(worker, draw)
@@ -370,11 +377,24 @@ class Simulation(EngineFacade):
 
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:
-        """Unwind the suspended workers now rather than at garbage collection."""
+        """Unwind the suspended workers now rather than at garbage collection.
+
+        Then break the reference cycles between the simulation and its store (the clock
+        and ``on_ready`` are bound methods) and workers, so a finished run is freed by
+        reference counting as soon as it is dropped. Why: left to the cycle collector,
+        every run's events, rows and records are traversed by collections and freed
+        late, in cold memory; at thousands of runs per second that costs up to a tenth
+        of the time. The store keeps answering reads, at the time the simulation stopped.
+        """
         for worker in self._workers:
             worker.retire()
         self._workers = []
+        self._runnable = []
         self.died.clear()
+        self.yielder = None
+        self.store.on_ready = None
+        if getattr(self.store, "clock", None) == self._clock:
+            self.store.clock = _stopped_clock(self._clock())
         self.store.close()
 
     def __enter__(self) -> Simulation:
@@ -382,6 +402,11 @@ class Simulation(EngineFacade):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _stopped_clock(now: float) -> Callable[[], float]:
+    """The clock of a closed simulation: time stands still (and holds no reference to it)."""
+    return lambda: now
 
 
 def _open_store(kind: str | StoreFactory, clock: Callable[[], float]) -> Any:

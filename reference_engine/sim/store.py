@@ -11,7 +11,9 @@ yields to the scheduler, so a method is one transaction: a simulated kill lands 
 methods and loses exactly what a rolled-back transaction would.
 
 Ids follow SQLite's rowid rule (largest existing id + 1), so a task id can be reused
-after its row is deleted, as with the embedded runtime's SQLite tasks table.
+after its row is deleted, as with the embedded runtime's SQLite tasks table. A new id
+is thus always larger than every live one, so the task and process dicts iterate in id
+order: scans in id order (``claim``'s smallest free id first) need no sort.
 
 Values are kept as ``marshal`` bytes of their JSON-normalised form and every read
 decodes a fresh copy, as a database read would (a body that mutates its inputs must not
@@ -212,8 +214,7 @@ class SimStore:
     def claim(self, owner: str, lease_seconds: float = 60.0) -> ClaimedTask | None:
         """Lease the free (or expired) task with the smallest id, as ``Store.claim``."""
         now = self.clock()
-        for task_id in sorted(self._tasks):
-            task = self._tasks[task_id]
+        for task in self._tasks.values():  # in id order (see the module docstring)
             if task.lease_owner is None or (task.lease_expires or 0.0) < now:
                 return self._take(task, owner, lease_seconds, now)
         return None
@@ -237,7 +238,10 @@ class SimStore:
             row.state, row.version, row.updated_at = "running", row.version + 1, now
         self._event(row.id, "claimed", owner, now)
         self._commit()
-        return ClaimedTask(task.id, task.attempts, owner, self._load(row.id))
+        claimed = _new_record(ClaimedTask)  # as in ``_load``: twice as fast as __init__
+        claimed.__dict__.update(task_id=task.id, attempt=task.attempts, owner=owner,
+                                process=self._load(row.id))
+        return claimed
 
     def renew_lease(self, task_id: int, owner: str, lease_seconds: float) -> bool:
         task = self._tasks.get(task_id)
@@ -247,7 +251,7 @@ class SimStore:
         return True
 
     def release_owner(self, owner: str) -> int:
-        freed = [t for _, t in sorted(self._tasks.items()) if t.lease_owner == owner]
+        freed = [t for t in self._tasks.values() if t.lease_owner == owner]
         for task in freed:
             task.lease_owner = task.lease_expires = None
             self._ready.append(task.process_id)
@@ -455,7 +459,7 @@ class SimStore:
 
     def unleased_tasks(self) -> list[int]:
         now = self.clock()
-        return [t.process_id for _, t in sorted(self._tasks.items())
+        return [t.process_id for t in self._tasks.values()
                 if t.lease_owner is None or (t.lease_expires or 0.0) < now]
 
     def active_without_task(self) -> list[int]:
