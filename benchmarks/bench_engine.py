@@ -27,8 +27,6 @@ Definitions, so the figures mean one thing:
 from __future__ import annotations
 
 import argparse
-import os
-import signal
 import sqlite3
 import statistics
 import sys
@@ -40,7 +38,7 @@ from reference_engine import Engine
 
 if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.workflows import BENCH_LOG, BlockOnce, Trivial, wait_for_line  # after the path fix
+from benchmarks.workflows import BENCH_LOG, Trivial, one_kill  # after the path fix
 
 TERMINAL = ("finished", "excepted", "killed")
 
@@ -70,21 +68,6 @@ def throughput_once(workdir: Path, n: int, workers: int) -> tuple[float, float]:
 
 
 # ------------------------------------------------------------------------ latency
-def one_kill(engine: Engine, log: Path, n: int) -> float:
-    """Seconds from SIGKILL of the worker inside the step to the step's restart."""
-    pid = engine.submit(BlockOnce, n=n)
-    victim, _ = wait_for_line(log, pid, 1)
-    killed_at = time.monotonic()
-    os.kill(victim, signal.SIGKILL)
-    worker, resumed_at = wait_for_line(log, pid, 2)
-    if worker == victim:
-        raise AssertionError(f"attempt 2 of process {pid} ran in the killed worker {victim}")
-    record = engine.wait(pid, timeout=30)
-    if record.outputs != {"n": n}:
-        raise AssertionError(f"process {pid} finished with {record.outputs}, expected n={n}")
-    return resumed_at - killed_at
-
-
 def latency(workdir: Path, trials: int, workers: int, settle: float) -> list[float]:
     log = workdir / f"latency-{workers}.log"
     samples: list[float] = []

@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import signal
 import statistics
 import sys
 import time
@@ -46,7 +45,7 @@ from reference_engine import Engine
 if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.cpu import CpuMeter  # after the path fix
-from benchmarks.workflows import BENCH_LOG, BlockOnce, Trivial, wait_for_line  # after the path fix
+from benchmarks.workflows import BENCH_LOG, Trivial, one_kill  # after the path fix
 
 
 # ------------------------------------------------------------------------ services
@@ -131,17 +130,7 @@ def latency(db: str, broker: str, trials: int, workers: int, workdir: Path) -> l
         for trial in range(trials):
             daemon.wait_for_workers()
             time.sleep(1.0)  # the replacement worker is importing: let it be ready
-            pid = engine.submit(BlockOnce, n=trial)
-            victim, _ = wait_for_line(log, pid, 1)
-            killed_at = time.monotonic()
-            os.kill(victim, signal.SIGKILL)
-            worker, resumed_at = wait_for_line(log, pid, 2)
-            if worker == victim:
-                raise AssertionError(f"process {pid} resumed in the killed worker {victim}")
-            record = engine.wait(pid, timeout=30)
-            if record.outputs != {"n": trial}:
-                raise AssertionError(f"process {pid} finished with {record.outputs}")
-            samples.append(resumed_at - killed_at)
+            samples.append(one_kill(engine, log, trial))
     return samples
 
 

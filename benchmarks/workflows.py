@@ -9,12 +9,14 @@ log, so their figures compare.
 from __future__ import annotations
 
 import os
+import signal
 import time
 from pathlib import Path
 
-from reference_engine import WorkChain, current_execution
+from reference_engine import Engine, WorkChain, current_execution
 
-__all__ = ["BENCH_LOG", "BLOCK_SECONDS", "BlockOnce", "Trivial", "log_lines", "wait_for_line"]
+__all__ = ["BENCH_LOG", "BLOCK_SECONDS", "BlockOnce", "Trivial", "log_lines", "one_kill",
+           "wait_for_line"]
 
 BENCH_LOG = "WFC_BENCH_LOG"
 BLOCK_SECONDS = 60.0
@@ -75,3 +77,18 @@ def wait_for_line(log: Path, pid: int, attempt: int, timeout: float = 30.0) -> t
                 return worker, at
         time.sleep(0.0005)
     raise TimeoutError(f"attempt {attempt} of process {pid} never started in {timeout} s")
+
+
+def one_kill(engine: Engine, log: Path, n: int) -> float:
+    """Seconds from SIGKILL of the worker inside the step to the step's restart."""
+    pid = engine.submit(BlockOnce, n=n)
+    victim, _ = wait_for_line(log, pid, 1)
+    killed_at = time.monotonic()
+    os.kill(victim, signal.SIGKILL)
+    worker, resumed_at = wait_for_line(log, pid, 2)
+    if worker == victim:
+        raise AssertionError(f"attempt 2 of process {pid} ran in the killed worker {victim}")
+    record = engine.wait(pid, timeout=30)
+    if record.outputs != {"n": n}:
+        raise AssertionError(f"process {pid} finished with {record.outputs}, expected n={n}")
+    return resumed_at - killed_at
