@@ -10,8 +10,11 @@
 
 Exit status: 0 all promised clauses hold, 1 a promised clause failed (or a declared
 expected failure passed; for ``selftest``: a broken variant was not caught), 2 bad input
-(one line on stderr, no traceback), 130 Ctrl-C (after everything the run started has
-been stopped and removed). The commands themselves are in ``harness.commands``.
+(one line on stderr, no traceback), 3 the run cannot be trusted: a scenario errored (the
+adapter or engine raised something other than a declared ``Unsupported``; each distinct
+error is printed once, tracebacks with ``-v`` or in ``errors.txt``) or no promised
+clause was checked at all, 130 Ctrl-C (after everything the run started has been
+stopped and removed). The commands themselves are in ``harness.commands``.
 """
 
 from __future__ import annotations
@@ -44,6 +47,9 @@ def _common(timeouts: tuple[float, float]) -> argparse.ArgumentParser:
                         help="engine tier (default: the adapter's own; embedded for reference)")
     common.add_argument("--chaos-timeout", type=float, default=timeouts[0], metavar="S",
                         help="how long one launch may take under faults (default %(default)s)")
+    common.add_argument("-v", "--verbose", action="store_true",
+                        help="print the traceback of each distinct error (else they go to "
+                             "errors.txt in the output directory)")
     common.add_argument("--heal-timeout", type=float, default=timeouts[1], metavar="S",
                         help="how long processes get to terminate after faults stop (L1; "
                              "default %(default)s)")

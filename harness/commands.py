@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.adapters import load_adapter
-from harness.conformance import run_conformance
+from harness.conformance import EXIT_FAILED, EXIT_OK, EXIT_UNTRUSTED, run_conformance
 from harness.errors import ScenarioFileError, UsageError
 from harness.failures import Failure, FailureHandler
 from harness.matrix import render_matrix, render_run_line, render_verdicts
 from harness.results import FailureRecord, ResultsDir, capabilities_to_dict, signature
+from harness.run_errors import ErrorLog
 from harness.runner import AdapterFactory, RunOptions, ScenarioRun, run_scenario
 from scenarios.errors import ScenarioError
 from scenarios.scenario import Scenario
@@ -99,9 +100,10 @@ def _run_and_print(args: argparse.Namespace, factory: AdapterFactory,
                    promised: frozenset[str], catalog: tuple[Scenario, ...],
                    drawn: list[Scenario], results: ResultsDir | None) -> int:
     names = {s.name for s in catalog}
+    errors = ErrorLog()
 
     def on_run(run: ScenarioRun) -> None:
-        print(render_run_line(run, promised), flush=True)
+        print(render_run_line(run, promised, errors.add(run)), flush=True)
         if results is not None:
             results.record(run, "catalog" if run.scenario.name in names else "hypothesis")
 
@@ -125,11 +127,38 @@ def _run_and_print(args: argparse.Namespace, factory: AdapterFactory,
             failure = handler.handle(run, shrink_it=shrink_it)
             if failure is not None:
                 print(_failure_lines(failure), flush=True)
+    _report_untrusted(args, errors, len(result.runs), result.untrusted)
     if results is not None:
         results.finish(seconds=round(result.seconds, 3), passed=result.passed,
-                       failed=result.failed)
-    print(f"{result.passed} passed, {result.failed} failed")
-    return 1 if result.failed else 0
+                       failed=result.failed, errored=len(result.errors),
+                       untrusted=result.untrusted)
+    print(_summary_line(result.passed, result.failed, errors.count, result.untrusted))
+    return result.exit_code
+
+
+def _report_untrusted(args: argparse.Namespace, errors: ErrorLog, total: int,
+                      why: str | None) -> None:
+    """Each distinct error once (tracebacks with ``-v``, else in a file), and why the
+    run cannot be trusted; to stderr, so the last stdout line stays the summary."""
+    if errors.count:
+        verbose = bool(getattr(args, "verbose", False))
+        print(errors.summary(total, verbose=verbose), file=sys.stderr)
+        if not verbose:
+            path = errors.write(Path(args.out or DEFAULT_FAILURES) / "errors.txt")
+            print(f"  tracebacks: {path} (or rerun with -v)", file=sys.stderr)
+    if why:
+        print(f"wfconform: the run cannot be trusted: {why} (exit status {EXIT_UNTRUSTED})",
+              file=sys.stderr, flush=True)
+
+
+def _summary_line(passed: int, failed: int, errored: int, untrusted: str | None) -> str:
+    """``N passed, M failed``, plus what keeps the run from meaning "all held"."""
+    line = f"{passed} passed, {failed} failed"
+    if errored:
+        line += f", {errored} scenario(s) errored"
+    elif untrusted:
+        line += ": nothing was checked"
+    return line
 
 
 def _load_scenario(path: str) -> Scenario:
@@ -234,7 +263,16 @@ def fuzz_command(args: argparse.Namespace) -> int:
         print("wfconform: interrupted; the run's processes and temporary files were removed",
               file=sys.stderr)
         return 130
-    return 1 if stats.failures else 0
+    checked = stats.checked & promised
+    why = None
+    if stats.errors:
+        why = f"{stats.errors} of {stats.scenarios} scenario(s) errored"
+    elif not checked:
+        why = "no promised clause was checked (every one is unknown or not applicable)"
+    _report_untrusted(args, stats.error_log, stats.scenarios, why)
+    if stats.failures:
+        return EXIT_FAILED
+    return EXIT_UNTRUSTED if why else EXIT_OK
 
 
 def _fuzz_with_progress(factory: AdapterFactory, options: FuzzOptions, handler: FailureHandler,
@@ -244,7 +282,10 @@ def _fuzz_with_progress(factory: AdapterFactory, options: FuzzOptions, handler: 
 
     progress = Progress(options.max_time)
 
-    def on_run(s: FuzzStats, _run: object) -> None:
+    def on_run(s: FuzzStats, run: ScenarioRun) -> None:
+        note = s.error_log.last_note if run.status == "error" else None
+        if note is not None and " again " not in note:  # each distinct error once, as it comes
+            progress.message(f"ERROR {run.scenario.name}\n{note}")
         progress.update(s.seconds, s.scenarios, s.rate, len(s.failures), s.not_applicable)
 
     stats = fuzz(factory, options, handler, results, on_run=on_run,

@@ -4,21 +4,31 @@ It runs scenarios (the catalog by default) on fresh adapters, merges each clause
 results over the scenarios (fail > unknown > pass; a clause nothing exercised is
 unknown) and applies the engine's declaration: clauses it does not promise read
 "not promised", and a declared expected failure that passes fails the run (strict).
+
+A run can also be untrustworthy without any clause failing: a scenario errored (the
+adapter or engine raised something other than a declared ``Unsupported``), or no
+promised clause got a verdict at all. ``exit_code`` tells the three outcomes apart
+(0 held, 1 a clause failed, 3 untrusted), so a run that checked nothing never exits 0.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
-from harness.checks import FAIL, NOT_PROMISED, PASS, ClauseResult, merge_results
+from harness.checks import FAIL, NOT_PROMISED, PASS, UNKNOWN, ClauseResult, merge_results
 from harness.runner import AdapterFactory, RunOptions, ScenarioRun, run_scenario
 from scenarios.capabilities import ALL_CLAUSES, CLAUSES, Capabilities
 from scenarios.scenario import Scenario
 
-__all__ = ["ClauseRow", "ConformanceResult", "run_conformance"]
+__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_UNTRUSTED", "ClauseRow", "ConformanceResult",
+           "run_conformance"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # a promised clause failed, or a declared expected failure passed
+EXIT_UNTRUSTED = 3  # a scenario errored, or no promised clause was checked
 
 
 @dataclass(frozen=True)
@@ -79,8 +89,36 @@ class ConformanceResult:
         return sum(1 for row in self.rows if row.is_failure)
 
     @property
+    def errors(self) -> tuple[ScenarioRun, ...]:
+        """Runs the adapter or engine crashed (their clauses are not in the matrix)."""
+        return tuple(run for run in self.runs if run.status == "error")
+
+    @property
+    def checked(self) -> int:
+        """Promised (or expected-failure) clauses that got a pass or a fail."""
+        return sum(1 for row in self.rows if (row.promised or row.expected_failure)
+                   and row.measured.verdict in (PASS, FAIL))
+
+    @property
+    def untrusted(self) -> str | None:
+        """Why the run cannot be trusted to have checked the engine, or None."""
+        if self.errors:
+            return (f"{len(self.errors)} of {len(self.runs)} scenario(s) errored; their "
+                    "clauses were not checked")
+        if not self.checked:
+            return "no promised clause was checked (every one is unknown or not applicable)"
+        return None
+
+    @property
     def ok(self) -> bool:
-        return self.failed == 0
+        """Every promised clause held, nothing errored, and something was checked."""
+        return self.failed == 0 and self.untrusted is None
+
+    @property
+    def exit_code(self) -> int:
+        if self.failed:
+            return EXIT_FAILED
+        return EXIT_UNTRUSTED if self.untrusted else EXIT_OK
 
     def failing_runs(self) -> tuple[ScenarioRun, ...]:
         """Runs with a failing promised clause (what to write out for replay)."""
@@ -101,7 +139,11 @@ class RunResults(Protocol):
 def matrix(capabilities: Capabilities, runs: Iterable[RunResults]) -> tuple[ClauseRow, ...]:
     """Merge per-clause results over runs and apply the engine's declaration."""
     per_clause: dict[str, list[ClauseResult]] = {c: [] for c in ALL_CLAUSES}
+    errored = 0
     for run in runs:
+        if run.status == "error":  # told once per distinct error, not once per row
+            errored += 1
+            continue
         if run.status == "aborted":  # what ran may fail it, but cannot pass it
             results = [r for r in run.results if r.verdict == FAIL]
         else:
@@ -111,6 +153,9 @@ def matrix(capabilities: Capabilities, runs: Iterable[RunResults]) -> tuple[Clau
     rows = []
     for clause in ALL_CLAUSES:
         merged = merge_results(clause, per_clause[clause])
+        if errored and merged.verdict == UNKNOWN and not merged.scenario:
+            merged = replace(merged, sentence=f"{merged.sentence}; {errored} scenario(s) "
+                             "errored before checking it")
         promised = clause in capabilities.promised
         expected = clause in capabilities.expected_failures
         verdict = merged.verdict if promised or expected else NOT_PROMISED

@@ -26,10 +26,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from harness.adapter import EngineAdapter
+from harness.checks import FAIL, PASS
 from harness.coverage import CoverageCollector, CoverageTable, reports_coverage
 from harness.errors import UsageError
 from harness.failures import Failure, FailureHandler, target_clause
 from harness.results import ResultsDir
+from harness.run_errors import ErrorLog
 from harness.runner import AdapterFactory, RunOptions, ScenarioRun, run_scenario
 from harness.sources import ROUND, StopSource, hypothesis_rounds, knobs_for, seeded
 from scenarios.scenario import Scenario
@@ -75,6 +77,8 @@ class FuzzStats:
     scenarios: int = 0
     not_applicable: int = 0
     errors: int = 0
+    error_log: ErrorLog = field(default_factory=ErrorLog)
+    checked: set[str] = field(default_factory=set)  # clauses with a pass or fail verdict
     failing_runs: int = 0
     failures: list[Failure] = field(default_factory=list)
     coverage: CoverageTable = field(default_factory=CoverageTable)
@@ -162,6 +166,9 @@ class _Campaign:
         stats.scenarios += 1
         stats.not_applicable += run.status == "not_applicable"
         stats.errors += run.status == "error"
+        stats.error_log.add(run)
+        stats.checked.update(r.clause for r in run.results if r.counts and (
+            r.verdict == FAIL or (r.verdict == PASS and run.status == "ran")))
         self._handle(run, seed)
         if self.on_run is not None:
             self.on_run(stats, run)

@@ -21,8 +21,12 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def render_run_line(run: ScenarioRun, promised: frozenset[str]) -> str:
-    """One progress line per scenario: status, name, time, and the first failure."""
+def render_run_line(run: ScenarioRun, promised: frozenset[str],
+                    error_note: str | None = None) -> str:
+    """One progress line per scenario: status, name, time, and the first failure.
+
+    ``error_note`` replaces an errored run's reason (``ErrorLog.run_note``: the error in
+    full the first time, then a pointer to it)."""
     if run.status == "not_applicable":
         return f"  n/a   {run.scenario.name}: not applicable ({'; '.join(run.reasons)})"
     failed = run.failed(promised)
@@ -30,7 +34,9 @@ def render_run_line(run: ScenarioRun, promised: frozenset[str]) -> str:
     line = f"  {mark:5} {run.scenario.name:52} {run.seconds:5.1f} s"
     if failed:
         line += f"\n        {failed[0].clause}: {_clip(failed[0].sentence, 150)}"
-    if run.status in ("aborted", "error"):
+    if run.status == "error" and error_note is not None:
+        line += f"\n{error_note}"
+    elif run.status in ("aborted", "error"):
         line += f"\n        {run.status}: {'; '.join(run.reasons)}"
     return line
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,7 +60,8 @@ class ScenarioRun:
     ``status`` is ``ran``, ``not_applicable`` (the engine lacks something the scenario
     needs; no verdicts), ``aborted`` (an operation turned out unsupported mid-run;
     the verdicts of what ran are kept, but not trusted for passes) or ``error`` (the
-    adapter or engine raised; every clause is unknown, with the error as the reason).
+    adapter or engine raised; every clause is unknown, with the error as the reason,
+    and ``traceback`` keeps where it was raised: a run holding an error never passes).
     """
 
     scenario: Scenario
@@ -70,6 +72,7 @@ class ScenarioRun:
     results: tuple[ClauseResult, ...] = ()
     seconds: float = 0.0
     workdir: str | None = field(default=None, compare=False)
+    traceback: str | None = field(default=None, compare=False)
 
     def failed(self, promised: frozenset[str] | None = None) -> tuple[ClauseResult, ...]:
         return tuple(r for r in self.results if r.verdict == FAIL
@@ -90,14 +93,25 @@ def applicability(scenario: Scenario, adapter: EngineAdapter,
 
 def run_scenario(factory: AdapterFactory, scenario: Scenario,
                  options: RunOptions | None = None) -> ScenarioRun:
-    """Run ``scenario`` on a fresh adapter from ``factory`` and check every clause."""
+    """Run ``scenario`` on a fresh adapter from ``factory`` and check every clause.
+
+    Whatever the adapter raises, from its constructor to ``close``, ends as an ``error``
+    run (or ``not_applicable`` for a declared ``Unsupported`` before anything ran):
+    one bad adapter call never takes the whole suite down, and never reads as a pass.
+    """
     options = options or RunOptions()
     started = time.monotonic()
-    adapter: EngineAdapter = factory()
-    if options.check_contract:
-        adapter = CheckedAdapter(adapter)
-    expectation = expect(scenario, adapter.capabilities())
-    reasons = applicability(scenario, adapter, expectation)
+    try:
+        adapter: EngineAdapter = factory()
+        if options.check_contract:
+            adapter = CheckedAdapter(adapter)
+        expectation = expect(scenario, adapter.capabilities())
+        reasons = applicability(scenario, adapter, expectation)
+    except Unsupported as error:
+        return ScenarioRun(scenario, "not_applicable", (str(error),),
+                           seconds=time.monotonic() - started)
+    except Exception as error:
+        return _errored(scenario, None, "the adapter could not be prepared", error, started)
     if reasons:
         return ScenarioRun(scenario, "not_applicable", reasons, expectation,
                            seconds=time.monotonic() - started)
@@ -105,23 +119,49 @@ def run_scenario(factory: AdapterFactory, scenario: Scenario,
                                     dir=options.workdir_root))
     try:
         history, unsupported = _execute(adapter, scenario, workdir, options)
+    except Unsupported as error:  # open() or observe() declared what the tier cannot do
+        _close(adapter, workdir, options)
+        return ScenarioRun(scenario, "not_applicable", (str(error),), expectation,
+                           seconds=time.monotonic() - started)
     except Exception as error:  # an adapter or engine crash: every verdict is unknown
-        reason = f"the run crashed: {type(error).__name__}: {error}"
-        results = tuple(ClauseResult(c, UNKNOWN, (), reason, True, scenario.name)
-                        for c in ALL_CLAUSES)
-        return ScenarioRun(scenario, "error", (reason,), expectation, None, results,
-                           time.monotonic() - started)
-    finally:
-        try:
-            adapter.close()
-        finally:
-            if not options.keep_workdir:
-                shutil.rmtree(workdir, ignore_errors=True)
+        _close(adapter, workdir, options)
+        return _errored(scenario, expectation, "the run crashed", error, started)
+    except BaseException:  # Ctrl-C: clean up, then let it unwind
+        _close(adapter, workdir, options, quiet=True)
+        raise
+    closing = _close(adapter, workdir, options)
+    if closing is not None:  # a close that fails may leave the engine running: say so
+        return _errored(scenario, expectation, "the adapter's close() failed", closing,
+                        started)
     results = run_checks(scenario, expectation, history)
     status = "aborted" if unsupported else "ran"
     return ScenarioRun(scenario, status, tuple(unsupported), expectation, history, results,
                        time.monotonic() - started,
                        str(workdir) if options.keep_workdir else None)
+
+
+def _close(adapter: EngineAdapter, workdir: Path, options: RunOptions,
+           quiet: bool = False) -> Exception | None:
+    """Close the adapter and remove the work directory; return what ``close`` raised."""
+    try:
+        adapter.close()
+    except Exception as error:
+        return None if quiet else error
+    finally:
+        if not options.keep_workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return None
+
+
+def _errored(scenario: Scenario, expectation: Expectation | None, what: str,
+             error: BaseException, started: float) -> ScenarioRun:
+    """An ``error`` run: every clause unknown, the reason in one line, the traceback kept."""
+    reason = f"{what}: {type(error).__name__}: {error}"
+    results = tuple(ClauseResult(c, UNKNOWN, (), reason, True, scenario.name)
+                    for c in ALL_CLAUSES)
+    trace = "".join(traceback.format_exception(error))
+    return ScenarioRun(scenario, "error", (reason,), expectation, None, results,
+                       time.monotonic() - started, traceback=trace)
 
 
 def _execute(adapter: EngineAdapter, scenario: Scenario, workdir: Path,

@@ -71,4 +71,22 @@ def load_adapter(spec: str, tier: str | None = None) -> Callable[[], EngineAdapt
         raise AdapterSpecError(spec, f"{target} did not return an EngineAdapter (missing: "
                                f"{', '.join(missing) or 'name'})",
                                "implement harness.adapter.EngineAdapter")
+    _probe_capabilities(spec, target, probe)
     return factory
+
+
+def _probe_capabilities(spec: str, target: str, probe: EngineAdapter) -> None:
+    """Every command reads the declaration first: one that raises is told here, in one
+    line, rather than as a traceback (or, worse, as a run that checked nothing)."""
+    from scenarios.capabilities import Capabilities
+
+    try:
+        caps = probe.capabilities()
+    except Exception as error:
+        raise AdapterSpecError(spec, f"{target}.capabilities() raised {type(error).__name__}: "
+                               f"{error}", "fix the adapter's capabilities(); it must return "
+                               "a scenarios.Capabilities") from None
+    if not isinstance(caps, Capabilities):
+        raise AdapterSpecError(spec, f"{target}.capabilities() returned "
+                               f"{type(caps).__name__}, not a scenarios.Capabilities",
+                               "return a scenarios.Capabilities") from None
