@@ -86,6 +86,57 @@ def _add_suite(config: pytest.Config) -> None:
         config.args.append(suite)
 
 
+# A conformance suite that checked nothing (every clause test skipped: not applicable,
+# not promised or unknown) must not exit 0: count clause outcomes, judge at the end.
+_CLAUSE_TEST = "::test_clause["
+_TALLY = pytest.StashKey[dict[str, int]]()
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if _CLAUSE_TEST not in report.nodeid or report.when not in ("setup", "call"):
+        return
+    if report.when == "setup" and not report.skipped:
+        return  # the call phase reports this test
+    tally = _tally_of(report)
+    if tally is not None:
+        tally[report.outcome] = tally.get(report.outcome, 0) + 1
+
+
+def _tally_of(report: pytest.TestReport) -> dict[str, int] | None:
+    config = _CONFIG.get("config")  # reports carry no config; the session's is kept here
+    return None if config is None else config.stash.setdefault(_TALLY, {})
+
+
+_CONFIG: dict[str, pytest.Config] = {}
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _CONFIG["config"] = session.config
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if hasattr(session.config, "workerinput"):
+        return  # an xdist worker sees only its share; the controller judges the whole
+    tally = session.config.stash.get(_TALLY, {})
+    ran = sum(tally.values())
+    if ran and not tally.get("passed") and not tally.get("failed") \
+            and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        session.config.stash[_NOTHING] = ran
+
+
+_NOTHING = pytest.StashKey[int]()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    ran = terminalreporter.config.stash.get(_NOTHING, 0)
+    if ran:
+        terminalreporter.write_line(
+            f"wfconform: the conformance suite checked nothing: all {ran} clause test(s) "
+            "were skipped (not applicable, not promised or unknown); a run that checked "
+            "nothing fails", red=True)
+
+
 def worker_id() -> str:
     """The pytest-xdist worker id (``gw0``...), or ``main`` without xdist."""
     return os.environ.get("PYTEST_XDIST_WORKER", "main")

@@ -139,3 +139,30 @@ def test_the_suite_and_fixtures_are_isolated_per_xdist_worker(
     seen = dirs.read_text().split()
     assert len(seen) == len(set(seen)) == 4
     assert {path.split("wfconform-")[-1] for path in seen} <= {"gw0", "gw1"}
+
+
+def test_a_suite_that_checked_nothing_fails_the_session(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(untrusted_adapter="""
+from harness.adapters.reference_sim import SimReferenceAdapter
+from harness.errors import Unsupported
+
+class NothingApplies(SimReferenceAdapter):
+    def open(self, session):
+        raise Unsupported(self.name, self.tier, "run anything", "a stub tier")
+
+def make(tier=None):
+    return NothingApplies()
+""")
+    result = pytester.runpytest_subprocess(
+        "--wfconform", "--engine", "untrusted_adapter:make", "-k", f"K6-{K6}",
+        "-p", "no:cacheprovider")
+    result.assert_outcomes(skipped=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*the conformance suite checked nothing: all 1 clause test*"])
+
+
+def test_a_suite_that_checked_something_keeps_its_exit_status(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess("--wfconform", "--tier", "sim", "-k", f"K6-{K6}",
+                                           "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    assert result.ret == pytest.ExitCode.OK
