@@ -112,10 +112,12 @@ def _run_and_print(args: argparse.Namespace, factory: AdapterFactory,
     print()
     print(render_matrix(result))
     print()
-    ran = [r for r in result.runs if r.status != "not_applicable"]
+    ran = [r for r in result.runs if r.status in ("ran", "aborted")]
+    applicable = len(ran) + len(result.errors)
     unknown = sum(1 for row in result.rows if row.verdict == "unknown")
-    print(f"{len(ran)} scenario(s) ran, {len(result.runs) - len(ran)} not applicable; "
-          f"{unknown} clause(s) unknown; {result.seconds:.1f} s")
+    print(f"{len(ran)} scenario(s) ran, {len(result.errors)} errored, "
+          f"{len(result.runs) - applicable} not applicable; {unknown} clause(s) unknown; "
+          f"{result.seconds:.1f} s")
     failing = result.failing_runs()
     if failing:
         out = Path(args.out or DEFAULT_FAILURES)
