@@ -4,7 +4,8 @@
                        [--examples N] [--seed N] [--shrink] [--out DIR]
     wfconform fuzz     --max-time S [--max-examples N] [--seed N] [--engine E] [--tier T]
                        [--generator seeded|hypothesis] [--no-steer] [--coverage] [--out DIR]
-    wfconform replay   PATH [--times N] [--engine E] [--tier T]
+    wfconform replay   PATH [--times N] [--engine E] [--tier T] [--chaos-timeout S]
+                       [--heal-timeout S]   (default: engine, tier and timeouts as recorded)
     wfconform report   DIR [--to DIR]
     wfconform selftest [--variant NAME ...] [--tier embedded|sim] [--detect-budget S]
 
@@ -35,7 +36,7 @@ from scenarios.errors import ScenarioError
 __all__ = ["main"]
 
 
-def _common(timeouts: tuple[float, float]) -> argparse.ArgumentParser:
+def _common(timeouts: tuple[float, float], recorded: str = "") -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--engine", default="reference",
                         help="'reference', 'aiida' or 'package.module:Adapter' (default: "
@@ -43,11 +44,15 @@ def _common(timeouts: tuple[float, float]) -> argparse.ArgumentParser:
     common.add_argument("--tier", default=None,
                         help="engine tier (default: the adapter's own; embedded for reference)")
     common.add_argument("--chaos-timeout", type=float, default=timeouts[0], metavar="S",
-                        help="how long one launch may take under faults (default %(default)s)")
+                        help="how long one launch may take under faults (default "
+                             f"{timeouts[0]}{recorded})")
     common.add_argument("--heal-timeout", type=float, default=timeouts[1], metavar="S",
                         help="how long processes get to terminate after faults stop (L1; "
-                             "default %(default)s)")
+                             f"default {timeouts[1]}{recorded})")
     return common
+
+
+_AS_RECORDED = ", or as recorded beside the scenario file by the run that found the failure"
 
 
 def _generating(parser: argparse.ArgumentParser, shrink_time: float,
@@ -101,9 +106,10 @@ def _parser() -> argparse.ArgumentParser:
                       help="print the kill-point coverage table (crashpoint x step kind x "
                            "fault kind) at the end; filled by tiers that report it (sim)")
     _generating(fuzz, 60.0)
-    replay = sub.add_parser("replay", parents=[_common((30.0, 10.0))],
+    replay = sub.add_parser("replay", parents=[_common((30.0, 10.0), _AS_RECORDED)],
                             help="rerun one scenario file")
-    replay.set_defaults(engine=None)
+    # None tells "not given": the failure record's engine, tier and options are used then
+    replay.set_defaults(engine=None, chaos_timeout=None, heal_timeout=None)
     replay.add_argument("path", metavar="PATH", help="a scenario JSON file")
     replay.add_argument("--times", type=int, default=1, metavar="N",
                         help="rerun N times and count how often the failure reproduced")

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from harness.results import FailureRecord, signature, write_failure
+from harness.results import FailureRecord, options_to_record, signature, write_failure
 from harness.runner import AdapterFactory, RunOptions, ScenarioRun, run_scenario
 from harness.shrink import ShrinkResult, shrink
 from scenarios.scenario import Scenario
@@ -101,8 +101,10 @@ class FailureHandler:
         final = shrunk.run if shrunk is not None else run
         failed = final.failed(self.promised)
         record = FailureRecord(self.engine, self.tier, tuple(r.clause for r in failed),
-                               tuple(signature(failed)), seed,
-                               shrunk.describe() if shrunk is not None else "")
+                               tuple(signature(failed, final.history)), seed,
+                               shrunk.describe() if shrunk is not None else "",
+                               options_to_record(self.options),
+                               "history" if final.history is not None else "witness")
         if shrunk is not None:
             final = _with_scenario(final, shrunk)
         return write_failure(self.out, final, record, name)
