@@ -47,7 +47,9 @@ __all__ = [
     "RunRecord",
     "capabilities_from_dict",
     "capabilities_to_dict",
+    "literal_signature",
     "load_runs",
+    "name_ids",
     "options_from_record",
     "options_to_record",
     "signature",
@@ -90,10 +92,14 @@ def signature(results: Iterable[ClauseResult],
     """The failed clauses with their sentences and witnesses, volatile fields removed and
     engine ids named (from ``history``, the run's, when given; else from the witness
     lines alone: a replay must name them from the same source as the record did)."""
-    literal = [{"clause": r.clause, "sentence": _scrub(r.sentence),
-                "witness": [_scrub(_stable(line)) for line in r.witness]}
-               for r in results if r.verdict == "fail"]
-    return name_ids(literal, history)
+    return name_ids(literal_signature(results), history)
+
+
+def literal_signature(results: Iterable[ClauseResult]) -> list[dict[str, Any]]:
+    """``signature`` with the engine ids as the engine wrote them (format 1 records)."""
+    return [{"clause": r.clause, "sentence": _scrub(r.sentence),
+             "witness": [_scrub(_stable(line)) for line in r.witness]}
+            for r in results if r.verdict == "fail"]
 
 
 def name_ids(entries: Iterable[Mapping[str, Any]],
