@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from harness.results import FailureRecord, options_to_record, signature, write_failure
+from harness.results import FailureRecord, write_failure
 from harness.runner import AdapterFactory, RunOptions, ScenarioRun, run_scenario
 from harness.shrink import ShrinkResult, shrink
 from scenarios.scenario import Scenario
@@ -100,11 +100,8 @@ class FailureHandler:
                name: str | None) -> Path:
         final = shrunk.run if shrunk is not None else run
         failed = final.failed(self.promised)
-        record = FailureRecord(self.engine, self.tier, tuple(r.clause for r in failed),
-                               tuple(signature(failed, final.history)), seed,
-                               shrunk.describe() if shrunk is not None else "",
-                               options_to_record(self.options),
-                               "history" if final.history is not None else "witness")
+        record = FailureRecord.of_run(self.engine, self.tier, final, failed, self.options,
+                                      seed, shrunk.describe() if shrunk is not None else "")
         if shrunk is not None:
             final = _with_scenario(final, shrunk)
         return write_failure(self.out, final, record, name)

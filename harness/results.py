@@ -169,6 +169,17 @@ class FailureRecord:
                            "ids_from": self.ids_from, "options": self.options,
                            "seed": self.seed, "shrink": self.shrink}, indent=2)
 
+    @classmethod
+    def of_run(cls, engine: str, tier: str, run: ScenarioRun,
+               failed: Iterable[ClauseResult], options: RunOptions, seed: int | None = None,
+               shrink: str = "") -> FailureRecord:
+        """The record of ``run``'s ``failed`` clauses, found with ``options``."""
+        failed = tuple(failed)
+        return cls(engine, tier, tuple(r.clause for r in failed),
+                   tuple(signature(failed, run.history)), seed, shrink,
+                   options_to_record(options),
+                   "history" if run.history is not None else "witness")
+
     def names_from(self, run: ScenarioRun) -> History | None:
         """What to name ``run``'s ids from so its signature compares with this record's."""
         return run.history if self.ids_from == "history" else None
