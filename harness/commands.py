@@ -210,7 +210,7 @@ def _replay_options(args: argparse.Namespace,
             values[name], source = given, flag
         elif name in recorded:
             values[name] = recorded[name]
-            source = "recorded" if record is None or record.format > 1 else "recorded history"
+            source = "recorded history" if record and record.format == 1 else "recorded"
         else:
             values[name], source = getattr(RunOptions(), name), "default"
         value = values[name]

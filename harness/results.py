@@ -207,19 +207,25 @@ class FailureRecord:
         try:
             entries = tuple(data["signature"])
             ids_from = str(data.get("ids_from", "witness"))
-            if version == 1:
-                history_file = Path(path).with_suffix(".history.jsonl")
-                history = History.load(history_file) if history_file.is_file() else None
-                entries = tuple(name_ids(entries, history))
-                ids_from = "witness" if history is None else "history"
             options = data.get("options")
-            if version == 1 and history is not None:
-                options = _options_in_history(history)
+            if version == 1:
+                entries, ids_from, options = _read_format_1(Path(path), entries)
             return cls(str(data["engine"]), str(data["tier"]), tuple(data["clauses"]),
                        entries, data.get("seed"), str(data.get("shrink", "")),
                        dict(options) if options is not None else None, ids_from, version)
         except (ValueError, KeyError, TypeError) as error:
             raise ScenarioFileError(str(sidecar), f"not a failure record ({error})") from None
+
+
+def _read_format_1(path: Path, entries: tuple[dict[str, Any], ...]
+                   ) -> tuple[tuple[dict[str, Any], ...], str, dict[str, Any] | None]:
+    """A format 1 record's literal signature, named, and its options, from the history
+    file beside scenario ``path`` (the same run's) when there is one."""
+    history_file = path.with_suffix(".history.jsonl")
+    if not history_file.is_file():
+        return tuple(name_ids(entries)), "witness", None
+    history = History.load(history_file)
+    return tuple(name_ids(entries, history)), "history", _options_in_history(history)
 
 
 def _options_in_history(history: History) -> dict[str, Any] | None:
