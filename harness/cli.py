@@ -36,23 +36,23 @@ from scenarios.errors import ScenarioError
 __all__ = ["main"]
 
 
-def _common(timeouts: tuple[float, float], recorded: str = "") -> argparse.ArgumentParser:
+def _common(timeouts: tuple[float, float], recorded: bool = False) -> argparse.ArgumentParser:
+    """Engine, tier and timeouts; ``recorded``: replay's, whose defaults are the record's."""
+    said = "the failure record's beside PATH, else " if recorded else ""
+    chaos, heal = (f"{said}{t}" if recorded else "%(default)s" for t in timeouts)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--engine", default="reference",
                         help="'reference', 'aiida' or 'package.module:Adapter' (default: "
-                             "reference)")
+                             f"{said}reference)")
     common.add_argument("--tier", default=None,
-                        help="engine tier (default: the adapter's own; embedded for reference)")
+                        help=f"engine tier (default: {said}the adapter's own; embedded for "
+                             "reference)")
     common.add_argument("--chaos-timeout", type=float, default=timeouts[0], metavar="S",
-                        help="how long one launch may take under faults (default "
-                             f"{timeouts[0]}{recorded})")
+                        help=f"how long one launch may take under faults (default {chaos})")
     common.add_argument("--heal-timeout", type=float, default=timeouts[1], metavar="S",
                         help="how long processes get to terminate after faults stop (L1; "
-                             f"default {timeouts[1]}{recorded})")
+                             f"default {heal})")
     return common
-
-
-_AS_RECORDED = ", or as recorded beside the scenario file by the run that found the failure"
 
 
 def _generating(parser: argparse.ArgumentParser, shrink_time: float,
@@ -106,7 +106,7 @@ def _parser() -> argparse.ArgumentParser:
                       help="print the kill-point coverage table (crashpoint x step kind x "
                            "fault kind) at the end; filled by tiers that report it (sim)")
     _generating(fuzz, 60.0)
-    replay = sub.add_parser("replay", parents=[_common((30.0, 10.0), _AS_RECORDED)],
+    replay = sub.add_parser("replay", parents=[_common((30.0, 10.0), recorded=True)],
                             help="rerun one scenario file")
     # None tells "not given": the failure record's engine, tier and options are used then
     replay.set_defaults(engine=None, chaos_timeout=None, heal_timeout=None)
