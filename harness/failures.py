@@ -3,8 +3,8 @@
 One place decides which clause a failure is "about" (the most specific one that
 failed, so a wrong cache hit is reported as K3, not as the C4 output difference it also
 causes), shrinks it while that clause keeps failing, and writes the scenario, its
-history and its failure record so that ``wfconform replay PATH`` reruns it and says
-whether it reproduced.
+history and its failure record (with the run options it was found with) so that
+``wfconform replay PATH`` reruns it under those options and says whether it reproduced.
 """
 
 from __future__ import annotations
