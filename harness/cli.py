@@ -4,7 +4,8 @@
                        [--examples N] [--seed N] [--shrink] [--out DIR]
     wfconform fuzz     --max-time S [--max-examples N] [--seed N] [--engine E] [--tier T]
                        [--generator seeded|hypothesis] [--no-steer] [--coverage] [--out DIR]
-    wfconform replay   PATH [--times N] [--engine E] [--tier T]
+    wfconform replay   PATH [--times N] [--engine E] [--tier T] [--chaos-timeout S]
+                       [--heal-timeout S]   (default: engine, tier and timeouts as recorded)
     wfconform report   DIR [--to DIR]
     wfconform selftest [--variant NAME ...] [--tier embedded|sim] [--detect-budget S]
 
@@ -38,21 +39,25 @@ from scenarios.errors import ScenarioError
 __all__ = ["main"]
 
 
-def _common(timeouts: tuple[float, float]) -> argparse.ArgumentParser:
+def _common(timeouts: tuple[float, float], recorded: bool = False) -> argparse.ArgumentParser:
+    """Engine, tier and timeouts; ``recorded``: replay's, whose defaults are the record's."""
+    said = "the failure record's beside PATH, else " if recorded else ""
+    chaos, heal = (f"{said}{t}" if recorded else "%(default)s" for t in timeouts)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--engine", default="reference",
                         help="'reference', 'aiida' or 'package.module:Adapter' (default: "
-                             "reference)")
+                             f"{said}reference)")
     common.add_argument("--tier", default=None,
-                        help="engine tier (default: the adapter's own; embedded for reference)")
+                        help=f"engine tier (default: {said}the adapter's own; embedded for "
+                             "reference)")
     common.add_argument("--chaos-timeout", type=float, default=timeouts[0], metavar="S",
-                        help="how long one launch may take under faults (default %(default)s)")
+                        help=f"how long one launch may take under faults (default {chaos})")
     common.add_argument("-v", "--verbose", action="store_true",
                         help="print the traceback of each distinct error (else they go to "
                              "errors.txt in the output directory)")
     common.add_argument("--heal-timeout", type=float, default=timeouts[1], metavar="S",
                         help="how long processes get to terminate after faults stop (L1; "
-                             "default %(default)s)")
+                             f"default {heal})")
     return common
 
 
@@ -107,9 +112,10 @@ def _parser() -> argparse.ArgumentParser:
                       help="print the kill-point coverage table (crashpoint x step kind x "
                            "fault kind) at the end; filled by tiers that report it (sim)")
     _generating(fuzz, 60.0)
-    replay = sub.add_parser("replay", parents=[_common((30.0, 10.0))],
+    replay = sub.add_parser("replay", parents=[_common((30.0, 10.0), recorded=True)],
                             help="rerun one scenario file")
-    replay.set_defaults(engine=None)
+    # None tells "not given": the failure record's engine, tier and options are used then
+    replay.set_defaults(engine=None, chaos_timeout=None, heal_timeout=None)
     replay.add_argument("path", metavar="PATH", help="a scenario JSON file")
     replay.add_argument("--times", type=int, default=1, metavar="N",
                         help="rerun N times and count how often the failure reproduced")

@@ -174,7 +174,12 @@ def _load_scenario(path: str) -> Scenario:
 
 
 def replay_command(args: argparse.Namespace) -> int:
-    """Rerun a scenario file ``--times`` times; compare with its failure record if any."""
+    """Rerun a scenario file ``--times`` times; compare with its failure record if any.
+
+    Engine, tier and run options come from the record beside the file unless given on
+    the command line; signatures are compared with engine ids named (``signature``), so
+    an engine that assigns new ids (UUIDs) on every run still reproduces.
+    """
     scenario = _load_scenario(args.path)
     record = FailureRecord.for_scenario_file(args.path)
     engine, tier = args.engine, args.tier
@@ -185,28 +190,72 @@ def replay_command(args: argparse.Namespace) -> int:
             print(f"replaying on {engine} (tier {tier}), as recorded beside {args.path}")
     if args.times < 1:
         raise UsageError("--times", args.times, "a positive count")
+    options, said = _replay_options(args, record)
+    print(f"run options: {said}", flush=True)
     factory = load_adapter(engine, tier)
     caps = factory().capabilities()
     promised = frozenset(caps.promised - caps.expected_failures)
     first: ScenarioRun | None = None
     same = 0
+    errors = ErrorLog()
     for _ in range(args.times):
-        run = run_scenario(factory, scenario, options_of(args))
+        run = run_scenario(factory, scenario, options)
+        errors.add(run)
         if first is None:
             first = run
-        expected = list(record.signature) if record is not None else signature(
-            first.failed(promised))
-        same += signature(run.failed(promised)) == expected
+        if record is not None:
+            expected = list(record.signature)
+            got = signature(run.failed(promised), record.names_from(run))
+        else:
+            expected = signature(first.failed(promised), first.history)
+            got = signature(run.failed(promised), run.history)
+        same += got == expected
     assert first is not None
     print(render_verdicts(first, promised))
     failed = first.failed(promised)
     if record is not None:
         print(f"reproduced {same}/{args.times}: same failed clauses, sentences and witness "
-              f"as recorded ({', '.join(record.clauses) or 'none'})")
+              f"as recorded ({', '.join(record.clauses) or 'none'}; engine ids compared by "
+              f"what they name, not literally)")
     elif args.times > 1:
         print(f"consistent {same}/{args.times}: same verdict and witness as the first run")
     print(f"{len(first.results) - len(failed)} clause(s) without failure, {len(failed)} failed")
-    return 1 if failed else 0
+    if failed:
+        return EXIT_FAILED
+    why = f"{errors.count} of {args.times} rerun(s) errored" if errors.count else None
+    _report_untrusted(args, errors, args.times, why)
+    return EXIT_UNTRUSTED if why else EXIT_OK
+
+
+_REPLAY_OPTIONS = (("chaos_timeout", "--chaos-timeout", "chaos timeout {:g} s"),
+                   ("heal_timeout", "--heal-timeout", "heal timeout {:g} s"),
+                   ("check_contract", None, "contract checks {}"))
+
+
+def _replay_options(args: argparse.Namespace,
+                    record: FailureRecord | None) -> tuple[RunOptions, str]:
+    """The run options of a replay and where each came from: the command line when given
+    there, else the failure record, else the default (records of format 1 have none)."""
+    from harness.results import options_from_record
+
+    recorded = dict(record.options) if record is not None and record.options else {}
+    values: dict[str, object] = {}
+    parts = []
+    for name, flag, shown in _REPLAY_OPTIONS:
+        given = getattr(args, name, None) if flag is not None else None
+        if given is not None:
+            values[name], source = given, flag
+        elif name in recorded:
+            values[name] = recorded[name]
+            source = "recorded history" if record and record.format == 1 else "recorded"
+        else:
+            values[name], source = getattr(RunOptions(), name), "default"
+        value = values[name]
+        text = shown.format("on" if value is True else "off" if value is False else value)
+        parts.append(f"{text} ({source})")
+    if record is not None and not recorded:
+        parts.append(f"the record (format {record.format}) has no options")
+    return options_from_record(values), ", ".join(parts)
 
 
 def fuzz_command(args: argparse.Namespace) -> int:

@@ -3,8 +3,8 @@
 One place decides which clause a failure is "about" (the most specific one that
 failed, so a wrong cache hit is reported as K3, not as the C4 output difference it also
 causes), shrinks it while that clause keeps failing, and writes the scenario, its
-history and its failure record so that ``wfconform replay PATH`` reruns it and says
-whether it reproduced.
+history and its failure record (with the run options it was found with) so that
+``wfconform replay PATH`` reruns it under those options and says whether it reproduced.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from harness.results import FailureRecord, signature, write_failure
+from harness.results import FailureRecord, write_failure
 from harness.runner import AdapterFactory, RunOptions, ScenarioRun, run_scenario
 from harness.shrink import ShrinkResult, shrink
 from scenarios.scenario import Scenario
@@ -100,9 +100,8 @@ class FailureHandler:
                name: str | None) -> Path:
         final = shrunk.run if shrunk is not None else run
         failed = final.failed(self.promised)
-        record = FailureRecord(self.engine, self.tier, tuple(r.clause for r in failed),
-                               tuple(signature(failed)), seed,
-                               shrunk.describe() if shrunk is not None else "")
+        record = FailureRecord.of_run(self.engine, self.tier, final, failed, self.options,
+                                      seed, shrunk.describe() if shrunk is not None else "")
         if shrunk is not None:
             final = _with_scenario(final, shrunk)
         return write_failure(self.out, final, record, name)

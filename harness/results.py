@@ -12,8 +12,15 @@ Layout (everything JSON, so a report never needs the engine or a re-run)::
 
 Verdict lines are appended as runs finish, so an interrupted run leaves a readable
 directory. ``FailureRecord`` is the replay contract: ``signature`` is the failure with
-everything a rerun may change legitimately (times, worker pids) taken out, so "same
-verdict and same witness" is a string comparison.
+everything a rerun may change legitimately (times, worker pids, the engine's process
+ids: see ``harness.engine_ids``) taken out, so "same verdict and same witness" is a
+string comparison; and ``options`` are the run options the failure was found with, so a
+replay reruns it under the same bounds.
+
+Failure record formats: 1 (ids literal in the signature, no options; still read: the
+signature is named on reading, and the timeouts taken from the ``heal`` and ``wait``
+lines, of the history file beside it when present), 2 (ids named, ``ids_from`` says
+from what, ``options`` recorded).
 """
 
 from __future__ import annotations
@@ -22,14 +29,16 @@ import json
 import re
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from harness.checks import ClauseResult
+from harness.engine_ids import IdNames
 from harness.errors import ScenarioFileError
+from harness.history import History
 from harness.journal import AppendLog
-from harness.runner import ScenarioRun
+from harness.runner import RunOptions, ScenarioRun
 from scenarios.capabilities import Capabilities
 
 __all__ = [
@@ -38,11 +47,20 @@ __all__ = [
     "RunRecord",
     "capabilities_from_dict",
     "capabilities_to_dict",
+    "literal_signature",
     "load_runs",
+    "name_ids",
+    "options_from_record",
+    "options_to_record",
     "signature",
 ]
 
 FORMAT = 1
+"""Of a results directory's ``run.json``."""
+RECORD_FORMAT = 2
+"""Of a failure record (``<name>.verdict.json``); see the module docstring."""
+VERDICT_OPTIONS = ("chaos_timeout", "heal_timeout", "check_contract")
+"""The ``RunOptions`` fields that can change a verdict (the rest is housekeeping)."""
 VOLATILE = frozenset({"t", "t0", "t1", "worker", "killed_pid", "at", "wall_clock", "id"})
 """History fields a faithful rerun may change: times, worker pids and event row ids."""
 
@@ -69,11 +87,44 @@ def _scrub(text: str) -> str:
     return text
 
 
-def signature(results: Iterable[ClauseResult]) -> list[dict[str, Any]]:
-    """The failed clauses with their sentences and witnesses, volatile fields removed."""
+def signature(results: Iterable[ClauseResult],
+              history: History | None = None) -> list[dict[str, Any]]:
+    """The failed clauses with their sentences and witnesses, volatile fields removed and
+    engine ids named (from ``history``, the run's, when given; else from the witness
+    lines alone: a replay must name them from the same source as the record did)."""
+    return name_ids(literal_signature(results), history)
+
+
+def literal_signature(results: Iterable[ClauseResult]) -> list[dict[str, Any]]:
+    """``signature`` with the engine ids as the engine wrote them (format 1 records)."""
     return [{"clause": r.clause, "sentence": _scrub(r.sentence),
              "witness": [_scrub(_stable(line)) for line in r.witness]}
             for r in results if r.verdict == "fail"]
+
+
+def name_ids(entries: Iterable[Mapping[str, Any]],
+             history: History | None = None) -> list[dict[str, Any]]:
+    """Signature entries with engine ids named (``harness.engine_ids``), in order."""
+    entries = list(entries)
+    if history is not None:
+        names = IdNames(line.data for line in history.lines)
+    else:
+        names = IdNames.of_texts(line for e in entries for line in e["witness"])
+    return [{"clause": e["clause"], "sentence": names.prose(e["sentence"]),
+             "witness": [names.line(line) for line in e["witness"]]} for e in entries]
+
+
+def options_to_record(options: RunOptions) -> dict[str, Any]:
+    """The verdict-changing run options, for a failure record."""
+    return {name: getattr(options, name) for name in VERDICT_OPTIONS}
+
+
+def options_from_record(recorded: Mapping[str, Any] | None,
+                        base: RunOptions | None = None) -> RunOptions:
+    """``base`` (default ``RunOptions()``) with the recorded options put in."""
+    base = base or RunOptions()
+    known = {k: v for k, v in (recorded or {}).items() if k in VERDICT_OPTIONS}
+    return replace(base, **known)
 
 
 def capabilities_to_dict(caps: Capabilities) -> dict[str, Any]:
@@ -92,7 +143,15 @@ def capabilities_from_dict(data: Mapping[str, Any]) -> Capabilities:
 
 @dataclass(frozen=True)
 class FailureRecord:
-    """What a written failure was, so ``replay`` can say whether it reproduced."""
+    """What a written failure was, so ``replay`` can say whether it reproduced.
+
+    ``signature`` has its engine ids named from ``ids_from`` (``history``: the run's
+    whole history; ``witness``: the witness lines alone), and ``replay`` names the ids of
+    its reruns the same way. ``options``: the verdict-changing run options
+    (``VERDICT_OPTIONS``) the failure was found with; for format 1, the timeouts its
+    history states, or None.
+    ``format`` is the format the record was read from (``RECORD_FORMAT`` when made here).
+    """
 
     engine: str
     tier: str
@@ -100,24 +159,84 @@ class FailureRecord:
     signature: tuple[dict[str, Any], ...]
     seed: int | None = None
     shrink: str = ""
+    options: Mapping[str, Any] | None = None
+    ids_from: str = "witness"
+    format: int = RECORD_FORMAT
 
     def to_json(self) -> str:
-        return json.dumps({"format": FORMAT, "engine": self.engine, "tier": self.tier,
+        return json.dumps({"format": RECORD_FORMAT, "engine": self.engine, "tier": self.tier,
                            "clauses": list(self.clauses), "signature": list(self.signature),
+                           "ids_from": self.ids_from, "options": self.options,
                            "seed": self.seed, "shrink": self.shrink}, indent=2)
 
     @classmethod
+    def of_run(cls, engine: str, tier: str, run: ScenarioRun,
+               failed: Iterable[ClauseResult], options: RunOptions, seed: int | None = None,
+               shrink: str = "") -> FailureRecord:
+        """The record of ``run``'s ``failed`` clauses, found with ``options``."""
+        failed = tuple(failed)
+        return cls(engine, tier, tuple(r.clause for r in failed),
+                   tuple(signature(failed, run.history)), seed, shrink,
+                   options_to_record(options),
+                   "history" if run.history is not None else "witness")
+
+    def names_from(self, run: ScenarioRun) -> History | None:
+        """What to name ``run``'s ids from so its signature compares with this record's."""
+        return run.history if self.ids_from == "history" else None
+
+    @classmethod
     def for_scenario_file(cls, path: str | Path) -> FailureRecord | None:
-        """The record beside scenario file ``X.json`` (``X.verdict.json``), if any."""
+        """The record beside scenario file ``X.json`` (``X.verdict.json``), if any.
+
+        A format 1 record's literal signature is named here, from the history beside it
+        (``X.history.jsonl``, the same run's) when present, else from its witness lines.
+        """
         sidecar = Path(path).with_suffix(".verdict.json")
         if not sidecar.is_file():
             return None
         try:
             data = json.loads(sidecar.read_text(encoding="utf-8"))
+            version = int(data.get("format", 1))
+        except (ValueError, AttributeError) as error:
+            raise ScenarioFileError(str(sidecar), f"not a failure record ({error})") from None
+        if version > RECORD_FORMAT:
+            raise ScenarioFileError(
+                str(sidecar), f"failure record format {version} is newer than this wfconform "
+                f"reads (1 to {RECORD_FORMAT}); upgrade wfconform, or move the .verdict.json "
+                "away to replay the scenario without comparing")
+        try:
+            entries = tuple(data["signature"])
+            ids_from = str(data.get("ids_from", "witness"))
+            options = data.get("options")
+            if version == 1:
+                entries, ids_from, options = _read_format_1(Path(path), entries)
             return cls(str(data["engine"]), str(data["tier"]), tuple(data["clauses"]),
-                       tuple(data["signature"]), data.get("seed"), str(data.get("shrink", "")))
+                       entries, data.get("seed"), str(data.get("shrink", "")),
+                       dict(options) if options is not None else None, ids_from, version)
         except (ValueError, KeyError, TypeError) as error:
             raise ScenarioFileError(str(sidecar), f"not a failure record ({error})") from None
+
+
+def _read_format_1(path: Path, entries: tuple[dict[str, Any], ...]
+                   ) -> tuple[tuple[dict[str, Any], ...], str, dict[str, Any] | None]:
+    """A format 1 record's literal signature, named, and its options, from the history
+    file beside scenario ``path`` (the same run's) when there is one."""
+    history_file = path.with_suffix(".history.jsonl")
+    if not history_file.is_file():
+        return tuple(name_ids(entries)), "witness", None
+    history = History.load(history_file)
+    return tuple(name_ids(entries, history)), "history", _options_in_history(history)
+
+
+def _options_in_history(history: History) -> dict[str, Any] | None:
+    """The timeouts a run used, as its history states them (the ``heal`` op's bound, a
+    ``wait`` op's): how a format 1 record, which has no options, still replays right."""
+    found: dict[str, Any] = {}
+    for line in history.of("op"):
+        name = {"heal": "heal_timeout", "wait": "chaos_timeout"}.get(str(line.get("op")))
+        if name is not None and isinstance(line.get("timeout"), (int, float)):
+            found.setdefault(name, float(line["timeout"]))
+    return found or None
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 For each variant of ``harness.adapters.broken_reference`` it runs, like ``wfconform run
 --scenario <catches> --shrink``, the catalog scenario that the variant says catches it,
-shrinks the failure and writes it for replay. A variant counts as caught when a clause
+shrinks the failure and writes it for replay (its record keeps selftest's own, shorter
+timeouts, and ``wfconform replay`` reuses them). A variant counts as caught when a clause
 it ``breaks`` fails (and, given a ``detect_budget``, when that took at most so many
 seconds). Each line gives the seconds to detection (adapter, run and checks) apart from
 the shrinking that follows. ``tier`` picks where the variants run: ``embedded`` (their

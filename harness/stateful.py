@@ -34,7 +34,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
 from harness.checks import ClauseResult
-from harness.results import FailureRecord, signature, write_failure
+from harness.results import FailureRecord, write_failure
 from harness.runner import AdapterFactory, RunOptions, ScenarioRun, run_scenario
 from scenarios.faults import CRASHPOINTS, Fault, KillAtCrashpoint, KillOnEffect, RaiseIn
 from scenarios.language import Calculation, Compute, LaunchCalcs, LaunchWorkflow, Workflow
@@ -183,23 +183,24 @@ def conformance_machine(factory: AdapterFactory, options: RunOptions | None = No
             run = run_scenario(factory, scenario, run_options)
             failed = run.failed(promised)
             if failed:
-                raise AssertionError(_failure_text(run, failed, out, engine, tier))
+                raise AssertionError(_failure_text(run, failed, out, engine, tier,
+                                                   run_options))
 
     return ConformanceMachine
 
 
 def _failure_text(run: ScenarioRun, failed: tuple[ClauseResult, ...], out: Path | None,
-                  engine: str | None, tier: str) -> str:
+                  engine: str | None, tier: str, options: RunOptions) -> str:
     lines = [f"{r.clause} failed: {r.sentence}" for r in failed]
     for result in failed[:1]:
         lines += [f"  | {w}" for w in result.witness]
     if out is not None:
-        lines.append(_write_for_replay(run, failed, out, engine, tier))
+        lines.append(_write_for_replay(run, failed, out, engine, tier, options))
     return "\n".join(lines)
 
 
 def _write_for_replay(run: ScenarioRun, failed: tuple[ClauseResult, ...], out: Path,
-                      engine: str | None, tier: str) -> str:
+                      engine: str | None, tier: str, options: RunOptions) -> str:
     """Write the failing case (with its record when ``engine`` is known); the hint line."""
     if engine is None:
         out.mkdir(parents=True, exist_ok=True)
@@ -207,8 +208,7 @@ def _write_for_replay(run: ScenarioRun, failed: tuple[ClauseResult, ...], out: P
         path.write_text(run.scenario.to_json(indent=2) + "\n", encoding="utf-8")
         return (f"replay the minimal failing case with: wfconform replay {path} "
                 f"--tier {tier} --engine <the --engine spec of this adapter>")
-    record = FailureRecord(engine, tier, tuple(r.clause for r in failed),
-                           tuple(signature(failed)))
+    record = FailureRecord.of_run(engine, tier, run, failed, options)
     path = write_failure(out, run, record)
     return (f"replay the minimal failing case (on {engine}, tier {tier}, as recorded in "
             f"{path.with_suffix('.verdict.json').name}) with: wfconform replay {path}")

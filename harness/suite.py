@@ -31,7 +31,7 @@ import pytest
 from harness.adapters import load_adapter
 from harness.checks import FAIL, PASS, UNKNOWN, ClauseResult
 from harness.errors import AdapterSpecError
-from harness.results import FailureRecord, signature, write_failure
+from harness.results import FailureRecord, write_failure
 from harness.runner import AdapterFactory, RunOptions, ScenarioRun, run_scenario
 from scenarios.capabilities import Capabilities
 from scenarios.catalog import CATALOG, by_name
@@ -99,13 +99,12 @@ class CatalogRuns:
 
     def get(self, name: str) -> ScenarioRun:
         if name not in self._runs:
-            run = run_scenario(self.factory, by_name(name),
-                               RunOptions(workdir_root=str(self.workdir)))
+            options = RunOptions(workdir_root=str(self.workdir))
+            run = run_scenario(self.factory, by_name(name), options)
             self._runs[name] = run
             failed = run.failed(self.promised)
             if failed:
-                record = FailureRecord(self.engine, self.tier, tuple(r.clause for r in failed),
-                                       tuple(signature(failed)))
+                record = FailureRecord.of_run(self.engine, self.tier, run, failed, options)
                 self.written[name] = write_failure(self.out, run, record)
         return self._runs[name]
 

@@ -1,0 +1,143 @@
+"""Engine-assigned process ids in a failure's signature, replaced by names a rerun keeps.
+
+Why: ``wfconform replay`` must say whether *the same* failure happened again, and an
+engine may number its processes differently on every run (UUIDs, a sequence shared
+with other users of the database). Compared literally, "step A/s1 ran 2 times in
+process 1f0c..." never reproduces. So before two signatures are compared, every engine
+id in them becomes a name derived from what the process *is*:
+
+- ``<id:PATH>``: the scenario path the engine reports for the process (the ``path`` of
+  its ``process`` line, else of a ``terminal`` or ``heal_wait`` line);
+  ``<id:PATH#2>``, ``#3``, ... for further processes at one path (a duplicate launch),
+  numbered by first appearance in the run's history, which follows the run's own
+  order of events and not how the engine sorts its ids;
+- ``<id:#N>``: a process with no known path, numbered by first appearance.
+
+Ids are recognised in the id fields of history lines (``ID_FIELDS``; ``id`` only on
+``process`` lines, elsewhere it is an event row number) and, where sentences and free
+text (a stuck process's diagnosis) quote them, as whole words: anywhere for an id that
+is not a plain number (a UUID cannot be mistaken for a count), and only after a word
+that introduces an id (``process 7``, ``children [3, 4]``, ``source 5``) for a plain
+number, so "ran 2 times" keeps its 2. A list of names in prose is sorted, so a check
+that lists ids in the engine's order still reads the same.
+
+Limits: an id quoted in prose after a word not in ``_ID_WORDS`` stays literal (a
+plain-number id only); two processes with the same path are told apart by history
+order, so an engine that starts them in a different order each run swaps their names.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+__all__ = ["ID_FIELDS", "IdNames"]
+
+ID_FIELDS = frozenset({"id", "process", "parent", "children", "restart_of", "cached_from",
+                       "of_process"})
+"""History fields whose values are engine process ids (``id``: on ``process`` lines only)."""
+
+_ID_WORDS = (r"process(?:es|\(es\))?|ids?|source|child(?:ren)?|parent|restart_of|hit|from"
+             r"|of_process")
+_ITEM = r"'?[\w-]+'?"
+_SLOT = re.compile(rf"\b(?:{_ID_WORDS})\s+\[?(?:{_ITEM})(?:,\s*{_ITEM})*")
+_WORD = re.compile(r"[\w-]+")
+_NAME = r"'?<id:[^<>]*>'?"
+_NAME_LIST = re.compile(rf"{_NAME}(?:, {_NAME})+")
+_PATH_KINDS = ("terminal", "op")  # lines that carry a process's path besides ``process``
+
+
+def _ids_of(line: Mapping[str, Any]) -> list[str]:
+    """The engine ids in one line's id fields, in the order its sorted keys give."""
+    found: list[str] = []
+    for key in sorted(line):
+        if key not in ID_FIELDS or (key == "id" and line.get("type") != "process"):
+            continue
+        value = line[key]
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, (str, int)) and not isinstance(item, bool):
+                found.append(str(item))
+    return found
+
+
+class IdNames:
+    """The names of one run's engine ids (see the module docstring); applies them to text."""
+
+    def __init__(self, lines: Iterable[Mapping[str, Any]]) -> None:
+        """``lines``: the run's history lines in order (or only witness lines), as dicts."""
+        order: dict[str, None] = {}  # first appearance, as an ordered set
+        paths: dict[str, str] = {}
+        for line in lines:
+            for process_id in _ids_of(line):
+                order.setdefault(process_id, None)
+            path, kind = line.get("path"), line.get("type")
+            if isinstance(path, str) and kind == "process" and "id" in line:
+                paths[str(line["id"])] = path
+            elif isinstance(path, str) and kind in _PATH_KINDS and "process" in line:
+                paths.setdefault(str(line["process"]), path)
+        self.names: dict[str, str] = {}
+        seen: dict[str, int] = {}
+        anonymous = 0
+        for process_id in order:
+            path = paths.get(process_id)
+            if path is None:
+                anonymous += 1
+                self.names[process_id] = f"<id:#{anonymous}>"
+                continue
+            seen[path] = seen.get(path, 0) + 1
+            suffix = f"#{seen[path]}" if seen[path] > 1 else ""
+            self.names[process_id] = f"<id:{path}{suffix}>"
+        words = sorted((i for i in self.names if not i.isdigit()), key=len, reverse=True)
+        self._words = (re.compile(r"(?<![\w-])(?:" + "|".join(map(re.escape, words))
+                                  + r")(?![\w-])") if words else None)
+
+    @classmethod
+    def of_texts(cls, texts: Iterable[str]) -> IdNames:
+        """From JSON lines (a history file's, or witness lines); other text is skipped."""
+        lines = []
+        for text in texts:
+            try:
+                data = json.loads(text)
+            except ValueError:
+                continue
+            if isinstance(data, dict):
+                lines.append(data)
+        return cls(lines)
+
+    def prose(self, text: str) -> str:
+        """``text`` with the ids it quotes replaced (module docstring: which are)."""
+        if self._words is not None:
+            text = self._words.sub(lambda m: self.names[m.group(0)], text)
+        text = _SLOT.sub(self._slot, text)
+        return _NAME_LIST.sub(_sorted_list, text)
+
+    def _slot(self, match: re.Match[str]) -> str:
+        return _WORD.sub(lambda m: self.names.get(m.group(0), m.group(0))
+                         if m.group(0).isdigit() else m.group(0), match.group(0))
+
+    def line(self, text: str) -> str:
+        """A witness line (compact JSON with sorted keys) with its ids named; id fields by
+        field, other strings as prose. Text that is not a JSON object is treated as prose."""
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return self.prose(text)
+        if not isinstance(data, dict):
+            return self.prose(text)
+        named = {key: self._value(key, value, data.get("type")) for key, value in data.items()}
+        return json.dumps(named, sort_keys=True, separators=(",", ":"))
+
+    def _value(self, key: str, value: Any, kind: Any) -> Any:
+        if key in ID_FIELDS and (key != "id" or kind == "process"):
+            if isinstance(value, list):
+                return [self.names.get(str(v), v) for v in value]
+            if isinstance(value, (str, int)) and not isinstance(value, bool):
+                return self.names.get(str(value), value)
+            return value
+        return self.prose(value) if isinstance(value, str) else value
+
+
+def _sorted_list(match: re.Match[str]) -> str:
+    return ", ".join(sorted(match.group(0).split(", ")))
