@@ -146,7 +146,8 @@ def _report_untrusted(args: argparse.Namespace, errors: ErrorLog, total: int,
         verbose = bool(getattr(args, "verbose", False))
         print(errors.summary(total, verbose=verbose), file=sys.stderr)
         if not verbose:
-            path = errors.write(Path(args.out or DEFAULT_FAILURES) / "errors.txt")
+            out = getattr(args, "out", None) or DEFAULT_FAILURES
+            path = errors.write(Path(out) / "errors.txt")
             print(f"  tracebacks: {path} (or rerun with -v)", file=sys.stderr)
     if why:
         print(f"wfconform: the run cannot be trusted: {why} (exit status {EXIT_UNTRUSTED})",

@@ -97,3 +97,15 @@ def test_fuzz_with_an_erroring_adapter_exits_3(capsys: pytest.CaptureFixture[str
     out, err = capsys.readouterr()
     assert code == EXIT_UNTRUSTED
     assert "5 error(s)" in out and "E1 (5 scenario(s)" in err
+
+
+def test_replay_on_an_erroring_adapter_exits_3_not_0(capsys: pytest.CaptureFixture[str],
+                                                     tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "k1.json"
+    path.write_text(by_name("k1_hit_executes_no_effect").to_json(), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    code = main(["replay", str(path), "--engine", _SPEC + "unreachable"])
+    _, err = capsys.readouterr()
+    assert code == EXIT_UNTRUSTED
+    assert "E1 (1 scenario(s)" in err and (tmp_path / "wfconform-failures/errors.txt").is_file()
