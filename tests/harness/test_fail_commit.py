@@ -8,6 +8,7 @@ and the refused step's effect in the journal twice. Adapters that cannot say so.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 
 import pytest
@@ -16,7 +17,7 @@ from harness.adapters import load_adapter
 from harness.adapters.aiida import AiidaAdapter
 from harness.errors import Unsupported
 from harness.runner import run_scenario
-from scenarios.catalog import by_name
+from scenarios.catalog import ABC, by_name
 from scenarios.faults import FailCommit
 from scenarios.plan import Launch
 
@@ -52,19 +53,17 @@ def test_a_failed_commit_lands_on_the_embedded_tier_and_the_correct_engine_passe
     assert keys == Counter({"A/s1": 1, "A/s2": 2, "A/s3": 1})
 
 
-@pytest.mark.simulation
-def test_a_failed_commit_on_a_later_attempt_and_on_a_calculation_lands_exactly() -> None:
-    """Attempt 2 of calc:add is add_xyz's call (add_xy's call is attempt 1)."""
-    import dataclasses
-
-    from harness.adapters.reference_sim import SimReferenceAdapter
-    from scenarios.catalog import ABC
-
+@pytest.mark.parametrize("tier", [pytest.param("sim", marks=pytest.mark.simulation),
+                                  pytest.param("embedded", marks=pytest.mark.embedded)])
+def test_a_failed_commit_on_a_later_attempt_and_on_a_calculation_lands_exactly(
+        tier: str) -> None:
+    """Attempt 2 of calc:add is add_xyz's call (add_xy's call is attempt 1): armed one
+    attempt ahead, from inside the worker that begins attempt 1."""
     base = by_name("c4_outputs_equal_without_kills")
     scenario = dataclasses.replace(
         base, name="fail_commit_calc_attempt_2", faults=(FailCommit("calc:add", 2),),
         launches=(Launch("A", "AddThreeNumbers", ABC),))
-    run = run_scenario(lambda: SimReferenceAdapter(), scenario.validate())
+    run = run_scenario(load_adapter("reference", tier), scenario.validate())
     assert run.status == "ran", run.reasons
     assert run.history is not None
     assert "fail" not in {r.verdict for r in run.results}
