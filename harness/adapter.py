@@ -5,7 +5,7 @@ and the README's "Writing an adapter"). The harness calls, per scenario, on a fr
 adapter instance::
 
     open(session)                        # fresh database/namespace, start workers
-    arm_crashpoint(...)                  # zero or more, all before the first launch
+    arm_crashpoint(...), fail_commit(...)  # zero or more, all before the first launch
     launch / relaunch / wait / set_caching / invalidate / kill_process   # the plan
     kill_worker / restart_broker / ...   # faults, from the nemesis thread
     disarm_all()                         # heal: no more faults
@@ -52,7 +52,7 @@ ACTIVE_STATES = frozenset({"created", "running", "waiting"})
 OPERATIONS: tuple[str, ...] = (
     "launch", "relaunch", "set_caching", "invalidate", "kill_process",
     "raise_in", "kill_at_crashpoint", "kill_on_effect", "restart_broker",
-    "restart_database", "drop_connection", "events",
+    "restart_database", "drop_connection", "events", "fail_commit",
 )
 """Names ``supports()`` answers for: plan operations, fault kinds and optional views."""
 
@@ -156,8 +156,16 @@ class EngineAdapter(Protocol):
         """Make the worker die at ``crashpoint`` on ``target``'s ``attempt``-th begin."""
         ...
 
+    def fail_commit(self, target: str, attempt: int) -> None:
+        """Make the engine's commit of ``target``'s checkpoint after its ``attempt``-th
+        begin fail (the database refuses that transaction; ``Unsupported`` if it cannot).
+
+        Optional for third-party adapters: the nemesis treats a missing method as
+        ``Unsupported``."""
+        ...
+
     def disarm_all(self) -> None:
-        """Heal: no armed kill fires any more; workers keep running."""
+        """Heal: no armed kill or refused commit fires any more; workers keep running."""
         ...
 
     def restart_broker(self, hard: bool) -> None:

@@ -21,7 +21,7 @@ from harness.adapter import (
     Observation,
     ProcessView,
 )
-from harness.errors import ContractError
+from harness.errors import ContractError, Unsupported
 from harness.session import Session
 from scenarios.capabilities import Capabilities
 
@@ -96,6 +96,14 @@ class CheckedAdapter:
     def arm_crashpoint(self, crashpoint: str, target: str, attempt: int) -> None:
         self._need_open("arm_crashpoint")
         self.inner.arm_crashpoint(crashpoint, target, attempt)
+
+    def fail_commit(self, target: str, attempt: int) -> None:
+        self._need_open("fail_commit")
+        method = getattr(self.inner, "fail_commit", None)
+        if method is None:
+            raise Unsupported(self.name, self.tier, "fail commit",
+                              "the adapter has no fail_commit method")
+        method(target, attempt)
 
     def disarm_all(self) -> None:
         self.inner.disarm_all()

@@ -4,6 +4,8 @@ Faults are drawn choices, not sleeps (DESIGN.md section 4):
 
 - ``RaiseIn``: executed by the bodies themselves; logged here as armed.
 - ``KillAtCrashpoint``: handed to ``adapter.arm_crashpoint`` before the first launch.
+- ``FailCommit``: handed to ``adapter.fail_commit`` before the first launch (an adapter
+  without that method is recorded as unsupported).
 - faults "at journal entry k" (``KillOnEffect``, ``RestartBroker``, ``RestartDatabase``,
   ``DropConnection``) and kill requests at a launch's k-th entry (``KillProcess`` with
   ``at_effect``): a thread tails the journal and acts when entry k appears. Bodies of a
@@ -31,6 +33,7 @@ from harness.journal import JournalTail
 from harness.session import GATE_OPEN, Session
 from scenarios.faults import (
     DropConnection,
+    FailCommit,
     Fault,
     KillAtCrashpoint,
     KillOnEffect,
@@ -97,10 +100,19 @@ class Nemesis:
             if isinstance(fault, KillAtCrashpoint):
                 self._do(fault, "armed", partial(self.adapter.arm_crashpoint,
                                                  fault.crashpoint, fault.target, fault.attempt))
+            elif isinstance(fault, FailCommit):
+                self._do(fault, "armed", partial(self._fail_commit, fault))
             elif isinstance(fault, (RaiseIn, *_AT_ENTRY)):
                 self.recorder.add("fault", source="nemesis", status="armed", **_describe(fault))
         for op in self._kill_requests:
             self.recorder.add("fault", source="nemesis", status="armed", **_describe(op))
+
+    def _fail_commit(self, fault: FailCommit) -> None:
+        method = getattr(self.adapter, "fail_commit", None)
+        if method is None:  # an adapter written before the fault existed
+            raise Unsupported(self.adapter.name, self.adapter.tier, "fail commit",
+                              "the adapter has no fail_commit method")
+        method(fault.target, fault.attempt)
 
     def _do(self, fault: Fault | KillProcess, status: str, action: Callable[[], Any],
             **extra: Any) -> None:

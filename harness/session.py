@@ -50,7 +50,8 @@ class BodyPlan:
     ``body_kills`` are executed by the bodies themselves (a SIGKILL of their own worker
     at ``after_claim``/``before_effect``, i.e. before the body's effect, or at
     ``after_effect_before_checkpoint``). ``engine_kills`` are handed to the adapter's
-    worker-side hook, which arms the engine's own crashpoints just in time. ``active``
+    worker-side hook, which arms the engine's own crashpoints (and fault points such as
+    a refused commit, ``fail_commit``) just in time. ``active``
     is False once the harness heals: bodies then inject no kills (exceptions from
     ``RaiseIn`` are scenario behaviour and stay).
     """

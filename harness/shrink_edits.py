@@ -15,7 +15,7 @@ from functools import partial
 from typing import Any
 
 from scenarios.errors import ScenarioError
-from scenarios.faults import Fault, KillAtCrashpoint, KillOnEffect, RaiseIn
+from scenarios.faults import FailCommit, Fault, KillAtCrashpoint, KillOnEffect, RaiseIn
 from scenarios.language import (
     CalcCall,
     Const,
@@ -291,7 +291,8 @@ def _replace_value(s: Scenario, key: str, value: Any) -> Scenario:
 
 
 def _simpler_fault(fault: Fault) -> Iterator[Fault]:
-    if isinstance(fault, (KillAtCrashpoint, RaiseIn)) and fault.attempt not in (None, 1):
+    if isinstance(fault, (KillAtCrashpoint, RaiseIn, FailCommit)) \
+            and fault.attempt not in (None, 1):
         yield replace(fault, attempt=1)
     if isinstance(fault, KillOnEffect) and fault.effect_index > 1:
         yield replace(fault, effect_index=fault.effect_index - 1)

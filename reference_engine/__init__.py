@@ -18,6 +18,7 @@ from reference_engine.crashpoints import CRASHPOINTS
 from reference_engine.engine import Engine, RestartBuilder
 from reference_engine.errors import (
     BrokerUnavailableError,
+    CommitRefusedError,
     CorruptCheckpointError,
     EngineError,
     InvalidInputsError,
@@ -38,6 +39,7 @@ __all__ = [
     "CachingConfig",
     "CalcResult",
     "Calculation",
+    "CommitRefusedError",
     "CorruptCheckpointError",
     "Daemon",
     "Engine",

@@ -7,6 +7,12 @@ attempt). The attempt is the delivery count of the current task, counted durably
 claim time and reset when a checkpoint moves the process on: "attempt 1" fires once per
 checkpointed position, so a step inside a loop, or a whole-process target, can fire
 again at a later position (the harness counts scenario-wide attempts itself).
+
+Fault points are armed and matched the same way but do not kill: ``fail_commit`` makes
+the store refuse the transaction that commits the step's or calculation's checkpoint
+(state, checkpoint, children and task completion roll back together, as when the
+database rejects a COMMIT). The executor then treats the attempt as failed: it frees the
+task, which is redelivered and runs the effect again from the last committed checkpoint.
 """
 
 from __future__ import annotations
@@ -29,6 +35,10 @@ CRASHPOINTS: tuple[str, ...] = (
     AFTER_CHECKPOINT_BEFORE_ACK,
     WHILE_WAITING,
 )
+FAIL_COMMIT = "fail_commit"
+FAULT_POINTS: tuple[str, ...] = (FAIL_COMMIT,)
+"""Armed like crashpoints, but the worker lives: the commit after the effect is refused."""
+ARMABLE: tuple[str, ...] = CRASHPOINTS + FAULT_POINTS
 
 
 def sigkill_self() -> None:
@@ -45,10 +55,20 @@ class CrashPlan:
     die: Callable[[], None] = sigkill_self
 
     def hit(self, crashpoint: str, names: Sequence[str], attempt: int) -> None:
-        for point, target, on_attempt in self.armed:
-            if point != crashpoint or (on_attempt is not None and on_attempt != attempt):
+        if self.matches(crashpoint, names, attempt):
+            if self.on_fire is not None:
+                self.on_fire(crashpoint, names[0])
+            self.die()
+
+    def matches(self, point: str, names: Sequence[str], attempt: int) -> bool:
+        """Whether a fault is armed at ``point`` for one of ``names`` on ``attempt``."""
+        for armed_point, target, on_attempt in self.armed:
+            if armed_point != point or (on_attempt is not None and on_attempt != attempt):
                 continue
             if any(fnmatch.fnmatchcase(name, target) for name in names):
-                if self.on_fire is not None:
-                    self.on_fire(crashpoint, names[0])
-                self.die()
+                return True
+        return False
+
+    def refuses_commit(self, names: Sequence[str], attempt: int) -> bool:
+        """Whether the commit after this attempt's effect must fail (``fail_commit``)."""
+        return bool(self.armed) and self.matches(FAIL_COMMIT, names, attempt)

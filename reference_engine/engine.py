@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from reference_engine.core.caching import CachingConfig
 from reference_engine.core.process import type_string_of
 from reference_engine.core.values import JsonValue, check_value
-from reference_engine.crashpoints import CRASHPOINTS
+from reference_engine.crashpoints import ARMABLE
 from reference_engine.errors import InvalidInputsError, InvalidStateError, WaitTimeoutError
 from reference_engine.loader import check_inputs, kind_of
 from reference_engine.runtime.daemon import Daemon
@@ -157,10 +157,14 @@ class Engine:
 
     # ------------------------------------------------------------- faults
     def arm(self, crashpoint: str, target: str, attempt: int | None = 1) -> None:
-        """Make a worker SIGKILL itself at ``crashpoint`` for ``target`` on ``attempt``."""
-        if crashpoint not in CRASHPOINTS:
+        """Make a worker SIGKILL itself at ``crashpoint`` for ``target`` on ``attempt``.
+
+        ``crashpoint`` may also be the fault point ``fail_commit``: the worker lives and
+        the store refuses the commit after that attempt's effect (``crashpoints``).
+        """
+        if crashpoint not in ARMABLE:
             raise ValueError(
-                f"unknown crashpoint {crashpoint!r}; expected one of {', '.join(CRASHPOINTS)}"
+                f"unknown crashpoint {crashpoint!r}; expected one of {', '.join(ARMABLE)}"
             )
         self.store.arm(crashpoint, target, attempt)
 

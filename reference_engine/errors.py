@@ -11,6 +11,23 @@ class EngineError(Exception):
     """Root of every error the reference engine raises on purpose."""
 
 
+class CommitRefusedError(EngineError):
+    """The store refused the transaction that commits a checkpoint; nothing was written.
+
+    Raised inside the commit's transaction when an armed ``fail_commit`` fault point fires
+    (``reference_engine.crashpoints``), so it rolls back exactly as a rejected COMMIT
+    would. The executor catches it and treats the attempt as failed: it frees the task,
+    which is redelivered and continues from the last committed checkpoint.
+    """
+
+    def __init__(self, process_id: int, name: str, attempt: int) -> None:
+        self.process_id = process_id
+        self.name = name
+        self.attempt = attempt
+        super().__init__(f"commit of {name} (process {process_id}, attempt {attempt}) was "
+                         "refused by an armed fail_commit fault; nothing was written")
+
+
 class UnknownProcessTypeError(EngineError, LookupError):
     """A process type string does not name an importable workflow or calculation.
 

@@ -16,6 +16,7 @@ from scenarios.errors import InvalidScenarioError
 from scenarios.faults import (
     TYPE_OF_KIND,
     DropConnection,
+    FailCommit,
     Fault,
     KillAtCrashpoint,
     KillOnEffect,
@@ -211,6 +212,7 @@ _FAULT_FIELDS: dict[type, tuple[tuple[str, ...], tuple[str, ...]]] = {
     RestartBroker: (("at_effect",), ("hard",)),
     RestartDatabase: (("at_effect",), ()),
     DropConnection: (("at_effect",), ()),
+    FailCommit: (("target",), ("attempt",)),
 }
 
 

@@ -16,7 +16,7 @@ from scenarios.calculations import calculation_output_names
 from scenarios.capabilities import ALL_CLAUSES
 from scenarios.effects import effect_keys
 from scenarios.errors import InvalidScenarioError, UnknownNameError
-from scenarios.faults import KillAtCrashpoint, RaiseIn
+from scenarios.faults import FailCommit, KillAtCrashpoint, RaiseIn
 from scenarios.language import (
     Calculation,
     Compute,
@@ -176,7 +176,7 @@ def _check_no_recursion(scenario: Scenario) -> None:
 def _check_faults(scenario: Scenario) -> None:
     claimed: dict[str, list[int | None]] = {}
     for index, fault in enumerate(scenario.faults):
-        if not isinstance(fault, (RaiseIn, KillAtCrashpoint)):
+        if not isinstance(fault, (RaiseIn, KillAtCrashpoint, FailCommit)):
             continue
         field = f"faults[{index}].target"
         if fault.target.startswith("calc:"):

@@ -14,6 +14,7 @@ import unicodedata
 from scenarios.errors import UnknownNameError
 from scenarios.faults import (
     DropConnection,
+    FailCommit,
     Fault,
     KillAtCrashpoint,
     KillOnEffect,
@@ -246,6 +247,10 @@ CATALOG: tuple[Scenario, ...] = (
     _s("p1_nested_links_consistent", "P1",
        "a sub-workflow with a loop of calculations and an if: links parent -> child -> "
        "grandchild", (NESTED, INNER), (ADD,), (Launch("A", "Nested", {"n": 2}),)),
+    _s("c4_failed_commit_is_a_failed_attempt", "C4",
+       "the database refuses the commit of s2's checkpoint: the attempt failed, so s2 runs "
+       "again and the outputs equal the fault-free ones", (STEPS,), (),
+       (Launch("A", "Steps", {"x": 7}),), (FailCommit("Steps.s2", 1),)),
 )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from scenarios.faults import (
     DropConnection,
+    FailCommit,
     Fault,
     KillAtCrashpoint,
     KillOnEffect,
@@ -124,6 +125,8 @@ def describe_fault(fault: Fault) -> str:
         return f"restart database at entry {fault.at_effect}"
     if isinstance(fault, DropConnection):
         return f"drop connections at entry {fault.at_effect}"
+    if isinstance(fault, FailCommit):
+        return f"fail the checkpoint commit of {fault.target} on attempt {fault.attempt}"
     raise TypeError(f"not a fault: {fault!r}")
 
 

@@ -22,6 +22,12 @@ counts, the exception never happens and the attempt is consumed, so the body run
 as attempt n+1, which raises only if a fault names it too (`attempt=None` does). A
 broker or database fault at that entry kills no one; it races the exception's commit,
 so either outcome is correct there (the oracle leaves such a launch undecided).
+
+`FailCommit` lands on the engine's own commit, not on a body: the database refuses the
+transaction that saves the checkpoint, state and task completion after attempt n's
+effect. A correct engine treats that as a failed attempt (nothing was saved): the task
+is redelivered and the body runs again as attempt n+1, exactly as after a kill at
+`after_effect_before_checkpoint` on attempt n, and the outputs are the fault-free ones.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ __all__ = [
     "CRASHPOINTS",
     "FAULT_KINDS",
     "DropConnection",
+    "FailCommit",
     "Fault",
     "KillAtCrashpoint",
     "KillOnEffect",
@@ -107,6 +114,23 @@ class KillAtCrashpoint:
 
 
 @dataclass(frozen=True)
+class FailCommit:
+    """The engine's commit of the target's checkpoint after `attempt`'s effect is refused.
+
+    Nothing of that attempt is saved (see the module docstring); the worker lives. A
+    body fault like `RaiseIn`: at most one body fault per target and attempt, and never
+    every attempt (the process could never move on).
+    """
+
+    target: str
+    attempt: int = 1
+
+    def __post_init__(self) -> None:
+        _check_target(self, self.target)
+        check_int(self, "attempt", self.attempt, 1)
+
+
+@dataclass(frozen=True)
 class KillOnEffect:
     """External SIGKILL of the worker that wrote journal entry `effect_index`.
 
@@ -153,9 +177,10 @@ class DropConnection:
         check_int(self, "at_effect", self.at_effect, 1)
 
 
-Fault = RaiseIn | KillAtCrashpoint | KillOnEffect | RestartBroker | RestartDatabase | DropConnection
+Fault = (RaiseIn | KillAtCrashpoint | KillOnEffect | RestartBroker | RestartDatabase
+         | DropConnection | FailCommit)
 FAULT_TYPES = (RaiseIn, KillAtCrashpoint, KillOnEffect, RestartBroker, RestartDatabase,
-               DropConnection)
+               DropConnection, FailCommit)
 
 FAULT_KINDS: tuple[str, ...] = (
     "raise_in",
@@ -164,6 +189,7 @@ FAULT_KINDS: tuple[str, ...] = (
     "restart_broker",
     "restart_database",
     "drop_connection",
+    "fail_commit",
 )
 """Kind names of faults, as used in JSON, generator knobs and statistics."""
 

@@ -28,6 +28,7 @@ from scenarios.faults import (
     CRASHPOINTS,
     FAULT_KINDS,
     DropConnection,
+    FailCommit,
     Fault,
     KillAtCrashpoint,
     KillOnEffect,
@@ -299,6 +300,24 @@ class _Builder:
                 faults.append(DropConnection(self.c.integer(1, horizon)))
         return tuple(faults)
 
+    def commit_fault(self, faults: tuple[Fault, ...]) -> tuple[Fault, ...]:
+        """Maybe add one `FailCommit` on a body no other body fault names.
+
+        Drawn after everything else (`build_scenario`), so that the kind's arrival
+        changed no earlier draw: every seed keeps the scenario it had before, at most
+        with this fault added.
+        """
+        if "fail_commit" not in self.k.fault_kinds or self.k.max_faults == 0 \
+                or not self.c.boolean(0.15):
+            return faults
+        bodies, _ = self.targets()
+        named = {getattr(f, "target", None) for f in faults}
+        pool = [t for t in bodies + [f"calc:{c.name}" for c in self.calcs] if t not in named]
+        if not pool:
+            return faults
+        attempt = self.c.integer(1, 2) if self.c.boolean(0.3) else 1
+        return (*faults, FailCommit(self.c.choice(pool), attempt))
+
     def plan(self, faults: tuple[Fault, ...]) -> tuple[LaunchOp, ...]:
         main = self.workflows[0]
         ops: list[LaunchOp] = []
@@ -368,6 +387,7 @@ def build_scenario(chooser: Chooser, knobs: Knobs, name: str = "generated",
     builder.program()
     faults = builder.faults()
     plan = builder.plan(faults)
+    faults = builder.commit_fault(faults)
     scenario = Scenario(name, tuple(builder.workflows), tuple(builder.calcs), plan, faults,
                         seed=seed)
     return scenario.validate()

@@ -154,7 +154,7 @@ def fault_plans(workflows: Sequence[Workflow], calcs: Sequence[Calculation],
     def build(draw: Any) -> tuple[Fault, ...]:
         builder = _Builder(_DrawChooser(draw, values()), config)
         builder.calcs, builder.workflows = list(calcs), list(workflows)
-        return builder.faults()
+        return builder.commit_fault(builder.faults())
 
     return build()
 

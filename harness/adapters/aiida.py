@@ -70,6 +70,8 @@ _UNSUPPORTED = {
     "restart_database": "the AiiDA tier stores in SQLite (core.sqlite_dos), not a server",
     "drop_connection": "not built: AiiDA's SQLite storage has no connection to drop",
     "events": "AiiDA keeps no log of state changes beyond the nodes observe() reads",
+    "fail_commit": "not built: the harness has no hook inside AiiDA's checkpoint commit "
+                   "(plumpy's persister saves it in the daemon worker's own transaction)",
 }
 
 _SHARED: ThrowawayProfile | None = None
@@ -344,6 +346,9 @@ class AiidaAdapter:
 
     def drop_connection(self) -> None:
         raise self._unsupported("drop_connection")
+
+    def fail_commit(self, target: str, attempt: int) -> None:
+        raise self._unsupported("fail_commit")
 
     # ------------------------------------------------------------------ views
     def observe(self) -> Observation:

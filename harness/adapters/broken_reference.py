@@ -75,6 +75,9 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             frozenset({"K6", "N4"})),
     Variant("task_lost_on_worker_death", "when a worker dies, the daemon deletes the task it "
             "held instead of releasing it", "adapter", _C3, frozenset({"C1", "L1"})),
+    Variant("commit_failure_swallowed", "a refused checkpoint commit is logged and its task "
+            "acknowledged as if committed, so the step's progress is lost", "engine",
+            "c4_failed_commit_is_a_failed_attempt", frozenset({"C1", "C4", "L1"})),
 )}
 
 
@@ -159,3 +162,4 @@ relaunch_reuses_id = _factory("relaunch_reuses_id")
 unfenced_duplicate_delivery = _factory("unfenced_duplicate_delivery")
 cached_workflow = _factory("cached_workflow")
 task_lost_on_worker_death = _factory("task_lost_on_worker_death")
+commit_failure_swallowed = _factory("commit_failure_swallowed")

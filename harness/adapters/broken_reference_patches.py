@@ -118,6 +118,17 @@ def cached_workflow_step(original: StepRunner) -> StepRunner:
     return run_step
 
 
+def swallow_refused_commit(original: Callable[..., None]) -> Callable[..., None]:
+    """commit_failure_swallowed: a refused checkpoint commit is logged, then its task is
+    acknowledged as if the commit had happened (the engine's rule: give it back)."""
+
+    def acknowledge(store: Any, claimed: ClaimedTask, refused: Any) -> None:
+        store.note(claimed.process.id, f"commit_refused:{refused.name}", claimed.owner)
+        store.drop_task(claimed)  # the step's progress is lost; nobody runs it again
+
+    return acknowledge
+
+
 def _reader(store: Any) -> Any:
     """The store to read from: a sim worker's store offers only what the executor calls,
     so reads beyond those go to the simulation's own store."""
@@ -134,6 +145,7 @@ EXECUTOR_BUGS: dict[str, dict[str, Factory]] = {
     "excepted_source_hit": {"choose_source": any_valid_source},
     "unfenced_duplicate_delivery": {"_run_step": twice_step},
     "cached_workflow": {"_run_step": cached_workflow_step},
+    "commit_failure_swallowed": {"_commit_refused": swallow_refused_commit},
 }
 """Per variant: executor global -> factory of its broken replacement."""
 

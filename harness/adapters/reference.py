@@ -10,7 +10,8 @@ Crash points: kills before or after a body's effect are executed by the body its
 (``harness.bodies``), which counts attempts across the scenario exactly as fault plans
 do; kills after the engine's checkpoint (``after_checkpoint_before_ack``,
 ``while_waiting``) use the engine's own crashpoints, armed one attempt ahead by the
-body hook in ``reference_workflows``.
+body hook in ``reference_workflows``. A refused checkpoint commit (``fail_commit``) is
+the engine's ``fail_commit`` fault point, armed the same way.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from harness.errors import AdapterSpecError, Unsupported
 from harness.journal import AppendLog
 from harness.session import BodyPlan, Session
 from reference_engine import Daemon, Engine, NoSuchProcessError, WaitTimeoutError
+from reference_engine.crashpoints import FAIL_COMMIT
 from reference_engine.loader import check_inputs, kind_of
 from scenarios.capabilities import ALL_CLAUSES, Capabilities
 from scenarios.faults import CRASHPOINTS
@@ -213,13 +215,25 @@ class ReferenceAdapter:
     def arm_crashpoint(self, crashpoint: str, target: str, attempt: int) -> None:
         if crashpoint not in CRASHPOINTS:
             raise Unsupported(self.name, self.tier, f"arm crashpoint {crashpoint!r}")
+        if crashpoint not in BODY_CRASHPOINTS:
+            self._arm_engine(crashpoint, target, attempt)
+            return
         kill = (crashpoint, target, attempt)
-        if crashpoint in BODY_CRASHPOINTS:
-            self._plan = BodyPlan((*self._plan.body_kills, kill), self._plan.engine_kills)
-        else:
-            self._plan = BodyPlan(self._plan.body_kills, (*self._plan.engine_kills, kill))
-            if attempt == 1:
-                self._engine().arm(crashpoint, engine_target(target), None)
+        self._plan = BodyPlan((*self._plan.body_kills, kill), self._plan.engine_kills)
+        assert self.session is not None
+        self.session.write_plan(self._plan)
+
+    def fail_commit(self, target: str, attempt: int) -> None:
+        """The engine refuses the checkpoint commit after ``target``'s ``attempt``."""
+        self._arm_engine(FAIL_COMMIT, target, attempt)
+
+    def _arm_engine(self, point: str, target: str, attempt: int) -> None:
+        """An engine crashpoint or fault point, armed one attempt ahead by the body hook
+        (``reference_workflows.arm_for_attempt``); attempt 1 is armed here and now."""
+        fault = (point, target, attempt)
+        self._plan = BodyPlan(self._plan.body_kills, (*self._plan.engine_kills, fault))
+        if attempt == 1:
+            self._engine().arm(point, engine_target(target), None)
         assert self.session is not None
         self.session.write_plan(self._plan)
 

@@ -3,6 +3,12 @@
 Shared by every runtime that stores state through ``Store``. The order of operations is
 the engine's correctness argument: effect, then one atomic commit of checkpoint and task
 completion (fenced by the process version), and only then anything else.
+
+A commit the store refuses (``CommitRefusedError``: an armed ``fail_commit`` fault point,
+standing for a database that rejects the transaction) is a failed attempt, exactly like a
+worker killed before its checkpoint: nothing of the step is durable, so the task goes
+back for redelivery (``_commit_refused``) and the next attempt runs the effect again from
+the last committed checkpoint. Acknowledging it instead would lose the step for good.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from reference_engine.crashpoints import (
     WHILE_WAITING,
     CrashPlan,
 )
-from reference_engine.errors import EngineError
+from reference_engine.errors import CommitRefusedError, EngineError
 from reference_engine.loader import check_inputs, kind_of, resolve
 from reference_engine.runtime.context import ExecutionContext, set_current
 from reference_engine.storage.records import Armed, ClaimedTask
@@ -52,8 +58,22 @@ def execute(store: Store, claimed: ClaimedTask, plan: CrashPlan) -> None:
             _run_calculation(store, claimed, plan, target)
         else:
             _run_step(store, claimed, plan, target)
+    except CommitRefusedError as refused:
+        _commit_refused(store, claimed, refused)
     finally:
         set_current(None)
+
+
+def _commit_refused(store: Store, claimed: ClaimedTask, refused: CommitRefusedError) -> None:
+    """A refused commit wrote nothing: log it, then give the task back for redelivery."""
+    store.note(claimed.process.id, f"commit_refused:{refused.name}", claimed.owner)
+    store.release_task(claimed)
+
+
+def _refusal(plan: CrashPlan, names: tuple[str, ...], attempt: int) -> dict[str, bool]:
+    """``refuse=True`` for the store's commit when ``fail_commit`` is armed, else nothing
+    (so a store without the parameter, e.g. a test double, keeps working unarmed)."""
+    return {"refuse": True} if plan.refuses_commit(names, attempt) else {}
 
 
 def _context(claimed: ClaimedTask, step: str | None) -> ExecutionContext:
@@ -85,9 +105,10 @@ def _run_step(store: Store, claimed: ClaimedTask, plan: CrashPlan, cls: type[Wor
     transition = advance(cls, process.id, process.inputs, checkpoint, views, attempt,
                          before, after)
     kinds, transition = _check_launches(transition)
-    if not store.commit_transition(claimed, transition, kinds):
-        return  # fenced: another worker or a kill moved the process on; do nothing more
     names = (f"{process.label}.{transition.step}",)
+    if not store.commit_transition(claimed, transition, kinds,
+                                   **_refusal(plan, names, attempt)):
+        return  # fenced: another worker or a kill moved the process on; do nothing more
     plan.hit(AFTER_CHECKPOINT_BEFORE_ACK, names, attempt)
     if transition.outcome == "wait":
         plan.hit(WHILE_WAITING, names, attempt)
@@ -141,11 +162,13 @@ def _run_calculation(
             result = CalcResult(result)
         check_value(result.outputs, f"outputs of calculation {process.label}")
     except Exception as exc:
-        store.except_process(claimed, f"{type(exc).__name__}: {exc}", traceback.format_exc())
+        store.except_process(claimed, f"{type(exc).__name__}: {exc}", traceback.format_exc(),
+                             **_refusal(plan, names, attempt))
         return
     plan.hit(AFTER_EFFECT_BEFORE_CHECKPOINT, names, attempt)
     invalidates = result.exit_status in calc.invalidating_exit_codes
     stored_hash = calc_hash if calc.cacheable else None
     if store.finish_calculation(claimed, result.outputs, result.exit_status, stored_hash,
-                                invalidates, message=result.message):
+                                invalidates, message=result.message,
+                                **_refusal(plan, names, attempt)):
         plan.hit(AFTER_CHECKPOINT_BEFORE_ACK, names, attempt)

@@ -13,7 +13,7 @@ from typing import Any
 from reference_engine.core.caching import CachingConfig
 from reference_engine.core.process import type_string_of
 from reference_engine.core.values import JsonValue, check_value
-from reference_engine.crashpoints import CRASHPOINTS
+from reference_engine.crashpoints import ARMABLE
 from reference_engine.engine import RestartBuilder
 from reference_engine.errors import InvalidInputsError, InvalidStateError
 from reference_engine.loader import check_inputs, kind_of
@@ -108,10 +108,13 @@ class EngineFacade:
 
     # ------------------------------------------------------------- faults
     def arm(self, crashpoint: str, target: str, attempt: int | None = 1) -> None:
-        """Kill the worker at ``crashpoint`` for ``target`` on ``attempt`` (as ``Engine.arm``)."""
-        if crashpoint not in CRASHPOINTS:
+        """Kill the worker at ``crashpoint`` for ``target`` on ``attempt`` (as ``Engine.arm``).
+
+        ``fail_commit`` refuses that attempt's commit instead (see ``Engine.arm``).
+        """
+        if crashpoint not in ARMABLE:
             raise ValueError(
-                f"unknown crashpoint {crashpoint!r}; expected one of {', '.join(CRASHPOINTS)}"
+                f"unknown crashpoint {crashpoint!r}; expected one of {', '.join(ARMABLE)}"
             )
         self.store.arm(crashpoint, target, attempt)
         self._api("arm", crashpoint, target, attempt)

@@ -8,7 +8,9 @@ seeded schedule against both and requires identical histories.
 
 Atomicity: every method computes what can fail first and mutates last, and nothing in it
 yields to the scheduler, so a method is one transaction: a simulated kill lands between
-methods and loses exactly what a rolled-back transaction would.
+methods and loses exactly what a rolled-back transaction would. A commit asked to
+``refuse`` (an armed ``fail_commit``) passes its fence and raises ``CommitRefusedError``
+before it mutates anything, as ``Store``'s rolled-back transaction leaves nothing.
 
 Ids follow SQLite's rowid rule (largest existing id + 1), so a task id can be reused
 after its row is deleted, as with the embedded runtime's SQLite tasks table. A new id
@@ -32,7 +34,7 @@ from reference_engine.core.caching import CachingConfig, SourceCandidate
 from reference_engine.core.checkpoint import Checkpoint
 from reference_engine.core.interpreter import Transition
 from reference_engine.core.values import JsonValue, dumps, loads
-from reference_engine.errors import NoSuchProcessError
+from reference_engine.errors import CommitRefusedError, NoSuchProcessError
 from reference_engine.storage.records import (
     ACTIVE_STATES,
     TERMINAL_STATES,
@@ -258,6 +260,15 @@ class SimStore:
         self._commit()
         return len(freed)
 
+    def release_task(self, claimed: ClaimedTask) -> bool:
+        task = self._tasks.get(claimed.task_id)
+        if task is None or task.lease_owner != claimed.owner:
+            return False
+        task.lease_owner = task.lease_expires = None
+        self._ready.append(task.process_id)
+        self._commit()
+        return True
+
     def drop_task(self, claimed: ClaimedTask) -> None:
         task = self._tasks.get(claimed.task_id)
         if task is not None and task.lease_owner == claimed.owner:
@@ -274,10 +285,13 @@ class SimStore:
         )
 
     def commit_transition(self, claimed: ClaimedTask, transition: Transition,
-                          child_kinds: dict[str, str]) -> bool:
+                          child_kinds: dict[str, str], refuse: bool = False) -> bool:
         now, pid = self.clock(), claimed.process.id
         if not self._fence(claimed):
             return False
+        if refuse:
+            raise CommitRefusedError(pid, f"{claimed.process.label}.{transition.step}",
+                                     claimed.attempt)
         checkpoint, outcome = transition.checkpoint, transition.outcome
         launches = [(req, freeze(req.inputs)) for req in transition.launches]
         row = self._rows[pid]
@@ -322,10 +336,14 @@ class SimStore:
     def finish_calculation(self, claimed: ClaimedTask, outputs: dict[str, JsonValue],
                            exit_status: int, calc_hash: str | None,
                            exit_invalidates_cache: bool = False,
-                           cached_from: int | None = None, message: str = "") -> bool:
+                           cached_from: int | None = None, message: str = "",
+                           refuse: bool = False) -> bool:
         now = self.clock()
         if not self._fence(claimed):
             return False
+        if refuse:
+            raise CommitRefusedError(claimed.process.id, claimed.process.label,
+                                     claimed.attempt)
         row = self._rows[claimed.process.id]
         _set_outputs(row, outputs)
         row.state, row.exit_status, row.message = "finished", exit_status, message
@@ -348,10 +366,14 @@ class SimStore:
             ids.sort()
         row.hash = calc_hash
 
-    def except_process(self, claimed: ClaimedTask, message: str, exception: str) -> bool:
+    def except_process(self, claimed: ClaimedTask, message: str, exception: str,
+                       refuse: bool = False) -> bool:
         now = self.clock()
         if not self._fence(claimed):
             return False
+        if refuse:
+            raise CommitRefusedError(claimed.process.id, claimed.process.label,
+                                     claimed.attempt)
         row = self._rows[claimed.process.id]
         row.state, row.message, row.exception = "excepted", message, exception
         _set_outputs(row, {})

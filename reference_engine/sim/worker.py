@@ -273,19 +273,29 @@ class WorkerStore:
         return ok
 
     def commit_transition(self, claimed: ClaimedTask, transition: Transition,
-                          child_kinds: dict[str, str]) -> bool:
-        return bool(self._write("commit_transition", claimed, transition, child_kinds))
+                          child_kinds: dict[str, str], refuse: bool = False) -> bool:
+        args = (transition, child_kinds, True) if refuse else (transition, child_kinds)
+        return bool(self._write("commit_transition", claimed, *args))
 
     def finish_calculation(self, claimed: ClaimedTask, *args: Any, **kwargs: Any) -> bool:
         if kwargs:
             args = _finish_args(*args, **kwargs)
         return bool(self._write("finish_calculation", claimed, *args))
 
-    def except_process(self, claimed: ClaimedTask, message: str, exception: str) -> bool:
+    def except_process(self, claimed: ClaimedTask, message: str, exception: str,
+                       refuse: bool = False) -> bool:
+        if refuse:
+            return bool(self._write("except_process", claimed, message, exception, refuse))
         return bool(self._write("except_process", claimed, message, exception))
 
     def drop_task(self, claimed: ClaimedTask) -> None:
         self._write("drop_task", claimed)
+
+    def release_task(self, claimed: ClaimedTask) -> bool:
+        return bool(self._write("release_task", claimed))
+
+    def note(self, pid: int, what: str, worker: str | None) -> None:
+        self._store.note(pid, what, worker)  # a log line, as ``record_crash``: no switch
 
     def views(self, ids: Any) -> dict[int, dict[str, JsonValue]]:
         return self._store.views(ids)  # type: ignore[no-any-return]
@@ -304,6 +314,10 @@ def _finish_args(
     exit_invalidates_cache: bool = False,
     cached_from: int | None = None,
     message: str = "",
+    refuse: bool = False,
 ) -> tuple[Any, ...]:
     """``finish_calculation``'s keyword arguments as positions (``call`` passes *args)."""
+    if refuse:  # only then: store subclasses of broken variants may not take it
+        return (outputs, exit_status, calc_hash, exit_invalidates_cache, cached_from,
+                message, refuse)
     return (outputs, exit_status, calc_hash, exit_invalidates_cache, cached_from, message)

@@ -5,7 +5,10 @@ Invariants kept here, each in one transaction:
 - a claim bumps the process's version: any older holder is fenced out (C5);
 - a step's checkpoint, its children and the task's completion commit together, under a
   compare-and-set on the version, so a redelivered or stale task cannot advance it twice;
-- a terminal child wakes its waiting parent when all awaited children are terminal.
+- a terminal child wakes its waiting parent when all awaited children are terminal;
+- a commit asked to ``refuse`` (an armed ``fail_commit`` fault point) does all of its
+  writes and then raises ``CommitRefusedError`` inside the transaction, which rolls back:
+  the database refused the COMMIT, nothing of the step is durable.
 
 On PostgreSQL (READ COMMITTED) the same invariants need row locks, always taken in one
 order: a task row before its process row, and a child before its parent. Claims skip
@@ -30,7 +33,7 @@ from reference_engine.core.caching import CachingConfig, SourceCandidate
 from reference_engine.core.checkpoint import Checkpoint
 from reference_engine.core.interpreter import Transition
 from reference_engine.core.values import JsonValue, dumps, loads
-from reference_engine.errors import NoSuchProcessError
+from reference_engine.errors import CommitRefusedError, NoSuchProcessError
 from reference_engine.storage import statements_pg as pg
 from reference_engine.storage.connect import normalise_url, open_database
 from reference_engine.storage.records import (
@@ -206,6 +209,23 @@ class Store:
             return len(freed)
 
     @retry_transient
+    def release_task(self, claimed: ClaimedTask) -> bool:
+        """Give back a task this worker still holds, for redelivery (a failed attempt).
+
+        Its attempt count stays: the next claim is the next attempt. False if the lease
+        was no longer ours (a newer claim holds the task, or it is gone).
+        """
+        with self._begin() as conn:
+            freed = conn.execute(
+                update(tasks).where(tasks.c.id == claimed.task_id,
+                                    tasks.c.lease_owner == claimed.owner)
+                .values(lease_owner=None, lease_expires=None)
+            ).rowcount
+            if freed:
+                mark_ready(conn, claimed.process.id)
+            return bool(freed)
+
+    @retry_transient
     def drop_task(self, claimed: ClaimedTask) -> None:
         """Acknowledge a task that has nothing left to do (its process is terminal)."""
         with self._begin() as conn:
@@ -227,12 +247,14 @@ class Store:
 
     @retry_transient
     def commit_transition(
-        self, claimed: ClaimedTask, transition: Transition, child_kinds: dict[str, str]
+        self, claimed: ClaimedTask, transition: Transition, child_kinds: dict[str, str],
+        refuse: bool = False,
     ) -> bool:
         """Commit one workflow step atomically; False if fenced out (nothing written).
 
         ``child_kinds`` maps each launch's ctx key to "workflow" or "calculation"; the
-        runtime resolves it because only it may import user code.
+        runtime resolves it because only it may import user code. ``refuse``: an armed
+        ``fail_commit`` fired; roll back and raise ``CommitRefusedError`` (module doc).
         """
         now, pid = self.clock(), claimed.process.id
         with self._begin() as conn:
@@ -257,6 +279,9 @@ class Store:
                 values.update(self._terminal_values(transition))
             values["checkpoint"] = checkpoint.to_json()
             self._settle(conn, claimed, values, now)
+            if refuse:
+                raise CommitRefusedError(pid, f"{claimed.process.label}.{transition.step}",
+                                         claimed.attempt)
         return True
 
     def _settle(self, conn: Connection, claimed: ClaimedTask, values: dict[str, Any],
@@ -299,6 +324,7 @@ class Store:
         exit_invalidates_cache: bool = False,
         cached_from: int | None = None,
         message: str = "",
+        refuse: bool = False,
     ) -> bool:
         now = self.clock()
         with self._begin() as conn:
@@ -309,10 +335,14 @@ class Store:
                 "hash": calc_hash, "cached_from": cached_from, "message": message,
                 "exit_invalidates_cache": exit_invalidates_cache,
             }, now)
+            if refuse:
+                raise CommitRefusedError(claimed.process.id, claimed.process.label,
+                                         claimed.attempt)
         return True
 
     @retry_transient
-    def except_process(self, claimed: ClaimedTask, message: str, exception: str) -> bool:
+    def except_process(self, claimed: ClaimedTask, message: str, exception: str,
+                       refuse: bool = False) -> bool:
         """Mark a claimed process excepted with its reason (bad input, user error)."""
         now = self.clock()
         with self._begin() as conn:
@@ -322,6 +352,9 @@ class Store:
                 "state": "excepted", "message": message, "exception": exception,
                 "outputs": dumps({}),
             }, now)
+            if refuse:
+                raise CommitRefusedError(claimed.process.id, claimed.process.label,
+                                         claimed.attempt)
         return True
 
     def _wake_parent(self, conn: Connection, parent_id: int | None) -> None:

@@ -14,7 +14,7 @@ from itertools import combinations
 from typing import Any
 
 from scenarios.capabilities import Capabilities
-from scenarios.faults import KillAtCrashpoint, KillOnEffect, RaiseIn
+from scenarios.faults import FailCommit, Fault, KillAtCrashpoint, KillOnEffect, RaiseIn
 from scenarios.oracle._cache import contains_unknown
 from scenarios.oracle._interpreter import Interpreter, Result
 from scenarios.oracle._ledger import External, LaunchState, Ledger, Undecided
@@ -39,9 +39,20 @@ __all__ = [
 ]
 
 
-def _externals(scenario: Scenario) -> list[External]:
+def _as_modelled(faults: tuple[Fault, ...]) -> tuple[Fault, ...]:
+    """The faults as the interpreter models them: the one place `FailCommit` is mapped.
+
+    A refused checkpoint commit after attempt n's effect is, for every clause, a kill at
+    `after_effect_before_checkpoint` on attempt n: the effect ran, nothing of it was
+    saved, the task is redelivered and the body runs again as attempt n+1.
+    """
+    return tuple(KillAtCrashpoint("after_effect_before_checkpoint", f.target, f.attempt)
+                 if isinstance(f, FailCommit) else f for f in faults)
+
+
+def _externals(faults: tuple[Fault, ...]) -> list[External]:
     out = []
-    for fault in scenario.faults:
+    for fault in faults:
         if isinstance(fault, KillOnEffect):
             out.append(External(fault, fault.effect_index))
         elif not isinstance(fault, (RaiseIn, KillAtCrashpoint)):
@@ -77,7 +88,8 @@ class _Run:
 
     def __init__(self, scenario: Scenario, capabilities: Capabilities) -> None:
         self.scenario = scenario
-        self.ledger = Ledger(scenario.faults, _externals(scenario))
+        modelled = _as_modelled(scenario.faults)
+        self.ledger = Ledger(modelled, _externals(modelled))
         self.interp = Interpreter(scenario, capabilities, self.ledger)
         self.launches: dict[str, LaunchExpectation] = {}
         self.undecided: list[str] = []

@@ -14,7 +14,7 @@ EXPECTED_EXPORTS = {
     "ALL_CLAUSES", "CALCULATION_FUNCTIONS", "CATALOG", "CHILD_FAILED_EXIT_STATUS", "CLAUSES",
     "CRASHPOINTS", "FAILED_SOURCE_POLICIES", "FAULT_KINDS", "FORMAT", "HASH_NORMALISATIONS",
     "MAX_ITERATIONS", "STEP_KINDS", "CacheExpectation", "CalcCall", "Calculation",
-    "Capabilities", "Compute", "Const", "DropConnection", "EffectBound", "EffectSite",
+    "Capabilities", "Compute", "Const", "DropConnection", "EffectBound", "EffectSite", "FailCommit",
     "Expectation", "Fault", "FrozenMap", "IdRelation", "If", "Input", "InvalidScenarioError",
     "Invalidate", "KillAtCrashpoint", "KillOnEffect", "KillProcess", "Knobs", "Launch",
     "LaunchCalcs", "LaunchExpectation", "LaunchOp", "LaunchWorkflow", "RaiseIn", "Relaunch",
