@@ -35,7 +35,7 @@ pytestmark = pytest.mark.simulation
 
 DETECT_BUDGET = 10.0
 """Seconds from loading the variant to its failed clause (issue 5); shrinking not included."""
-PATCHED = ("_run_step", "calculation_hash", "choose_source")
+PATCHED = ("_run_step", "_run_calculation", "calculation_hash", "choose_source")
 ORIGINALS = {name: getattr(executor, name) for name in PATCHED}
 CATCHING = sorted({v.catches for v in VARIANTS.values()})
 DETECTED = re.compile(r"caught (\w+) +\w+ in \w+ detected after (\d+\.\d+) s")
