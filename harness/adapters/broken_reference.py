@@ -93,6 +93,12 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
     Variant("kill_marks_terminated", "a kill request does not check the state: an already "
             "excepted process becomes killed", "engine",
             "n1_excepted_process_never_runs_again", frozenset({"N1"}), SIM),
+    Variant("recovery_resubmits_unfinished", "when leases are released (broker restart, "
+            "worker death), every top-level process that did not finish is submitted again, "
+            "excepted ones included", "engine", "n1_excepted_process_never_runs_again",
+            frozenset({"N1"}), SIM),
+    Variant("relaunch_supersedes_old", "a relaunch marks the old process killed "
+            "(superseded)", "engine", "n2_relaunch_makes_new_id", frozenset({"N2"}), SIM),
     Variant("relaunch_from_checkpoint", "a relaunch copies the old process's checkpoint, so "
             "the new instance continues where the old one stopped", "engine",
             "add_three_numbers_relaunch_uncached", frozenset({"N3"}), SIM),
@@ -237,6 +243,8 @@ continued_as_new_process = _factory("continued_as_new_process")
 context_lost_on_continue = _factory("context_lost_on_continue")
 children_relaunched_after_kill = _factory("children_relaunched_after_kill")
 kill_marks_terminated = _factory("kill_marks_terminated")
+recovery_resubmits_unfinished = _factory("recovery_resubmits_unfinished")
+relaunch_supersedes_old = _factory("relaunch_supersedes_old")
 relaunch_from_checkpoint = _factory("relaunch_from_checkpoint")
 failed_parent_sources_skipped = _factory("failed_parent_sources_skipped")
 hit_executes_body = _factory("hit_executes_body")

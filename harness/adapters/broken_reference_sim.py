@@ -121,6 +121,36 @@ class KillsTerminatedStore(SimStore):
         return [pid]
 
 
+class ResubmitsUnfinishedStore(SimStore):
+    """recovery_resubmits_unfinished: when leases are released (broker restart, worker
+    death), every top-level process that did not finish and has no task is submitted
+    again, excepted and killed ones included (the recovery selects ``state != finished``
+    where it should select the active states)."""
+
+    def release_owner(self, owner: str) -> int:
+        freed = super().release_owner(owner)
+        for pid, row in self._rows.items():
+            if row.parent_id is None and row.state in ("excepted", "killed") \
+                    and pid not in self._task_of:
+                row.state, row.version = "created", row.version + 1
+                self._event(pid, "created", None, self.clock())
+                self._insert_task(pid)
+        self._commit()
+        return freed
+
+
+class SupersedingRelaunchStore(SimStore):
+    """relaunch_supersedes_old: a relaunch marks the old process killed ("superseded")."""
+
+    def create_process(self, type_string: str, label: str, kind: str,
+                       inputs: dict[str, Any], restart_of: int | None = None) -> int:
+        if restart_of is not None:
+            old = self._row(restart_of)
+            old.state, old.message, old.version = "killed", "superseded", old.version + 1
+            self._event(restart_of, "killed", None, self.clock())
+        return super().create_process(type_string, label, kind, inputs, restart_of)
+
+
 class RestartFromCheckpointStore(SimStore):
     """relaunch_from_checkpoint: a relaunch copies the old process's checkpoint, so the new
     instance continues where the old one stopped instead of starting at step one."""
@@ -167,6 +197,8 @@ SIM_STORES: dict[str, type[SimStore]] = {
     "relaunch_reuses_id": RequeueingStore,
     "task_lost_on_worker_death": LosingStore,
     "kill_marks_terminated": KillsTerminatedStore,
+    "recovery_resubmits_unfinished": ResubmitsUnfinishedStore,
+    "relaunch_supersedes_old": SupersedingRelaunchStore,
     "relaunch_from_checkpoint": RestartFromCheckpointStore,
     "hit_does_not_wake_parent": HitWakesNoParentStore,
     "children_listed_from_checkpoint": AwaitedChildrenOnlyStore,
