@@ -84,6 +84,9 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
     Variant("continued_as_new_process", "a redelivered top-level workflow task continues "
             "its checkpoint in a new process (new id) and leaves the old one running",
             "engine", _C3, frozenset({"C1", "L1", "L2"}), SIM),
+    Variant("replay_reexecutes_step", "a redelivered workflow task replays the interrupted "
+            "step to rebuild its state (re-executing its body), then runs it again", "engine",
+            _C3, frozenset({"C3"})),
     Variant("context_lost_on_continue", "a redelivered workflow task restores its "
             "checkpoint's position but not its context", "engine",
             "c4_outputs_equal_without_kills", frozenset({"C4"})),
@@ -241,6 +244,7 @@ cached_workflow = _factory("cached_workflow")
 task_lost_on_worker_death = _factory("task_lost_on_worker_death")
 continued_as_new_process = _factory("continued_as_new_process")
 context_lost_on_continue = _factory("context_lost_on_continue")
+replay_reexecutes_step = _factory("replay_reexecutes_step")
 children_relaunched_after_kill = _factory("children_relaunched_after_kill")
 kill_marks_terminated = _factory("kill_marks_terminated")
 recovery_resubmits_unfinished = _factory("recovery_resubmits_unfinished")

@@ -23,7 +23,7 @@ from typing import Any
 
 from reference_engine.core.caching import CachingConfig
 from reference_engine.core.checkpoint import Checkpoint
-from reference_engine.core.interpreter import Transition
+from reference_engine.core.interpreter import Transition, advance
 from reference_engine.core.process import ChildRequest
 from reference_engine.runtime import executor
 from reference_engine.storage.records import ClaimedTask
@@ -65,6 +65,22 @@ def context_lost(original: Any) -> Any:
             empty = Checkpoint(old.pc, {}, old.outputs, old.awaiting, old.steps_done)
             claimed = replace(claimed, process=replace(claimed.process,
                                                        checkpoint=empty.to_json()))
+        original(store, claimed, plan, cls)
+
+    return run_step
+
+
+def replay_interrupted_step(original: Any) -> Any:
+    """C3: a redelivered workflow task first replays the interrupted step to rebuild its
+    state (re-executing the body and discarding the result), then runs it for real."""
+
+    def run_step(store: Any, claimed: ClaimedTask, plan: Any, cls: Any) -> None:
+        process = claimed.process
+        if claimed.attempt > 1 and process.checkpoint is not None:
+            checkpoint = Checkpoint.from_json(process.checkpoint, process.id, len(cls.program()))
+            advance(cls, process.id, process.inputs, checkpoint,
+                    store.views(checkpoint.awaiting.values()), claimed.attempt,
+                    lambda step: executor.set_current(executor._context(claimed, step)))
         original(store, claimed, plan, cls)
 
     return run_step
@@ -344,6 +360,7 @@ def _parent_finished(source: Any, pid: int) -> bool:
 CLAUSE_EXECUTOR_BUGS: dict[str, dict[str, Factory]] = {
     "continued_as_new_process": {"_run_step": continued_as_new_process},
     "context_lost_on_continue": {"_run_step": context_lost},
+    "replay_reexecutes_step": {"_run_step": replay_interrupted_step},
     "children_relaunched_after_kill": {"_run_step": relaunch_children},
     "hit_executes_body": {"_run_calculation": execute_on_hit},
     "hit_outputs_lossy": {"_run_calculation": lossy_hit_outputs},
