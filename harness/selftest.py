@@ -86,6 +86,10 @@ def check_variant(name: str, out: Path, *, shrink_time: float = 30.0,
                              out / name, shrink_budget=shrink_time)
     run = run_scenario(factory, by_name(variant.catches), options)
     detected = time.monotonic() - started
+    if run.status == "not_applicable":  # the scenario needs a fault this tier cannot make
+        return VariantOutcome(name, False, None, detected, detected, not_on_tier=(
+            f"not on tier {probe.tier}: {variant.catches} is not applicable there "
+            f"({'; '.join(run.reasons)})"))
     failure = handler.handle(run, shrink_it=True)
     broken = failure is not None and bool(
         {r.clause for r in failure.run.failed(promised)} & variant.breaks)

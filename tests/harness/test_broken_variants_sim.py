@@ -180,6 +180,8 @@ def test_each_variant_fails_the_same_clauses_on_the_sim_and_embedded_tiers(name:
     failed = {}
     for tier in ("sim", "embedded"):
         run = run_scenario(load_adapter(variant.spec, tier), by_name(variant.catches), options)
+        if run.status == "not_applicable" and tier == "embedded":
+            pytest.skip(f"{variant.catches} is not applicable on embedded: {run.reasons}")
         assert run.status == "ran", run.reasons
         failed[tier] = sorted(r.clause for r in run.failed())
     assert failed["sim"] == failed["embedded"], failed
