@@ -42,6 +42,8 @@ def test_the_harness_catches_each_broken_variant_with_a_shrunk_witness_within_a_
                  "--out", str(tmp_path)])
     elapsed = time.monotonic() - started
     out = capsys.readouterr().out
+    if "0 scenario(s) ran, 1 not applicable" in out:
+        pytest.skip(f"{variant.catches} is not applicable on embedded")
     assert code == 1, out
     assert elapsed < BUDGET_SECONDS, f"{name} took {elapsed:.1f} s"
     paths = [Path(p) for p in REPLAY.findall(out)]
