@@ -11,10 +11,12 @@ Engine-side bugs run where the engine runs its bodies, in the worker OS processe
 adapter names ``harness.adapters.broken_reference_patches`` in the engine's
 ``$REFERENCE_ENGINE_WORKER_PRELUDE`` hook and the variant in ``$WFCONFORM_BROKEN_VARIANT``.
 Adapter-side bugs (a relaunch that reuses the id, a daemon that loses a dead worker's
-task) live in the adapter class below, in the harness process.
+task, a launch submitted twice) live in the adapter class below, in the harness process.
 
 ``--tier sim`` runs every variant in-process instead (``broken_reference_sim``): the same
-bugs, patched into that one simulation and undone when it closes.
+bugs, patched into that one simulation and undone when it closes. A bug written against
+``SimStore``'s tables exists on the sim tier only; its ``tiers`` say so, and the
+worker-process class below refuses it on the others.
 """
 
 from __future__ import annotations
