@@ -7,7 +7,10 @@ it ``breaks`` fails (and, given a ``detect_budget``, when that took at most so m
 seconds). Each line gives the seconds to detection (adapter, run and checks) apart from
 the shrinking that follows. ``tier`` picks where the variants run: ``embedded`` (their
 default: the bug patched into worker OS processes) or ``sim`` (in-process, patched into
-one simulation at a time; see ``harness.adapters.broken_reference_sim``).
+one simulation at a time; see ``harness.adapters.broken_reference_sim``). A variant
+whose bug does not exist on the tier (its ``tiers``), or whose catching scenario is not
+applicable there, is reported ``n/a``: neither caught nor missed. ``clause_table`` then
+says, per clause, how many of the variants aimed at it that clause's own check failed.
 """
 
 from __future__ import annotations
