@@ -135,7 +135,7 @@ def _parser() -> argparse.ArgumentParser:
                                "default) or in-process on the seeded simulation (sim)")
     selftest.add_argument("--detect-budget", type=float, default=None, metavar="S",
                           help="a variant counts as caught only if detected within S seconds "
-                               "(shrinking excluded; default: no limit)")
+                               "(shrinking excluded; default: 30)")
     return parser
 
 

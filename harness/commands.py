@@ -375,23 +375,35 @@ def report_command(args: argparse.Namespace) -> int:
 
 
 def selftest_command(args: argparse.Namespace) -> int:
+    """Every broken variant (or ``--variant``s) on its catalog scenario; a per-clause table;
+    exit 1 when a variant escapes or is caught after its detection budget."""
     from harness.adapters.broken_reference import VARIANTS
-    from harness.selftest import selftest
+    from harness.selftest import DEFAULT_DETECT_BUDGET, clause_table, selftest
 
     names = args.variant or list(VARIANTS)
     for name in names:
         if name not in VARIANTS:
             raise UsageError("--variant", name, f"one of {', '.join(VARIANTS)}")
     tier = args.tier or "embedded"
-    budget = args.detect_budget
-    if budget is not None and not budget > 0:
+    budget = args.detect_budget if args.detect_budget is not None else DEFAULT_DETECT_BUDGET
+    if not budget > 0:
         raise UsageError("--detect-budget", budget, "a positive number of seconds")
-    within = f" within {budget:g} s" if budget is not None else ""
     print(f"wfconform selftest: {len(names)} deliberately broken variant(s) of the reference "
-          f"engine, tier {tier}; each must be caught{within}", flush=True)
+          f"engine, tier {tier}; each must be caught within {budget:g} s", flush=True)
     outcomes = selftest(names, Path(args.out or DEFAULT_FAILURES), shrink_time=args.shrink_time,
                         on_outcome=lambda o: print(o.line(), flush=True), tier=tier,
                         detect_budget=budget)
-    caught = sum(o.caught for o in outcomes)
-    print(f"{caught} of {len(outcomes)} variant(s) caught")
-    return 0 if caught == len(outcomes) else 1
+    counted = [o for o in outcomes if o.counted]
+    caught = sum(o.caught for o in counted)
+    print()
+    print(f"per clause (tier {tier}): caught/total = variants aimed at the clause that its "
+          "check failed on")
+    print(clause_table(outcomes))
+    skipped = len(outcomes) - len(counted)
+    if skipped:
+        print(f"{skipped} variant(s) not on tier {tier}: neither caught nor missed")
+    slowest = max((o.detect_seconds for o in counted), default=0.0)
+    longest = max((o.witness_lines for o in counted), default=0)
+    print(f"slowest detection {slowest:.2f} s; longest witness {longest} history line(s)")
+    print(f"{caught} of {len(counted)} variant(s) caught")
+    return 0 if caught == len(counted) else 1

@@ -11,15 +11,17 @@ Engine-side bugs run where the engine runs its bodies, in the worker OS processe
 adapter names ``harness.adapters.broken_reference_patches`` in the engine's
 ``$REFERENCE_ENGINE_WORKER_PRELUDE`` hook and the variant in ``$WFCONFORM_BROKEN_VARIANT``.
 Adapter-side bugs (a relaunch that reuses the id, a daemon that loses a dead worker's
-task) live in the adapter class below, in the harness process.
+task, a launch submitted twice) live in the adapter class below, in the harness process.
 
 ``--tier sim`` runs every variant in-process instead (``broken_reference_sim``): the same
-bugs, patched into that one simulation and undone when it closes.
+bugs, patched into that one simulation and undone when it closes. A bug written against
+``SimStore``'s tables exists on the sim tier only; its ``tiers`` say so, and the
+worker-process class below refuses it on the others.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,11 +34,15 @@ from harness.session import Session
 from reference_engine.runtime.worker import PRELUDE_ENV_VAR
 from reference_engine.storage.schema import processes, tasks
 
-__all__ = ["PATCHES_MODULE", "VARIANTS", "BrokenReferenceAdapter", "Variant", "spec_of",
-           "variant_named"]
+__all__ = ["ALL_TIERS", "PATCHES_MODULE", "SIM", "VARIANTS", "BrokenReferenceAdapter",
+           "Variant", "spec_of", "variant_named"]
 
 PATCHES_MODULE = "harness.adapters.broken_reference_patches"
 VARIANT_ENV_VAR = "WFCONFORM_BROKEN_VARIANT"  # = broken_reference_patches.VARIANT_ENV_VAR
+
+
+ALL_TIERS = frozenset({"sim", "embedded", "real"})
+SIM = frozenset({"sim"})
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,7 @@ class Variant:
     side: str  # "engine": patched in the workers; "adapter": in this module's class
     catches: str  # the catalog scenario that catches it (wfconform run --scenario)
     breaks: frozenset[str]  # clauses that must fail on it; at least one does
+    tiers: frozenset[str] = ALL_TIERS  # where the bug exists (others: AdapterSpecError)
 
     @property
     def spec(self) -> str:
@@ -75,6 +82,74 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             frozenset({"K6", "N4"})),
     Variant("task_lost_on_worker_death", "when a worker dies, the daemon deletes the task it "
             "held instead of releasing it", "adapter", _C3, frozenset({"C1", "L1"})),
+    # one faithful one-rule bug per clause (broken_reference_clauses, broken_reference_sim)
+    Variant("continued_as_new_process", "a redelivered top-level workflow task continues "
+            "its checkpoint in a new process (new id) and leaves the old one running",
+            "engine", _C3, frozenset({"C1", "L1", "L2"}), SIM),
+    Variant("replay_reexecutes_step", "a redelivered workflow task replays the interrupted "
+            "step to rebuild its state (re-executing its body), then runs it again", "engine",
+            _C3, frozenset({"C3"})),
+    Variant("context_lost_on_continue", "a redelivered workflow task restores its "
+            "checkpoint's position but not its context", "engine",
+            "c4_outputs_equal_without_kills", frozenset({"C4"})),
+    Variant("children_relaunched_after_kill", "a workflow continued after its worker died "
+            "launches the children its checkpoint awaits again instead of collecting them",
+            "engine", "c6_children_awaited_not_relaunched", frozenset({"C6"})),
+    Variant("kill_marks_terminated", "a kill request does not check the state: an already "
+            "excepted process becomes killed", "engine",
+            "n1_excepted_process_never_runs_again", frozenset({"N1"}), SIM),
+    Variant("recovery_resubmits_unfinished", "when leases are released (broker restart, "
+            "worker death), every top-level process that did not finish is submitted again, "
+            "excepted ones included", "engine", "n1_excepted_process_never_runs_again",
+            frozenset({"N1"}), SIM),
+    Variant("relaunch_supersedes_old", "a relaunch marks the old process killed "
+            "(superseded)", "engine", "n2_relaunch_makes_new_id", frozenset({"N2"}), SIM),
+    Variant("relaunch_from_checkpoint", "a relaunch copies the old process's checkpoint, so "
+            "the new instance continues where the old one stopped", "engine",
+            "add_three_numbers_relaunch_uncached", frozenset({"N3"}), SIM),
+    Variant("failed_parent_sources_skipped", "calculations whose parent workflow did not "
+            "finish are never cache sources", "engine", "add_three_numbers_relaunch_cached",
+            frozenset({"N4", "K5"})),
+    Variant("hit_executes_body", "a cache hit still executes the calculation body",
+            "engine", "k1_hit_executes_no_effect", frozenset({"K1"})),
+    Variant("hit_outputs_lossy", "a hit copies its source's outputs through a serialiser "
+            "that turns floats with integral values into ints", "engine",
+            "k2_hit_outputs_equal_source", frozenset({"K2"})),
+    Variant("hit_names_no_source", "a cache hit is recorded without naming its source",
+            "engine", "k1_hit_executes_no_effect", frozenset({"K2"})),
+    Variant("invalidated_source_hit", "the source choice ignores invalidation", "engine",
+            "k3_invalidated_source_misses", frozenset({"K3"})),
+    Variant("invalidating_exit_source_hit", "a failed calculation is a source even when its "
+            "exit code invalidates the cache", "engine", "k3_failed_source_follows_policy",
+            frozenset({"K3"})),
+    Variant("hash_numbers_by_value", "the cache hash encodes numbers by value, not type "
+            "(1, 1.0 and True collide)", "engine", "k4_any_input_change_misses",
+            frozenset({"K4"})),
+    Variant("hash_normalises_unicode", "the cache hash normalises text to NFC (NFC and NFD "
+            "inputs collide)", "engine", "k4_any_input_change_misses", frozenset({"K4"})),
+    Variant("hash_rounds_floats_undeclared", "the cache hash rounds floats to 14 significant "
+            "digits but the engine does not declare that normalisation", "engine",
+            "k4_float_normalisation_is_reported", frozenset({"K4"})),
+    Variant("hash_salted_by_worker", "the cache hash mixes in the worker's identity, so "
+            "equal inputs miss in another worker", "engine", "k5_hit_across_worker_kill",
+            frozenset({"K5"})),
+    Variant("caching_off_still_hits", "the cache lookup never reads the configuration: "
+            "caching is always on", "engine", "k6_caching_off_never_hits",
+            frozenset({"K6"})),
+    Variant("per_type_config_ignored", "the per-type lists are not read: any enabled type "
+            "turns caching on for every type", "engine", "k7_per_type_configuration",
+            frozenset({"K7"})),
+    Variant("hash_omits_type", "the cache hash omits the calculation's type identity",
+            "engine", "k8_types_never_hit_each_other", frozenset({"K8"})),
+    Variant("hit_does_not_wake_parent", "a calculation finished from the cache does not "
+            "queue its waiting parent's task", "engine", "k1_hit_executes_no_effect",
+            frozenset({"L1"}), SIM),
+    Variant("launch_submitted_twice", "every launch is submitted twice (a retry without an "
+            "idempotency key): one launch makes two processes", "adapter",
+            "l2_one_launch_one_process", frozenset({"L2"})),
+    Variant("children_listed_from_checkpoint", "a process lists as children only those its "
+            "latest checkpoint awaits", "engine", "p1_nested_links_consistent",
+            frozenset({"P1"}), SIM),
     Variant("commit_failure_swallowed", "a refused checkpoint commit is logged and its task "
             "acknowledged as if committed, so the step's progress is lost", "engine",
             "c4_failed_commit_is_a_failed_attempt", frozenset({"C1", "C4", "L1"})),
@@ -107,6 +182,10 @@ class BrokenReferenceAdapter(ReferenceAdapter):
                 f"use --tier embedded with it; for the sim tier use the variant's factory "
                 f"(--engine {spec_of(variant)} --tier sim: "
                 "broken_reference_sim.BrokenSimReferenceAdapter)")
+        if tier not in self.variant.tiers:
+            raise AdapterSpecError(
+                spec_of(variant), f"this bug exists on the {', '.join(sorted(self.variant.tiers))} "
+                f"tier only, not on {tier}", "use --tier sim with it")
         super().__init__(tier, workers)
         self.name = f"reference+{variant}"
 
@@ -127,6 +206,12 @@ class BrokenReferenceAdapter(ReferenceAdapter):
                                         ).rowcount
 
             daemon._release = lose  # type: ignore[method-assign]  # the deliberate bug
+
+    def launch(self, label: str, workflow: str, inputs: Mapping[str, Any]) -> Handle:
+        handle = super().launch(label, workflow, inputs)
+        if self.variant.name == "launch_submitted_twice":
+            super().launch(label, workflow, inputs)  # the retried submit: a second process
+        return handle
 
     def relaunch(self, label: str, of: Handle) -> Handle:
         if self.variant.name != "relaunch_reuses_id":
@@ -162,4 +247,28 @@ relaunch_reuses_id = _factory("relaunch_reuses_id")
 unfenced_duplicate_delivery = _factory("unfenced_duplicate_delivery")
 cached_workflow = _factory("cached_workflow")
 task_lost_on_worker_death = _factory("task_lost_on_worker_death")
+continued_as_new_process = _factory("continued_as_new_process")
+context_lost_on_continue = _factory("context_lost_on_continue")
+replay_reexecutes_step = _factory("replay_reexecutes_step")
+children_relaunched_after_kill = _factory("children_relaunched_after_kill")
+kill_marks_terminated = _factory("kill_marks_terminated")
+recovery_resubmits_unfinished = _factory("recovery_resubmits_unfinished")
+relaunch_supersedes_old = _factory("relaunch_supersedes_old")
+relaunch_from_checkpoint = _factory("relaunch_from_checkpoint")
+failed_parent_sources_skipped = _factory("failed_parent_sources_skipped")
+hit_executes_body = _factory("hit_executes_body")
+hit_outputs_lossy = _factory("hit_outputs_lossy")
+hit_names_no_source = _factory("hit_names_no_source")
+invalidated_source_hit = _factory("invalidated_source_hit")
+invalidating_exit_source_hit = _factory("invalidating_exit_source_hit")
+hash_numbers_by_value = _factory("hash_numbers_by_value")
+hash_normalises_unicode = _factory("hash_normalises_unicode")
+hash_rounds_floats_undeclared = _factory("hash_rounds_floats_undeclared")
+hash_salted_by_worker = _factory("hash_salted_by_worker")
+caching_off_still_hits = _factory("caching_off_still_hits")
+per_type_config_ignored = _factory("per_type_config_ignored")
+hash_omits_type = _factory("hash_omits_type")
+hit_does_not_wake_parent = _factory("hit_does_not_wake_parent")
+launch_submitted_twice = _factory("launch_submitted_twice")
+children_listed_from_checkpoint = _factory("children_listed_from_checkpoint")
 commit_failure_swallowed = _factory("commit_failure_swallowed")

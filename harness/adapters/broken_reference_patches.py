@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from harness.adapters.broken_reference_clauses import CLAUSE_EXECUTOR_BUGS, reader
 from reference_engine.core.hashing import calculation_hash
 from reference_engine.loader import resolve
 from reference_engine.runtime import executor
@@ -105,7 +106,7 @@ def cached_workflow_step(original: StepRunner) -> StepRunner:
         if process.checkpoint is None and store.caching_config().is_enabled(
                 process.type, process.label):
             key = calculation_hash(process.type, 1, process.inputs)
-            for other in _reader(store).list_processes():
+            for other in reader(store).list_processes():
                 if (other.kind == "workflow" and other.type == process.type
                         and other.state == "finished" and other.id != process.id
                         and calculation_hash(other.type, 1, other.inputs) == key):
@@ -129,16 +130,6 @@ def swallow_refused_commit(original: Callable[..., None]) -> Callable[..., None]
     return acknowledge
 
 
-def _reader(store: Any) -> Any:
-    """The store to read from: a sim worker's store offers only what the executor calls,
-    so reads beyond those go to the simulation's own store."""
-    if hasattr(store, "list_processes"):
-        return store
-    from reference_engine.sim import current_simulation
-
-    return current_simulation().store
-
-
 EXECUTOR_BUGS: dict[str, dict[str, Factory]] = {
     "resume_from_scratch": {"_run_step": scratch_step},
     "hash_ignores_nested": {"calculation_hash": shallow_hash},
@@ -146,6 +137,7 @@ EXECUTOR_BUGS: dict[str, dict[str, Factory]] = {
     "unfenced_duplicate_delivery": {"_run_step": twice_step},
     "cached_workflow": {"_run_step": cached_workflow_step},
     "commit_failure_swallowed": {"_commit_refused": swallow_refused_commit},
+    **CLAUSE_EXECUTOR_BUGS,  # one variant per clause (broken_reference_clauses)
 }
 """Per variant: executor global -> factory of its broken replacement."""
 

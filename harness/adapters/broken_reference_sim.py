@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -35,7 +35,7 @@ from harness.adapters.reference_sim import DEFAULT_MAX_STEPS, SimReferenceAdapte
 from harness.session import Session
 from reference_engine.runtime import executor
 from reference_engine.sim import SimStore, Simulation, current_simulation
-from reference_engine.storage.records import ClaimedTask
+from reference_engine.storage.records import TERMINAL_STATES, ClaimedTask, ProcessRecord
 
 __all__ = ["SIM_STORES", "BrokenSimReferenceAdapter", "install"]
 
@@ -106,12 +106,102 @@ class LosingStore(SimStore):
         return len(held)
 
 
+class KillsTerminatedStore(SimStore):
+    """kill_marks_terminated: a kill request does not check the state, so it marks an
+    already terminated process killed as well."""
+
+    def kill(self, pid: int, message: str = "killed by request") -> list[int]:
+        row = self._row(pid)
+        if row.state not in TERMINAL_STATES:
+            return super().kill(pid, message)
+        row.state, row.message, row.version = "killed", message, row.version + 1
+        row.updated_at = self.clock()
+        self._event(pid, "killed", None, row.updated_at)
+        self._commit()
+        return [pid]
+
+
+class ResubmitsUnfinishedStore(SimStore):
+    """recovery_resubmits_unfinished: when leases are released (broker restart, worker
+    death), every top-level process that did not finish and has no task is submitted
+    again, excepted and killed ones included (the recovery selects ``state != finished``
+    where it should select the active states)."""
+
+    def release_owner(self, owner: str) -> int:
+        freed = super().release_owner(owner)
+        for pid, row in self._rows.items():
+            if row.parent_id is None and row.state in ("excepted", "killed") \
+                    and pid not in self._task_of:
+                row.state, row.version = "created", row.version + 1
+                self._event(pid, "created", None, self.clock())
+                self._insert_task(pid)
+        self._commit()
+        return freed
+
+
+class SupersedingRelaunchStore(SimStore):
+    """relaunch_supersedes_old: a relaunch marks the old process killed ("superseded")."""
+
+    def create_process(self, type_string: str, label: str, kind: str,
+                       inputs: dict[str, Any], restart_of: int | None = None) -> int:
+        if restart_of is not None:
+            old = self._row(restart_of)
+            old.state, old.message, old.version = "killed", "superseded", old.version + 1
+            self._event(restart_of, "killed", None, self.clock())
+        return super().create_process(type_string, label, kind, inputs, restart_of)
+
+
+class RestartFromCheckpointStore(SimStore):
+    """relaunch_from_checkpoint: a relaunch copies the old process's checkpoint, so the new
+    instance continues where the old one stopped instead of starting at step one."""
+
+    def create_process(self, type_string: str, label: str, kind: str,
+                       inputs: dict[str, Any], restart_of: int | None = None) -> int:
+        pid = super().create_process(type_string, label, kind, inputs, restart_of)
+        if restart_of is not None:
+            self._rows[pid].checkpoint = self._row(restart_of).checkpoint
+        return pid
+
+
+class HitWakesNoParentStore(SimStore):
+    """hit_does_not_wake_parent: a calculation finished from the cache does not queue its
+    waiting parent's task, so the parent waits for ever with no task."""
+
+    def finish_calculation(self, claimed: ClaimedTask, *args: Any, **kwargs: Any) -> bool:
+        cached_from = kwargs.get("cached_from", args[4] if len(args) > 4 else None)
+        self._hit = cached_from is not None
+        try:
+            return super().finish_calculation(claimed, *args, **kwargs)
+        finally:
+            self._hit = False
+
+    def _wake_parent(self, parent_id: int | None) -> None:
+        if not getattr(self, "_hit", False):  # the bug: a hit's finish wakes nobody
+            super()._wake_parent(parent_id)
+
+
+class AwaitedChildrenOnlyStore(SimStore):
+    """children_listed_from_checkpoint: a process lists as children only those its latest
+    checkpoint awaits, so earlier children name a parent that does not list them."""
+
+    def _load(self, pid: int) -> ProcessRecord:
+        record = super()._load(pid)
+        record.__dict__["children"] = tuple(self._row(pid).awaiting)
+        return record
+
+
 SIM_STORES: dict[str, type[SimStore]] = {
     "ack_before_commit": AckBeforeCommitStore,
     "excepted_source_hit": ExceptedKeepsHashStore,
     "unfenced_duplicate_delivery": UnfencedStore,
     "relaunch_reuses_id": RequeueingStore,
     "task_lost_on_worker_death": LosingStore,
+    "kill_marks_terminated": KillsTerminatedStore,
+    "recovery_resubmits_unfinished": ResubmitsUnfinishedStore,
+    "relaunch_supersedes_old": SupersedingRelaunchStore,
+    "relaunch_from_checkpoint": RestartFromCheckpointStore,
+    "hit_does_not_wake_parent": HitWakesNoParentStore,
+    "children_listed_from_checkpoint": AwaitedChildrenOnlyStore,
 }
 """Per variant: the store its simulation runs on (the rest run on ``SimStore``)."""
 
@@ -211,6 +301,12 @@ class BrokenSimReferenceAdapter(SimReferenceAdapter):
                 undo()
         finally:
             super().close()
+
+    def launch(self, label: str, workflow: str, inputs: Mapping[str, Any]) -> Handle:
+        handle = super().launch(label, workflow, inputs)
+        if self.variant.name == "launch_submitted_twice":
+            super().launch(label, workflow, inputs)  # the retried submit: a second process
+        return handle
 
     def relaunch(self, label: str, of: Handle) -> Handle:
         if self.variant.name != "relaunch_reuses_id":
