@@ -47,6 +47,7 @@ class VariantOutcome:
     failed: frozenset[str] = frozenset()  # promised clauses that failed on the first run
     witness_lines: int = 0  # history lines of the longest witness of a failed breaks clause
     not_on_tier: str | None = None  # the variant's bug does not exist on this tier: why
+    error: str | None = None  # the run errored: the variant was neither caught nor passed
 
     @property
     def counted(self) -> bool:
@@ -56,6 +57,8 @@ class VariantOutcome:
     def line(self) -> str:
         if self.not_on_tier is not None:
             return f"  n/a    {self.variant:28} {self.not_on_tier}"
+        if self.error is not None:
+            return f"  ERROR  {self.variant:28} its scenario errored: {self.error}"
         if self.failure is None:
             return f"  MISSED {self.variant:28} its scenario passed ({self.seconds:.1f} s)"
         mark = "SLOW  " if self.too_slow else "caught" if self.caught else "WRONG "
@@ -94,6 +97,9 @@ def check_variant(name: str, out: Path, *, shrink_time: float = 30.0,
         return VariantOutcome(name, False, None, detected, detected, not_on_tier=(
             f"not on tier {probe.tier}: {variant.catches} is not applicable there "
             f"({'; '.join(run.reasons)})"))
+    if run.status == "error":  # not a pass and not a catch: say so, count it as missed
+        return VariantOutcome(name, False, None, detected, detected,
+                              error="; ".join(run.reasons))
     failure = handler.handle(run, shrink_it=True)
     broken = failure is not None and bool(
         {r.clause for r in failure.run.failed(promised)} & variant.breaks)

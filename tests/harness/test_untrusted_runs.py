@@ -109,3 +109,17 @@ def test_replay_on_an_erroring_adapter_exits_3_not_0(capsys: pytest.CaptureFixtu
     _, err = capsys.readouterr()
     assert code == EXIT_UNTRUSTED
     assert "E1 (1 scenario(s)" in err and (tmp_path / "wfconform-failures/errors.txt").is_file()
+
+
+def test_selftest_reports_an_errored_variant_run_as_an_error_not_a_pass(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import harness.selftest as selftest_module
+
+    real_run = selftest_module.run_scenario
+    monkeypatch.setattr(selftest_module, "run_scenario",
+                        lambda _factory, scenario, options: real_run(
+                            untrusted.unreachable, scenario, options))
+    outcome = selftest_module.check_variant("hash_ignores_nested", tmp_path, tier="sim")
+    assert not outcome.caught and outcome.counted
+    assert outcome.line().startswith("  ERROR ") and "engine unreachable" in outcome.line()
+    assert "passed" not in outcome.line()
