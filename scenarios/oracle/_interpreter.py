@@ -10,7 +10,10 @@ Model assumptions (also in docs/scenarios.md):
   the next attempt; `after_effect_before_checkpoint` -> the body ran and runs again (its
   children may be launched twice: orphans); `after_checkpoint_before_ack` -> ran once;
   `while_waiting` -> the step ran once and its children are awaited, not relaunched.
-  Children that may be running in the dying worker may execute once more.
+  Children that may be running in the dying worker may execute once more, and so may
+  the waiting parent step and its siblings, unless the engine declares
+  `Capabilities.isolated_kills` (then a kill touches only the task it landed in, the
+  killed attempt of a launching step created no children, and these bounds are exact).
 - A `KillOnEffect(k)` lands while the body that wrote entry k waits between its entry
   and its checkpoint, before any raise (the nemesis's gate). Where the model knows that
   body (`entries_exact` and every earlier entry certain) the kill is certain: the body
@@ -103,6 +106,7 @@ class Interpreter:
         self.exercises: set[str] = set()
         self.orphan_depth = 0
         self.in_flight_depth = 0
+        self.isolated = capabilities.isolated_kills
         self.window: Window | None = None
         self.raised: list[tuple[str, RaiseIn]] = []
         self.bad_before: set[str] = set()
@@ -126,7 +130,8 @@ class Interpreter:
             self.exercises.add("C2")
         if self.bad_before:
             self.exercises.add("N1")
-        self.ledger.owners_may_redo(f"parent step may redo after a kill at {where}")
+        if not self.isolated:  # else the parent's checkpoint preceded its child's existence
+            self.ledger.owners_may_redo(f"parent step may redo after a kill at {where}")
         relation = IdRelation(process, process, True, f"continues after a kill at {where} (C1)")
         if relation not in self.ids:
             self.ids.append(relation)
@@ -196,6 +201,21 @@ class Interpreter:
                 if exposed:
                     self.may_pre_empt(key, fault, _faults_named(exposed))
             return "raise", crashes
+
+    def spread_of(self, crashes: list[str]) -> tuple[int, int]:
+        """What kills at a launching step leave behind: (orphan copies, kills that may
+        have found its children in flight). Both 0 when kills are isolated (see
+        `Capabilities.isolated_kills`): the killed attempt created no children, and the
+        children of a committed step run in other workers.
+
+        What stays loose even then, and why: a kill naming attempt n of a type that
+        several sibling calls of one step run (which call begins first is timing, see
+        `scenarios.oracle._siblings`); a fault at a journal entry the model cannot place
+        (which body wrote it is timing); broker and database faults (they race every
+        commit, and the time they land is not a crashpoint)."""
+        if self.isolated:
+            return 0, 0
+        return crashes.count(_REDO), sum(cp in _CHILDREN_IN_FLIGHT for cp in crashes)
 
     @property
     def entries_exact(self) -> bool:
@@ -339,8 +359,7 @@ class Interpreter:
             return "excepted"
         self.launch.children = True
         self.exercises.add("P1")
-        orphans = crashes.count(_REDO)
-        in_flight = sum(cp in _CHILDREN_IN_FLIGHT for cp in crashes)
+        orphans, in_flight = self.spread_of(crashes)
         self.awaited(crashes, [calc_key(prefix, step.name, i, call.calc)
                                for i, call in enumerate(step.calls)])
         calls = []
@@ -384,7 +403,7 @@ class Interpreter:
         a fault names (`scenarios.oracle._siblings`), a call's own kills may be a
         sibling's, and a raise may be any call's: its node is only a possible source.
         """
-        sibling_kills = sum(len(crashes) for _, _, crashes in results)
+        sibling_kills = 0 if self.isolated else sum(len(crashes) for _, _, crashes in results)
         raised = dict(self.raised)
         states = {path: state for (*_, path, _), (state, _, _) in zip(calls, results,
                                                                        strict=True)}
@@ -412,7 +431,7 @@ class Interpreter:
                                          and path not in unsure))
         crashes = {path: own for (*_, path, _), (_, _, own) in zip(calls, results, strict=True)}
         for group in groups:
-            spread(group, self.ledger, crashes)
+            spread(group, self.ledger, crashes, widened=not self.isolated)
         return None if failed else outputs
 
     # -- workflows ---------------------------------------------------------------------
@@ -428,8 +447,7 @@ class Interpreter:
         self.awaited(crashes, [key])
         child = self.scenario.workflow(step.workflow)
         values = {name: self.resolve(ref, inputs, env) for name, ref in step.inputs.items()}
-        orphans = crashes.count(_REDO)
-        in_flight = sum(cp in _CHILDREN_IN_FLIGHT for cp in crashes)
+        orphans, in_flight = self.spread_of(crashes)
         self.orphan_depth += orphans
         self.in_flight_depth += in_flight
         recorder = Recorder((key, f"{wf.name}.{step.name}"))

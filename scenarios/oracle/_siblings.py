@@ -22,7 +22,8 @@ depends on which call took which attempt:
   interleaved one call may take several of them. A call's own kills no longer shield it
   from "in flight in a killed worker" (`settle_children` widens each call of the group
   by every kill of the group, at most +1 per kill, which also covers the redo of the
-  call the kill lands on). So each call's bound becomes [the least any call runs without
+  call the kill lands on; with isolated kills there is no such widening, and each call
+  may take every redo kill instead). So each call's bound becomes [the least any call runs without
   its redo kills, the most any call may run without its redo kills]. This loses that the
   redo kills add up to exactly their number over the group (an `EffectBound` is per
   key): a correct engine meets every bound, an engine that runs a call too often still
@@ -97,21 +98,26 @@ def affected(group: SiblingGroup, ledger: Ledger) -> bool:
     return bool(group.faults)
 
 
-def spread(group: SiblingGroup, ledger: Ledger, crashes: dict[str, list[str]]) -> None:
+def spread(group: SiblingGroup, ledger: Ledger, crashes: dict[str, list[str]],
+           widened: bool = True) -> None:
     """Give every call of an affected group the union of the bounds any order allows.
 
-    `crashes[path]` lists the crashpoints the call-order walk gave that call; the bounds
-    were already widened by `settle_children` by every kill of the group, so a call's
-    count without its own redo kills, widened so, bounds every call in any order.
+    `crashes[path]` lists the crashpoints the call-order walk gave that call. When
+    `widened`, `settle_children` already widened each call by every kill of the group
+    (+1 each), which covers the redo of the call a kill lands on, so a call's count
+    without its own redo kills bounds every call in any order. With isolated kills
+    (`Capabilities.isolated_kills`) nothing was widened: any call may take every redo.
     """
     runs = []
+    redo_kills = 0
     for path in group.paths:
         redo = crashes[path].count(_REDO)
+        redo_kills += redo
         lo0, hi0 = group.start[path]
         lo, hi = ledger.bounds[path]
         runs.append((lo - lo0 - redo, hi - hi0 - redo))
     lo = max(0, min(r[0] for r in runs))
-    hi = max(r[1] for r in runs)
+    hi = max(r[1] for r in runs) + (0 if widened else redo_kills)
     reason = group.describe()
     for path in group.paths:
         lo0, hi0 = group.start[path]
