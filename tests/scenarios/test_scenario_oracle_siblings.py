@@ -115,3 +115,14 @@ def test_a_fault_on_every_attempt_is_not_ambiguous():
     e = run(RaiseIn("calc:add", None))
     assert bound(e, C0) == bound(e, C1) == (1, 1)
     assert "begins first" not in e.effects[C0].reason
+
+
+def test_siblings_that_all_raise_stay_certain_non_sources():
+    """A kill on attempt 1 makes the group ambiguous, but every attempt raises: every
+    call ends excepted whichever began first, so none may serve as a source."""
+    relaunch = (SetCaching(True), Launch("A", "Two", {"x": 0}), Relaunch("B", "A"))
+    e = run(RaiseIn("calc:add", None), KillAtCrashpoint("before_effect", "calc:add", 1),
+            launches=relaunch)
+    assert not e.undecided
+    assert e.cache["B/calc1/0:add"].hit is False
+    assert e.cache["B/calc1/1:add"].hit is False
