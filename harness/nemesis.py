@@ -17,11 +17,20 @@ Faults are drawn choices, not sleeps (DESIGN.md section 4):
 
 An adapter that raises ``Unsupported`` is recorded as such (``status: unsupported``)
 and the run is flagged so the runner stops it: its clauses then read unknown.
+
+Service outages do not eat the chaos budget. A broker or database restart (or dropped
+connections) takes as long as the service needs to come back, 10 s on a loaded
+machine, and no engine can make progress meanwhile; counted against a launch's chaos
+timeout it failed L1 on a correct engine. So the nemesis times each service fault (its
+fault line gets ``t0``, the start, beside ``t``, the end) and ``Nemesis.wait`` extends a
+launch's deadline by the outage time that overlapped the wait, at most
+``MAX_EXCUSED_OUTAGE`` s; the runner records the excused seconds on the wait line.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
@@ -45,10 +54,16 @@ from scenarios.faults import (
 from scenarios.plan import KillProcess
 from scenarios.scenario import Scenario
 
-__all__ = ["Nemesis", "needs_gate"]
+__all__ = ["MAX_EXCUSED_OUTAGE", "Nemesis", "needs_gate"]
 
 POLL_SECONDS = 0.002
+MAX_EXCUSED_OUTAGE = 120.0
+"""At most this many seconds of service outage extend one launch's chaos deadline: a
+service that takes longer to come back is stuck, and the wait must end some time."""
+OUTAGE_SLICE = 0.5
+"""While a service fault is under way, the wait goes on in slices of this many seconds."""
 _AT_ENTRY = (KillOnEffect, RestartBroker, RestartDatabase, DropConnection)
+_SERVICE = (RestartBroker, RestartDatabase, DropConnection)
 
 
 def _entry(fault: Fault) -> int | None:
@@ -92,6 +107,9 @@ class Nemesis:
         self._at_entry = [f for f in scenario.faults if isinstance(f, _AT_ENTRY)]
         self._kill_requests = [op for op in scenario.launches
                                if isinstance(op, KillProcess) and op.at_effect is not None]
+        self._outages: list[tuple[float, float | None]] = []  # monotonic (start, end)
+        self._outage_lock = threading.Lock()
+        self._clock: Callable[[], float] = time.monotonic
 
     # ------------------------------------------------------------------ arming
     def arm(self) -> None:
@@ -116,6 +134,9 @@ class Nemesis:
 
     def _do(self, fault: Fault | KillProcess, status: str, action: Callable[[], Any],
             **extra: Any) -> None:
+        if isinstance(fault, _SERVICE):
+            action = partial(self._timed, action)
+            extra = {**extra, "t0": self._clock()}
         try:
             result = action()
         except Unsupported as error:
@@ -131,6 +152,50 @@ class Nemesis:
         if isinstance(result, int) and not isinstance(result, bool):
             extra = {**extra, "killed_pid": result}
         self.recorder.add("fault", source="nemesis", status=status, **_describe(fault), **extra)
+
+    # ------------------------------------------------------------------ outages
+    def _timed(self, action: Callable[[], Any]) -> Any:
+        """Run a service fault, recording its outage (also while it is under way)."""
+        with self._outage_lock:
+            index = len(self._outages)
+            self._outages.append((self._clock(), None))
+        try:
+            return action()
+        finally:
+            with self._outage_lock:
+                self._outages[index] = (self._outages[index][0], self._clock())
+
+    def outage(self, since: float) -> tuple[float, bool]:
+        """Seconds of service outage since ``since`` (monotonic), and whether one goes on."""
+        now = self._clock()
+        with self._outage_lock:
+            spans = list(self._outages)
+        seconds = sum(max(0.0, (now if end is None else end) - max(start, since))
+                      for start, end in spans)
+        return seconds, any(end is None for _, end in spans)
+
+    def wait(self, handle: Handle, timeout: float) -> tuple[str | None, float]:
+        """``adapter.wait`` with the deadline extended by service outages meanwhile.
+
+        Returns the terminal state (None: the deadline passed) and the seconds excused:
+        the outage time that overlapped the wait, at most ``MAX_EXCUSED_OUTAGE``.
+        """
+        started = self._clock()
+        excused = 0.0
+        while True:
+            seconds, ongoing = self.outage(started)
+            excused = min(seconds, MAX_EXCUSED_OUTAGE)
+            left = started + timeout + excused - self._clock()
+            if ongoing and excused < MAX_EXCUSED_OUTAGE:
+                left = max(left, OUTAGE_SLICE)
+            state = self.adapter.wait(handle, max(0.0, left))
+            if state is not None:
+                return state, excused
+            seconds, ongoing = self.outage(started)
+            more = min(seconds, MAX_EXCUSED_OUTAGE) > excused or (
+                ongoing and excused < MAX_EXCUSED_OUTAGE)
+            if not more and self._clock() >= started + timeout + excused:
+                return None, excused
 
     # ------------------------------------------------------------------ landing
     def start(self) -> None:

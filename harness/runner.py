@@ -180,7 +180,7 @@ def _execute(adapter: EngineAdapter, scenario: Scenario, workdir: Path,
             if nemesis.unsupported:
                 break
             try:
-                stopped += _perform(adapter, op, index, recorder, handles, options)
+                stopped += _perform(adapter, op, index, recorder, handles, options, nemesis)
             except Unsupported as error:
                 unsupported.append(str(error))
                 recorder.add("op", i=index, op=_OP_KINDS[type(op)], status="unsupported",
@@ -204,8 +204,12 @@ def _execute(adapter: EngineAdapter, scenario: Scenario, workdir: Path,
 
 
 def _perform(adapter: EngineAdapter, op: LaunchOp, index: int, recorder: HistoryRecorder,
-             handles: dict[str, Handle], options: RunOptions) -> list[str]:
-    """Do one plan operation; return why the plan must stop (a launch that hangs)."""
+             handles: dict[str, Handle], options: RunOptions, nemesis: Nemesis) -> list[str]:
+    """Do one plan operation; return why the plan must stop (a launch that hangs).
+
+    A launch gets ``chaos_timeout`` s plus the service outages meanwhile (``Nemesis.wait``):
+    a broker restart's own duration is not the engine's delay.
+    """
     t = time.monotonic()
     if isinstance(op, (Launch, Relaunch)):
         if isinstance(op, Launch):
@@ -217,13 +221,15 @@ def _perform(adapter: EngineAdapter, op: LaunchOp, index: int, recorder: History
         handles[op.label] = handle
         recorder.add("op", i=index, op=_OP_KINDS[type(op)], label=op.label, process=handle.id,
                      t=t, **fields)
-        state = adapter.wait(handle, options.chaos_timeout)
+        state, excused = nemesis.wait(handle, options.chaos_timeout)
+        outage = {"excused": round(excused, 3)} if excused else {}
         recorder.add("op", i=index, op="wait", label=op.label, process=handle.id,
-                     state=state or "timeout", timeout=options.chaos_timeout)
+                     state=state or "timeout", timeout=options.chaos_timeout, **outage)
         recorder.sight(adapter.observe(), index)
         if state is None:
+            extra = f" (+{excused:.1f} s of service outage excused)" if excused else ""
             return [f"launch {op.label} (process {handle.id}) did not terminate within "
-                    f"{options.chaos_timeout} s of chaos"]
+                    f"{options.chaos_timeout} s of chaos{extra}"]
     elif isinstance(op, SetCaching):
         adapter.set_caching(op.default, tuple(op.enabled), tuple(op.disabled))
         recorder.add("op", i=index, op="set_caching", default=op.default,

@@ -77,6 +77,15 @@ class Capabilities:
       not applicable to it.
     - `tiers`: where the engine runs (`sim`, `embedded`, `real`, ...), free-form names.
     - `expected_failures`: clauses declared to fail (strict: a pass fails the run).
+    - `isolated_kills`: a worker kill can touch only the one task that worker was
+      executing: a worker executes one task at a time, and a step's children are created
+      in the same commit as the step's checkpoint (none exists, let alone runs, before
+      it). Then the oracle's bounds for kills it can place are exact: the waiting parent
+      step never runs again, siblings and children are never "in flight in the killed
+      worker", and a kill before a launching step's checkpoint leaves no orphans. The
+      default, False, is the loose model every engine meets; AiiDA is False (a daemon
+      worker runs many processes, and a WorkChain submits children before checkpointing),
+      the reference engine True.
     """
 
     promised: frozenset[str]
@@ -85,8 +94,14 @@ class Capabilities:
     crashpoints: frozenset[str]
     tiers: frozenset[str]
     expected_failures: frozenset[str] = frozenset()
+    isolated_kills: bool = False
 
     def __post_init__(self) -> None:
+        if type(self.isolated_kills) is not bool:
+            raise InvalidScenarioError(
+                "Capabilities.isolated_kills", self.isolated_kills, "True or False",
+                "declare whether a worker kill touches only the task it was executing",
+            )
         set_ = object.__setattr__
         set_(self, "promised", _frozen_subset("promised", self.promised, ALL_CLAUSES))
         if self.failed_source_policy not in FAILED_SOURCE_POLICIES:

@@ -112,13 +112,19 @@ class ReferenceAdapter:
 
     # ------------------------------------------------------------------ declaration
     def capabilities(self) -> Capabilities:
-        """Everything, honestly: broker/database faults are not applicable on embedded."""
+        """Everything, honestly: broker/database faults are not applicable on embedded.
+
+        Kills are isolated: a worker executes one task at a time, and a step's children
+        are created in the commit of its checkpoint (``runtime.executor``), so the oracle
+        gives exact bounds for the kills it can place.
+        """
         return Capabilities(
             promised=frozenset(ALL_CLAUSES),
             failed_source_policy="allow_unless_invalidating",
             hash_normalisations=frozenset(),
             crashpoints=frozenset(CRASHPOINTS),
             tiers=frozenset(TIERS),
+            isolated_kills=True,
         )
 
     def supports(self, operation: str) -> bool:

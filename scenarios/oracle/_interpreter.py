@@ -10,7 +10,10 @@ Model assumptions (also in docs/scenarios.md):
   the next attempt; `after_effect_before_checkpoint` -> the body ran and runs again (its
   children may be launched twice: orphans); `after_checkpoint_before_ack` -> ran once;
   `while_waiting` -> the step ran once and its children are awaited, not relaunched.
-  Children that may be running in the dying worker may execute once more.
+  Children that may be running in the dying worker may execute once more, and so may
+  the waiting parent step and its siblings, unless the engine declares
+  `Capabilities.isolated_kills` (then a kill touches only the task it landed in, the
+  killed attempt of a launching step created no children, and these bounds are exact).
 - A `KillOnEffect(k)` lands while the body that wrote entry k waits between its entry
   and its checkpoint, before any raise (the nemesis's gate). Where the model knows that
   body (`entries_exact` and every earlier entry certain) the kill is certain: the body
@@ -20,6 +23,11 @@ Model assumptions (also in docs/scenarios.md):
   exception (an unplaceable kill, a broker/database fault racing the commit, the kill of
   a worker a sibling or the parent shares) and the retry would not raise, the launch is
   undecided; so is one whose possible extra execution is an attempt a `RaiseIn` names.
+- Attempts count the order in which workers begin a target's bodies. Two or more calls
+  of one type in one `LaunchCalcs` may begin in any order, so a body fault naming an
+  attempt they consume may land on any of them (`scenarios.oracle._siblings`): their
+  states and counts are widened to what any order allows, or the launch is undecided
+  when one of them may also be a cache hit.
 - An exception in a step makes its workflow excepted; in a calculation, the calculation
   excepted. A workflow whose child failed (excepted, killed or a non-zero exit status)
   finishes with `CHILD_FAILED_EXIT_STATUS` and no outputs.
@@ -50,6 +58,7 @@ from scenarios.language import (
 )
 from scenarios.oracle._cache import UNKNOWN, Lookup, Node, SourceStore, contains_unknown
 from scenarios.oracle._ledger import External, LaunchState, Ledger, Recorder, Undecided
+from scenarios.oracle._siblings import SiblingGroup, affected, sibling_groups, spread
 from scenarios.oracle.expectation import CacheExpectation, IdRelation
 from scenarios.scenario import Scenario
 from scenarios.values import canonical
@@ -97,6 +106,7 @@ class Interpreter:
         self.exercises: set[str] = set()
         self.orphan_depth = 0
         self.in_flight_depth = 0
+        self.isolated = capabilities.isolated_kills
         self.window: Window | None = None
         self.raised: list[tuple[str, RaiseIn]] = []
         self.bad_before: set[str] = set()
@@ -120,7 +130,8 @@ class Interpreter:
             self.exercises.add("C2")
         if self.bad_before:
             self.exercises.add("N1")
-        self.ledger.owners_may_redo(f"parent step may redo after a kill at {where}")
+        if not self.isolated:  # else the parent's checkpoint preceded its child's existence
+            self.ledger.owners_may_redo(f"parent step may redo after a kill at {where}")
         relation = IdRelation(process, process, True, f"continues after a kill at {where} (C1)")
         if relation not in self.ids:
             self.ids.append(relation)
@@ -190,6 +201,21 @@ class Interpreter:
                 if exposed:
                     self.may_pre_empt(key, fault, _faults_named(exposed))
             return "raise", crashes
+
+    def spread_of(self, crashes: list[str]) -> tuple[int, int]:
+        """What kills at a launching step leave behind: (orphan copies, kills that may
+        have found its children in flight). Both 0 when kills are isolated (see
+        `Capabilities.isolated_kills`): the killed attempt created no children, and the
+        children of a committed step run in other workers.
+
+        What stays loose even then, and why: a kill naming attempt n of a type that
+        several sibling calls of one step run (which call begins first is timing, see
+        `scenarios.oracle._siblings`); a fault at a journal entry the model cannot place
+        (which body wrote it is timing); broker and database faults (they race every
+        commit, and the time they land is not a crashpoint)."""
+        if self.isolated:
+            return 0, 0
+        return crashes.count(_REDO), sum(cp in _CHILDREN_IN_FLIGHT for cp in crashes)
 
     @property
     def entries_exact(self) -> bool:
@@ -333,8 +359,7 @@ class Interpreter:
             return "excepted"
         self.launch.children = True
         self.exercises.add("P1")
-        orphans = crashes.count(_REDO)
-        in_flight = sum(cp in _CHILDREN_IN_FLIGHT for cp in crashes)
+        orphans, in_flight = self.spread_of(crashes)
         self.awaited(crashes, [calc_key(prefix, step.name, i, call.calc)
                                for i, call in enumerate(step.calls)])
         calls = []
@@ -349,14 +374,16 @@ class Interpreter:
         runnable = sum(look.expectation.hit is not True for *_, look in calls)
         concurrent = runnable > 1 or orphans or in_flight
         self.window = Window(self.ledger.trace_min) if concurrent else None
+        groups = sibling_groups(calls, self.ledger)
         try:
             results = [self.run_calc(calc, values, path, look)
                        for _, calc, values, path, look in calls]
         finally:
             window, self.window = self.window, None
         self.ledger.recorders.pop()
+        groups = [group for group in groups if affected(group, self.ledger)]
         self.redo_children(recorder, [path for _, _, _, path, _ in calls])
-        outputs = self.settle_children(calls, results, in_flight)
+        outputs = self.settle_children(calls, results, in_flight, groups)
         if window is not None and window.raises:
             exposed = self.ledger.may_land_since(window.start + 1)
             for key, fault in window.raises if exposed else ():
@@ -366,32 +393,46 @@ class Interpreter:
         env[step.name] = outputs
         return "ok"
 
-    def settle_children(self, calls: list[Any], results: list[Any], in_flight: int
-                        ) -> dict[str, Any] | None:
+    def settle_children(self, calls: list[Any], results: list[Any], in_flight: int,
+                        groups: list[SiblingGroup]) -> dict[str, Any] | None:
         """Register the finished children as nodes; their outputs, or None if one failed.
 
         A child that was not a certain hit may run once more for every kill that found it
         in flight: kills at the launching step (`in_flight`) and kills of its siblings;
-        such a kill may also pre-empt the child's raise.
+        such a kill may also pre-empt the child's raise. In a sibling group whose attempts
+        a fault names (`scenarios.oracle._siblings`), a call's own kills may be a
+        sibling's, and a raise may be any call's: its node is only a possible source.
         """
-        sibling_kills = sum(len(crashes) for _, _, crashes in results)
+        sibling_kills = 0 if self.isolated else sum(len(crashes) for _, _, crashes in results)
         raised = dict(self.raised)
+        states = {path: state for (*_, path, _), (state, _, _) in zip(calls, results,
+                                                                       strict=True)}
+        grouped = {path for group in groups for path in group.paths}
+        unsure = {path for group in groups  # some calls raised, not all: which is timing
+                  if len({states[p] == "excepted" for p in group.paths}) == 2
+                  for path in group.paths}
         outputs: dict[str, Any] = {}
         failed = False
         for (index, calc, values, path, look), (state, outs, own) in zip(calls, results,
                                                                          strict=True):
-            kills = in_flight + sibling_kills - len(own)
+            kills = in_flight + sibling_kills - (0 if path in grouped else len(own))
             if look.expectation.hit is not True:
                 for _ in range(kills):
                     self.ledger.maybe(path, f"calc:{calc.name}",
                                       "may be in flight in a killed worker")
                 if state == "excepted" and kills:
                     self.may_pre_empt(path, raised[path], "a kill of a worker it may share")
-            key, exact = self.store.keys(values)
-            self.store.nodes.append(Node(path, self.launch.label, calc, key, exact, outs, state,
-                                         certain=not self.launch.kill_floating))
             failed = failed or state != "finished" or calc.exit_status != 0
             outputs.update({f"{index}.{name}": value for name, value in outs.items()})
+            if path in unsure:  # excepted or finished: which call raised is timing
+                state, outs = "finished", evaluate_calculation(calc, values)
+            key, exact = self.store.keys(values)
+            self.store.nodes.append(Node(path, self.launch.label, calc, key, exact, outs, state,
+                                         certain=not self.launch.kill_floating
+                                         and path not in unsure))
+        crashes = {path: own for (*_, path, _), (_, _, own) in zip(calls, results, strict=True)}
+        for group in groups:
+            spread(group, self.ledger, crashes, widened=not self.isolated)
         return None if failed else outputs
 
     # -- workflows ---------------------------------------------------------------------
@@ -407,8 +448,7 @@ class Interpreter:
         self.awaited(crashes, [key])
         child = self.scenario.workflow(step.workflow)
         values = {name: self.resolve(ref, inputs, env) for name, ref in step.inputs.items()}
-        orphans = crashes.count(_REDO)
-        in_flight = sum(cp in _CHILDREN_IN_FLIGHT for cp in crashes)
+        orphans, in_flight = self.spread_of(crashes)
         self.orphan_depth += orphans
         self.in_flight_depth += in_flight
         recorder = Recorder((key, f"{wf.name}.{step.name}"))
