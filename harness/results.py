@@ -131,14 +131,16 @@ def capabilities_to_dict(caps: Capabilities) -> dict[str, Any]:
     return {"promised": sorted(caps.promised), "failed_source_policy": caps.failed_source_policy,
             "hash_normalisations": sorted(caps.hash_normalisations),
             "crashpoints": sorted(caps.crashpoints), "tiers": sorted(caps.tiers),
-            "expected_failures": sorted(caps.expected_failures)}
+            "expected_failures": sorted(caps.expected_failures),
+            "isolated_kills": caps.isolated_kills}
 
 
 def capabilities_from_dict(data: Mapping[str, Any]) -> Capabilities:
     return Capabilities(
         frozenset(data["promised"]), data["failed_source_policy"],
         frozenset(data["hash_normalisations"]), frozenset(data["crashpoints"]),
-        frozenset(data["tiers"]), frozenset(data.get("expected_failures", ())))
+        frozenset(data["tiers"]), frozenset(data.get("expected_failures", ())),
+        isolated_kills=bool(data.get("isolated_kills", False)))
 
 
 @dataclass(frozen=True)

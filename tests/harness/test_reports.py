@@ -150,3 +150,13 @@ def test_a_real_run_reports_every_scenario_with_its_timeline(
     assert parser.seen["svg.timeline"] == 2 and parser.seen["line.fault"] >= 2
     assert parser.seen["circle.event"] > 0, "engine state changes are on the timeline"
     assert "hypothesis_2_0" in (tmp_path / "report.md").read_text(encoding="utf-8")
+
+
+def test_capabilities_survive_the_results_round_trip_with_every_declaration() -> None:
+    from dataclasses import replace
+
+    from harness.results import capabilities_from_dict
+
+    for isolated in (True, False):
+        caps = replace(CAPS, isolated_kills=isolated)
+        assert capabilities_from_dict(capabilities_to_dict(caps)) == caps
