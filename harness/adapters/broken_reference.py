@@ -32,8 +32,8 @@ from harness.session import Session
 from reference_engine.runtime.worker import PRELUDE_ENV_VAR
 from reference_engine.storage.schema import processes, tasks
 
-__all__ = ["PATCHES_MODULE", "VARIANTS", "BrokenReferenceAdapter", "Variant", "spec_of",
-           "variant_named"]
+__all__ = ["PATCHES_MODULE", "SIM_ONLY", "VARIANTS", "BrokenReferenceAdapter", "Variant",
+           "spec_of", "variant_named"]
 
 PATCHES_MODULE = "harness.adapters.broken_reference_patches"
 VARIANT_ENV_VAR = "WFCONFORM_BROKEN_VARIANT"  # = broken_reference_patches.VARIANT_ENV_VAR
@@ -75,7 +75,24 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             frozenset({"K6", "N4"})),
     Variant("task_lost_on_worker_death", "when a worker dies, the daemon deletes the task it "
             "held instead of releasing it", "adapter", _C3, frozenset({"C1", "L1"})),
+    # Blind spots of issue 11 (order, terminal states seen late, invisible executions);
+    # for now on the sim tier only (broken_reference_sim.SIM_STORES).
+    Variant("kill_spares_running_children", "a kill request kills the process and its idle "
+            "descendants but spares one a worker is running, which runs on and finishes",
+            "engine", "p1_kill_propagates_to_children", frozenset({"P1"})),
+    Variant("kill_keeps_running_claim", "a kill leaves a running process's claim valid (task "
+            "and version kept), so its worker's commit revives the killed process",
+            "engine", "n1_killed_process_never_runs_again", frozenset({"N1"})),
+    Variant("resume_from_previous_checkpoint", "a redelivered workflow task resumes from the "
+            "checkpoint before the last one", "engine", "c2_step_never_reruns_after_next_began",
+            frozenset({"C2", "C3"})),
+    Variant("forgets_killed_calculation", "when a worker dies in a calculation, the engine "
+            "drops that process's record and launches the calculation again under a new id",
+            "engine", "p2_killed_attempt_is_accounted_for", frozenset({"P2"})),
 )}
+SIM_ONLY = frozenset({"kill_spares_running_children", "kill_keeps_running_claim",
+                      "resume_from_previous_checkpoint", "forgets_killed_calculation"})
+"""Variants whose bug exists only as a ``SimStore`` (``broken_reference_sim``) so far."""
 
 
 def spec_of(name: str) -> str:
@@ -104,6 +121,10 @@ class BrokenReferenceAdapter(ReferenceAdapter):
                 f"use --tier embedded with it; for the sim tier use the variant's factory "
                 f"(--engine {spec_of(variant)} --tier sim: "
                 "broken_reference_sim.BrokenSimReferenceAdapter)")
+        if variant in SIM_ONLY:
+            raise AdapterSpecError(
+                spec_of(variant), f"variant {variant!r} is implemented for the sim tier only",
+                f"use --engine {spec_of(variant)} --tier sim")
         super().__init__(tier, workers)
         self.name = f"reference+{variant}"
 
@@ -159,3 +180,7 @@ relaunch_reuses_id = _factory("relaunch_reuses_id")
 unfenced_duplicate_delivery = _factory("unfenced_duplicate_delivery")
 cached_workflow = _factory("cached_workflow")
 task_lost_on_worker_death = _factory("task_lost_on_worker_death")
+kill_spares_running_children = _factory("kill_spares_running_children")
+kill_keeps_running_claim = _factory("kill_keeps_running_claim")
+resume_from_previous_checkpoint = _factory("resume_from_previous_checkpoint")
+forgets_killed_calculation = _factory("forgets_killed_calculation")

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from harness.adapters import broken_reference_patches, load_adapter
-from harness.adapters.broken_reference import VARIANTS, BrokenReferenceAdapter
+from harness.adapters.broken_reference import SIM_ONLY, VARIANTS, BrokenReferenceAdapter
 from harness.adapters.broken_reference_sim import BrokenSimReferenceAdapter, install
 from harness.bodies import BodyRuntime
 from harness.cli import main
@@ -125,7 +125,7 @@ def test_a_detection_later_than_its_budget_does_not_count_as_caught(tmp_path: Pa
     assert outcome.line().startswith("  SLOW   unfenced_duplicate_delivery")
 
 
-def test_selftest_on_the_sim_tier_catches_all_eight_and_prints_each_detection_time(
+def test_selftest_on_the_sim_tier_catches_all_and_prints_each_detection_time(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["selftest", "--tier", "sim", "--detect-budget", str(DETECT_BUDGET),
                  "--shrink-time", "2", "--out", str(tmp_path)])
@@ -135,7 +135,7 @@ def test_selftest_on_the_sim_tier_catches_all_eight_and_prints_each_detection_ti
     times = {name: float(seconds) for name, seconds in DETECTED.findall(out)}
     assert sorted(times) == sorted(VARIANTS), out
     assert max(times.values()) < DETECT_BUDGET, times
-    assert out.splitlines()[-1] == "8 of 8 variant(s) caught"
+    assert out.splitlines()[-1] == f"{len(VARIANTS)} of {len(VARIANTS)} variant(s) caught"
     _assert_the_real_engine_is_back()
 
 
@@ -144,6 +144,8 @@ def test_selftest_on_the_sim_tier_catches_all_eight_and_prints_each_detection_ti
 @pytest.mark.parametrize("name", list(VARIANTS))
 def test_each_variant_fails_the_same_clauses_on_the_sim_and_embedded_tiers(name: str) -> None:
     """The sim twin of each bug is the same bug: same failed clauses as in worker processes."""
+    if name in SIM_ONLY:
+        pytest.skip(f"{name} exists on the sim tier only")
     variant = VARIANTS[name]
     # A variant that leaves its process stuck costs chaos + heal timeouts on embedded.
     options = (RunOptions(chaos_timeout=3.0, heal_timeout=2.0) if "L1" in variant.breaks
