@@ -24,10 +24,14 @@ from dataclasses import dataclass
 from harness.adapter import ACTIVE_STATES, TERMINAL_STATES, Observation
 from harness.history import History, Line
 
-__all__ = ["RUN_STATES", "EngineOrder", "StateChange", "descendants"]
+__all__ = ["ADVANCES", "RUN_STATES", "EngineOrder", "StateChange", "descendants"]
 
 RUN_STATES = frozenset({"claimed", *ACTIVE_STATES})
-"""Event states that mean the engine (re)started or advanced a process."""
+"""Event states of a live process: a delivery (``claimed``) or an active state."""
+ADVANCES = frozenset({*ACTIVE_STATES, *TERMINAL_STATES})
+"""Event states that mean the engine wrote a new state of the process. A ``claimed``
+alone is a delivery, not a run: an engine may deliver a terminated process's stale task
+and drop it (the reference executor's N1 path), so the rules never fail on a claim."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,8 @@ class StateChange:
 
     @property
     def runs(self) -> bool:
-        return self.state in RUN_STATES or self.state == "finished"
+        """The engine created, resumed, suspended or finished the process here."""
+        return self.state in ACTIVE_STATES or self.state == "finished"
 
 
 class EngineOrder:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harness.checks._facts import Facts, Verdict, same_outputs
-from harness.checks._order import EngineOrder, descendants
+from harness.checks._order import ADVANCES, EngineOrder, descendants
 from harness.checks.result import ClauseResult
 from harness.history import History, Line
 from scenarios.effects import is_calc_key
@@ -31,9 +31,10 @@ def check_n1(scenario: Scenario, expectation: Expectation, history: History) -> 
     """N1: a terminated (excepted, killed) process never runs again.
 
     Judged from two ordered streams (``harness.checks._order``): the engine's events,
-    where offered (after a process's first terminal event, no claim, no active state and
-    no other terminal state of it), and the journal against the harness's first terminal
-    sighting (no body begun after it, no change of state or outputs since). Without
+    where offered (after a process's first terminal event, no active state and no other
+    terminal state of it; a bare claim is a delivery, not a run), and the journal
+    against the harness's first terminal sighting (no body begun after it, no change of
+    state or outputs since). Without
     events, a re-run before the first sighting is invisible: the sentence says how many
     processes were judged from sightings only.
     """
@@ -47,12 +48,12 @@ def check_n1(scenario: Scenario, expectation: Expectation, history: History) -> 
             continue
         from_events += 1
         v.saw()
-        again = [c for c in order.after(pid, first.index) if c.state != first.state]
+        again = [c for c in order.after(pid, first.index)
+                 if c.state in ADVANCES and c.state != first.state]
         if again:
             view = f.observation.get(pid)
-            what = "claimed it" if again[0].state == "claimed" else f"made it {again[0].state}"
             v.fail(f"process {pid} ({view.path if view else '?'}) was {first.state}, then the "
-                   f"engine {what} (worker {again[0].line.get('worker')})",
+                   f"engine made it {again[0].state} (worker {again[0].line.get('worker')})",
                    first.line, again[0].line)
     sightings_only = 0
     for pid, terminal in sorted(f.terminal.items()):

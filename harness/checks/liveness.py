@@ -103,10 +103,11 @@ def _check_p1_order(f: Facts, v: Verdict) -> str:
     """No descendant of a terminated process runs on, judged from ordered evidence.
 
     Engine events (where offered): once a process has its first terminal event, no
-    descendant that was not yet terminal may afterwards be created, claimed, become
-    running or waiting, or finish; it may only be killed or excepted. Journal against
-    sightings: no descendant begins a body after its ancestor was first seen terminal
-    (unless the descendant itself was seen terminal first: N1 reports that). Without
+    descendant that was not yet terminal may afterwards be created, become running or
+    waiting, or finish; it may only be killed or excepted (a bare claim is a delivery).
+    Journal against sightings: no descendant begins a body after its ancestor was first
+    seen terminal (unless the descendant itself was seen terminal first: N1 reports
+    that). Without
     events, only the second applies; the returned phrase names the evidence used.
     """
     order = EngineOrder(f.history)

@@ -98,9 +98,15 @@ def test_a_killed_process_resumed_before_the_harness_saw_it_fails_n1() -> None:
     assert len(result.witness) == 2 and all('"type":"event"' in w for w in result.witness)
 
 
-def test_a_killed_process_claimed_again_fails_n1() -> None:
+def test_a_killed_process_claimed_again_and_finished_fails_n1() -> None:
     result = _killed_then(("claimed", "finished")).check("N1")
-    assert result.verdict == FAIL and "then the engine claimed it" in result.sentence
+    assert result.verdict == FAIL and "then the engine made it finished" in result.sentence
+
+
+def test_a_stale_delivery_of_a_killed_process_that_is_dropped_passes_n1() -> None:
+    h = _killed_then(())
+    h.event("1", "claimed", "w2")  # delivered, seen terminal, dropped: not a run
+    assert h.check("N1").verdict == PASS
 
 
 def test_without_engine_events_n1_says_it_judged_from_sightings_only() -> None:
