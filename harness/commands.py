@@ -282,7 +282,7 @@ def report_command(args: argparse.Namespace) -> int:
 
 
 def selftest_command(args: argparse.Namespace) -> int:
-    from harness.adapters.broken_reference import SIM_ONLY, VARIANTS
+    from harness.adapters.broken_reference import VARIANTS
     from harness.selftest import selftest
 
     names = args.variant or list(VARIANTS)
@@ -290,10 +290,6 @@ def selftest_command(args: argparse.Namespace) -> int:
         if name not in VARIANTS:
             raise UsageError("--variant", name, f"one of {', '.join(VARIANTS)}")
     tier = args.tier or "embedded"
-    if tier != "sim" and not args.variant and SIM_ONLY:
-        names = [name for name in names if name not in SIM_ONLY]
-        print(f"(skipping {len(SIM_ONLY)} sim-only variant(s) on tier {tier}: "
-              f"{', '.join(sorted(SIM_ONLY))}; run them with --tier sim)")
     budget = args.detect_budget
     if budget is not None and not budget > 0:
         raise UsageError("--detect-budget", budget, "a positive number of seconds")

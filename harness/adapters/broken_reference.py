@@ -11,7 +11,9 @@ Engine-side bugs run where the engine runs its bodies, in the worker OS processe
 adapter names ``harness.adapters.broken_reference_patches`` in the engine's
 ``$REFERENCE_ENGINE_WORKER_PRELUDE`` hook and the variant in ``$WFCONFORM_BROKEN_VARIANT``.
 Adapter-side bugs (a relaunch that reuses the id, a daemon that loses a dead worker's
-task) live in the adapter class below, in the harness process.
+task or re-creates its calculation under a new id, a kill that spares running children
+or keeps their claims) live in the adapter class below, in the harness process, where
+the embedded engine runs its daemon and its kill.
 
 ``--tier sim`` runs every variant in-process instead (``broken_reference_sim``): the same
 bugs, patched into that one simulation and undone when it closes.
@@ -19,11 +21,12 @@ bugs, patched into that one simulation and undone when it closes.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, insert, update
+from sqlalchemy import delete, insert, select, update
 
 from harness.adapter import Handle
 from harness.adapters.reference import ReferenceAdapter
@@ -32,8 +35,8 @@ from harness.session import Session
 from reference_engine.runtime.worker import PRELUDE_ENV_VAR
 from reference_engine.storage.schema import processes, tasks
 
-__all__ = ["PATCHES_MODULE", "SIM_ONLY", "VARIANTS", "BrokenReferenceAdapter", "Variant",
-           "spec_of", "variant_named"]
+__all__ = ["PATCHES_MODULE", "VARIANTS", "BrokenReferenceAdapter", "Variant", "spec_of",
+           "variant_named"]
 
 PATCHES_MODULE = "harness.adapters.broken_reference_patches"
 VARIANT_ENV_VAR = "WFCONFORM_BROKEN_VARIANT"  # = broken_reference_patches.VARIANT_ENV_VAR
@@ -75,11 +78,10 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             frozenset({"K6", "N4"})),
     Variant("task_lost_on_worker_death", "when a worker dies, the daemon deletes the task it "
             "held instead of releasing it", "adapter", _C3, frozenset({"C1", "L1"})),
-    # Blind spots of issue 11 (order, terminal states seen late, invisible executions);
-    # for now on the sim tier only (broken_reference_sim.SIM_STORES).
+    # Blind spots of issue 11: order, terminal states seen late, invisible executions.
     Variant("kill_spares_running_children", "a kill request kills the process and its idle "
             "descendants but spares one a worker is running, which runs on and finishes",
-            "engine", "p1_kill_propagates_to_children", frozenset({"P1"})),
+            "adapter", "p1_kill_propagates_to_children", frozenset({"P1"})),
     Variant("kill_keeps_running_claim", "a kill leaves a running process's claim valid (task "
             "and version kept), so its worker's commit revives the killed process",
             "engine", "n1_killed_process_never_runs_again", frozenset({"N1"})),
@@ -88,11 +90,8 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             frozenset({"C2", "C3"})),
     Variant("forgets_killed_calculation", "when a worker dies in a calculation, the engine "
             "drops that process's record and launches the calculation again under a new id",
-            "engine", "p2_killed_attempt_is_accounted_for", frozenset({"P2"})),
+            "adapter", "p2_killed_attempt_is_accounted_for", frozenset({"P2"})),
 )}
-SIM_ONLY = frozenset({"kill_spares_running_children", "kill_keeps_running_claim",
-                      "resume_from_previous_checkpoint", "forgets_killed_calculation"})
-"""Variants whose bug exists only as a ``SimStore`` (``broken_reference_sim``) so far."""
 
 
 def spec_of(name: str) -> str:
@@ -121,10 +120,6 @@ class BrokenReferenceAdapter(ReferenceAdapter):
                 f"use --tier embedded with it; for the sim tier use the variant's factory "
                 f"(--engine {spec_of(variant)} --tier sim: "
                 "broken_reference_sim.BrokenSimReferenceAdapter)")
-        if variant in SIM_ONLY:
-            raise AdapterSpecError(
-                spec_of(variant), f"variant {variant!r} is implemented for the sim tier only",
-                f"use --engine {spec_of(variant)} --tier sim")
         super().__init__(tier, workers)
         self.name = f"reference+{variant}"
 
@@ -145,6 +140,58 @@ class BrokenReferenceAdapter(ReferenceAdapter):
                                         ).rowcount
 
             daemon._release = lose  # type: ignore[method-assign]  # the deliberate bug
+        elif self.variant.name == "forgets_killed_calculation":
+            assert self.daemon is not None
+            daemon, db = self.daemon, self._engine().store.db
+            release = daemon._release
+
+            def forget_then_release(owner: str) -> int:  # this daemon only
+                with db.begin() as conn:
+                    _launch_held_calculations_again(conn, owner)
+                return release(owner)
+
+            daemon._release = forget_then_release  # type: ignore[method-assign]  # the bug
+
+    def kill_process(self, handle: Handle) -> None:
+        if self.variant.name == "kill_spares_running_children":
+            self._kill_sparing_running(int(handle.id))
+        elif self.variant.name == "kill_keeps_running_claim":
+            self._kill_keeping_claims(int(handle.id))
+        else:
+            super().kill_process(handle)
+
+    def _kill_sparing_running(self, pid: int) -> None:
+        """kill_spares_running_children: hide running processes from the kill's walk."""
+        db = self._engine().store.db
+        with db.begin() as conn:
+            conn.execute(update(processes).where(processes.c.state == "running",
+                                                 processes.c.id != pid).values(state="spared"))
+        try:
+            self._engine().kill(pid)
+        finally:
+            with db.begin() as conn:
+                conn.execute(update(processes).where(processes.c.state == "spared")
+                             .values(state="running"))
+
+    def _kill_keeping_claims(self, pid: int) -> None:
+        """kill_keeps_running_claim: after the kill, give each killed process that was
+        running its version and leased task back (the workers' fence ignores state)."""
+        db = self._engine().store.db
+        with db.begin() as conn:
+            running = conn.execute(select(processes.c.id, processes.c.version)
+                                   .where(processes.c.state == "running")).all()
+            held = conn.execute(select(tasks).where(tasks.c.process_id.in_(
+                [r[0] for r in running]))).mappings().all()
+        self._engine().kill(pid)
+        with db.begin() as conn:
+            for process_id, version in running:
+                conn.execute(update(processes).where(processes.c.id == process_id,
+                                                     processes.c.state == "killed")
+                             .values(version=version))
+            for task in held:
+                if conn.execute(select(processes.c.state).where(
+                        processes.c.id == task["process_id"])).scalar() == "killed":
+                    conn.execute(insert(tasks).values(**task))
 
     def relaunch(self, label: str, of: Handle) -> Handle:
         if self.variant.name != "relaunch_reuses_id":
@@ -157,6 +204,31 @@ class BrokenReferenceAdapter(ReferenceAdapter):
             conn.execute(delete(tasks).where(tasks.c.process_id == pid))
             conn.execute(insert(tasks).values(process_id=pid, attempts=0))
         return self._remember(label, pid)
+
+
+def _launch_held_calculations_again(conn: Any, owner: str) -> None:
+    """forgets_killed_calculation (embedded): each active calculation whose task the dead
+    worker held becomes a new process row (the parent's checkpoint now awaits it) and
+    the killed attempt's row is deleted."""
+    held = conn.execute(select(tasks.c.id, tasks.c.process_id)
+                        .where(tasks.c.lease_owner == owner)).all()
+    for task_id, pid in held:
+        row = conn.execute(select(processes).where(processes.c.id == pid)).mappings().first()
+        if row is None or row["kind"] != "calculation" or row["parent_id"] is None \
+                or row["state"] not in ("created", "running"):
+            continue
+        values = {k: v for k, v in row.items() if k != "id"}
+        new = conn.execute(insert(processes).values(**{**values, "state": "created",
+                                                       "version": 0})).inserted_primary_key[0]
+        conn.execute(update(tasks).where(tasks.c.id == task_id).values(process_id=new))
+        parent = conn.execute(select(processes.c.checkpoint).where(
+            processes.c.id == row["parent_id"])).scalar()
+        if parent:
+            data = json.loads(parent)
+            data["awaiting"] = {k: new if v == pid else v for k, v in data["awaiting"].items()}
+            conn.execute(update(processes).where(processes.c.id == row["parent_id"])
+                         .values(checkpoint=json.dumps(data)))
+        conn.execute(delete(processes).where(processes.c.id == pid))
 
 
 def _factory(variant: str) -> Callable[..., ReferenceAdapter]:

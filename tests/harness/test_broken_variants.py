@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.adapters.broken_reference import SIM_ONLY, VARIANTS, BrokenReferenceAdapter
+from harness.adapters.broken_reference import VARIANTS, BrokenReferenceAdapter
 from harness.cli import main
 from harness.errors import AdapterSpecError
 from harness.shrink_edits import size
@@ -33,8 +33,6 @@ REPLAY = re.compile(r"wfconform replay (\S+\.json)")
 @pytest.mark.parametrize("name", list(VARIANTS))
 def test_the_harness_catches_each_broken_variant_with_a_shrunk_witness_within_a_minute(
         name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    if name in SIM_ONLY:
-        pytest.skip(f"{name} exists on the sim tier only (test_broken_variants_sim)")
     variant = VARIANTS[name]
     # A stuck process costs chaos + heal timeouts per try: its shrink needs more time.
     shrink_time = "20" if "L1" in variant.breaks else "10"
@@ -70,8 +68,3 @@ def test_a_worker_prelude_that_cannot_be_imported_stops_the_worker_naming_the_va
     monkeypatch.setenv(PRELUDE_ENV_VAR, "no_such_module_for_wfconform")
     with pytest.raises(SystemExit, match=f"no_such_module_for_wfconform.*{PRELUDE_ENV_VAR}"):
         run_prelude()
-
-
-def test_a_sim_only_variant_refuses_the_embedded_tier_and_names_the_sim_tier() -> None:
-    with pytest.raises(AdapterSpecError, match="--tier sim"):
-        BrokenReferenceAdapter(sorted(SIM_ONLY)[0])

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from harness.adapters import broken_reference_patches, load_adapter
-from harness.adapters.broken_reference import SIM_ONLY, VARIANTS, BrokenReferenceAdapter
+from harness.adapters.broken_reference import VARIANTS, BrokenReferenceAdapter
 from harness.adapters.broken_reference_sim import BrokenSimReferenceAdapter, install
 from harness.bodies import BodyRuntime
 from harness.cli import main
@@ -144,8 +144,6 @@ def test_selftest_on_the_sim_tier_catches_all_and_prints_each_detection_time(
 @pytest.mark.parametrize("name", list(VARIANTS))
 def test_each_variant_fails_the_same_clauses_on_the_sim_and_embedded_tiers(name: str) -> None:
     """The sim twin of each bug is the same bug: same failed clauses as in worker processes."""
-    if name in SIM_ONLY:
-        pytest.skip(f"{name} exists on the sim tier only")
     variant = VARIANTS[name]
     # A variant that leaves its process stuck costs chaos + heal timeouts on embedded.
     options = (RunOptions(chaos_timeout=3.0, heal_timeout=2.0) if "L1" in variant.breaks
