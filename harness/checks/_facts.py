@@ -241,4 +241,4 @@ class Verdict:
             passed += (f"; {len(keys)} verdict(s) rest on a loose bound: extra runs of "
                        f"{', '.join(keys[:3])}{' ...' if len(keys) > 3 else ''} excused by a "
                        "broker or database fault in flight")
-        return ClauseResult(self.clause, PASS, (), passed, True, name)
+        return ClauseResult(self.clause, PASS, (), passed, True, name, len(self.loose_keys))

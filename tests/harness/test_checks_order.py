@@ -6,7 +6,7 @@ Each failing history is one a first-terminal-snapshot or count-only check passes
 
 from __future__ import annotations
 
-from harness.checks import FAIL, PASS, UNKNOWN
+from harness.checks import FAIL, PASS, UNKNOWN, ClauseResult
 from tests.harness.histories import Hist, c3_run
 
 # ---------------------------------------------------------------------- C2: order
@@ -227,3 +227,17 @@ def test_a_service_fault_excuses_the_work_in_flight_and_says_the_bound_is_loose(
     result = h.check("C2")
     assert result.verdict == PASS, result.sentence
     assert "rest on a loose bound: extra runs of A/s3" in result.sentence
+    assert result.loose == 1
+
+
+def test_the_matrix_counts_the_scenarios_that_passed_on_a_loose_bound() -> None:
+    from harness.conformance import matrix
+    from harness.runner import ScenarioRun
+    from tests.harness.histories import CAPS
+
+    loose = ClauseResult("C2", PASS, sentence="ok", scenario="a", loose=2)
+    exact = ClauseResult("C2", PASS, sentence="ok", scenario="b")
+    runs = [ScenarioRun(c3_run().scenario, "ran", results=(r,)) for r in (loose, exact)]
+    row = next(row for row in matrix(CAPS, runs) if row.clause == "C2")
+    assert row.loose == 1
+    assert "1 scenario(s) passed on a loose bound" in row.reason
