@@ -97,6 +97,7 @@ class Facts:
             elif isinstance(op, (Launch, Relaunch)):
                 self.config[op.label] = current
         self.runs = _runs_by_process(history)
+        self.service_runs: set[tuple[str, int]] = set()  # (process, index in its runs)
         self.service_by_key = self._service_touches()
 
     # ------------------------------------------------------------------ lookups
@@ -118,7 +119,6 @@ class Facts:
         redelivered task). Anything else ran under checkpoints the fault could not undo.
         """
         touched: dict[str, list[Line]] = defaultdict(list)
-        self.service_runs: set[tuple[str, int]] = set()  # (process, index in its runs)
         for fault in self.service_faults:
             end = float(fault["t"])
             ends = [float(line["t1"]) for line in self.by_key.get(str(fault.get("key")), ())
