@@ -241,3 +241,16 @@ def test_the_matrix_counts_the_scenarios_that_passed_on_a_loose_bound() -> None:
     row = next(row for row in matrix(CAPS, runs) if row.clause == "C2")
     assert row.loose == 1
     assert "1 scenario(s) passed on a loose bound" in row.reason
+
+
+def test_engine_events_without_numeric_ids_keep_their_line_order() -> None:
+    from harness.checks._order import EngineOrder
+
+    h = _killed_then(())
+    for event in h.events:
+        event["id"] = f"e{event['id']}"  # an engine with opaque event ids
+    order = EngineOrder(h.history())
+    first = order.first_terminal("1")
+    assert first is not None and first.state == "killed"
+    assert [c.state for c in order.by_process["1"]] == ["created", "claimed", "running",
+                                                       "killed"]
