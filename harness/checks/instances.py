@@ -36,7 +36,8 @@ def check_n1(scenario: Scenario, expectation: Expectation, history: History) -> 
     against the harness's first terminal sighting (no body begun after it, no change of
     state or outputs since). Without
     events, a re-run before the first sighting is invisible: the sentence says how many
-    processes were judged from sightings only.
+    processes were judged from sightings only. Unknown when neither stream shows any
+    terminated process.
     """
     f = Facts(scenario, expectation, history)
     v = Verdict("N1", f)
@@ -75,7 +76,8 @@ def check_n1(scenario: Scenario, expectation: Expectation, history: History) -> 
                    "the sighting would be invisible)" if sightings_only else ""))
     terminated = set(f.terminal) | {p for p in order.by_process if order.first_terminal(p)}
     return v.result(f"{len(terminated)} terminated process(es) never ran or changed again "
-                    f"({evidence})")
+                    f"({evidence})", "no process was seen terminal and the engine logged no "
+                    "terminal event: nothing to judge N1 from")
 
 
 def check_n2(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:
