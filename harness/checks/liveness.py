@@ -107,8 +107,8 @@ def _check_p1_order(f: Facts, v: Verdict) -> str:
     waiting, or finish; it may only be killed or excepted (a bare claim is a delivery).
     Journal against sightings: no descendant begins a body after its ancestor was first
     seen terminal (unless the descendant itself was seen terminal first: N1 reports
-    that). Without
-    events, only the second applies; the returned phrase names the evidence used.
+    that). Without events, only the second applies; the returned phrase names the
+    evidence used.
     """
     order = EngineOrder(f.history)
     judged = 0
