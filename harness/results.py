@@ -336,7 +336,8 @@ def load_runs(root: str | Path) -> tuple[dict[str, Any], tuple[RunRecord, ...]]:
         except ValueError:
             continue  # a line torn by a kill of the writer
         results = tuple(ClauseResult(r["clause"], r["verdict"], tuple(r["witness"]),
-                                     r["sentence"], r["exercised"], r["scenario"])
+                                     r["sentence"], r["exercised"], r["scenario"],
+                                     int(r.get("loose", 0)))
                         for r in data["results"])
         runs.append(RunRecord(data["scenario"], data["status"], tuple(data["reasons"]),
                               float(data["seconds"]), results, data.get("source", ""),

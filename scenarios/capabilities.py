@@ -39,10 +39,11 @@ CLAUSES: Mapping[str, str] = {
     "L1": "after faults stop, every launched process reaches a terminal state within a bound",
     "L2": "one launch makes one process",
     "P1": "parent/child links are consistent; no active child of a terminated parent remains",
+    "P2": "every executed effect belongs to a process the engine reports",
 }
 
 ALL_CLAUSES: tuple[str, ...] = tuple(CLAUSES)
-"""Clause ids in matrix order: C1..C6, N1..N4, K1..K8, L1, L2, P1."""
+"""Clause ids in matrix order: C1..C6, N1..N4, K1..K8, L1, L2, P1, P2."""
 
 FAILED_SOURCE_POLICIES: tuple[str, ...] = ("allow_unless_invalidating", "never", "always")
 

@@ -251,6 +251,20 @@ CATALOG: tuple[Scenario, ...] = (
        "the database refuses the commit of s2's checkpoint: the attempt failed, so s2 runs "
        "again and the outputs equal the fault-free ones", (STEPS,), (),
        (Launch("A", "Steps", {"x": 7}),), (FailCommit("Steps.s2", 1),)),
+    _s("p2_killed_attempt_is_accounted_for", "P2",
+       "the worker dies in add's body after its effect: the killed attempt and its retry "
+       "ran in processes the engine still reports", (ADD_THREE,), (ADD,),
+       (Launch("A", "AddThreeNumbers", ABC),),
+       (KillAtCrashpoint("after_effect_before_checkpoint", "calc:add", 1),)),
+    _s("c2_step_never_reruns_after_next_began", "C2",
+       "kills after s1's effect and at s2's start: s1 may run twice, but never again once "
+       "s2 began (order, not only counts)", (STEPS,), (), (Launch("A", "Steps", {"x": 7}),),
+       (KillAtCrashpoint("after_effect_before_checkpoint", "Steps.s1", 1),
+        KillAtCrashpoint("before_effect", "Steps.s2", 1))),
+    _s("n1_killed_process_never_runs_again", "N1",
+       "a kill request lands while s2 runs: A stays killed, its worker's commit must not "
+       "revive it; B runs after", (STEPS,), (),
+       (KillProcess("A", 2), Launch("A", "Steps", {"x": 1}), Launch("B", "Steps", {"x": 2}))),
 )
 
 

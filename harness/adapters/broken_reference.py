@@ -11,7 +11,10 @@ Engine-side bugs run where the engine runs its bodies, in the worker OS processe
 adapter names ``harness.adapters.broken_reference_patches`` in the engine's
 ``$REFERENCE_ENGINE_WORKER_PRELUDE`` hook and the variant in ``$WFCONFORM_BROKEN_VARIANT``.
 Adapter-side bugs (a relaunch that reuses the id, a daemon that loses a dead worker's
-task, a launch submitted twice) live in the adapter class below, in the harness process.
+task or re-creates its calculation under a new id, a launch submitted twice, a
+kill that spares running children or keeps their claims) live in the adapter class
+below, in the harness process, where the embedded engine runs its daemon and its
+kill.
 
 ``--tier sim`` runs every variant in-process instead (``broken_reference_sim``): the same
 bugs, patched into that one simulation and undone when it closes. A bug written against
@@ -21,11 +24,12 @@ worker-process class below refuses it on the others.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, insert, update
+from sqlalchemy import delete, insert, select, update
 
 from harness.adapter import Handle
 from harness.adapters.reference import ReferenceAdapter
@@ -153,6 +157,19 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
     Variant("commit_failure_swallowed", "a refused checkpoint commit is logged and its task "
             "acknowledged as if committed, so the step's progress is lost", "engine",
             "c4_failed_commit_is_a_failed_attempt", frozenset({"C1", "C4", "L1"})),
+    # Blind spots of issue 11: order, terminal states seen late, invisible executions.
+    Variant("kill_spares_running_children", "a kill request kills the process and its idle "
+            "descendants but spares one a worker is running, which runs on and finishes",
+            "adapter", "p1_kill_propagates_to_children", frozenset({"P1"})),
+    Variant("kill_keeps_running_claim", "a kill leaves a running process's claim valid (task "
+            "and version kept), so its worker's commit revives the killed process",
+            "engine", "n1_killed_process_never_runs_again", frozenset({"N1"})),
+    Variant("resume_from_previous_checkpoint", "a redelivered workflow task resumes from the "
+            "checkpoint before the last one", "engine", "c2_step_never_reruns_after_next_began",
+            frozenset({"C2", "C3"})),
+    Variant("forgets_killed_calculation", "when a worker dies in a calculation, the engine "
+            "drops that process's record and launches the calculation again under a new id",
+            "adapter", "p2_killed_attempt_is_accounted_for", frozenset({"P2"})),
 )}
 
 
@@ -206,6 +223,58 @@ class BrokenReferenceAdapter(ReferenceAdapter):
                                         ).rowcount
 
             daemon._release = lose  # type: ignore[method-assign]  # the deliberate bug
+        elif self.variant.name == "forgets_killed_calculation":
+            assert self.daemon is not None
+            daemon, db = self.daemon, self._engine().store.db
+            release = daemon._release
+
+            def forget_then_release(owner: str) -> int:  # this daemon only
+                with db.begin() as conn:
+                    _launch_held_calculations_again(conn, owner)
+                return release(owner)
+
+            daemon._release = forget_then_release  # type: ignore[method-assign]  # the bug
+
+    def kill_process(self, handle: Handle) -> None:
+        if self.variant.name == "kill_spares_running_children":
+            self._kill_sparing_running(int(handle.id))
+        elif self.variant.name == "kill_keeps_running_claim":
+            self._kill_keeping_claims(int(handle.id))
+        else:
+            super().kill_process(handle)
+
+    def _kill_sparing_running(self, pid: int) -> None:
+        """kill_spares_running_children: hide running processes from the kill's walk."""
+        db = self._engine().store.db
+        with db.begin() as conn:
+            conn.execute(update(processes).where(processes.c.state == "running",
+                                                 processes.c.id != pid).values(state="spared"))
+        try:
+            self._engine().kill(pid)
+        finally:
+            with db.begin() as conn:
+                conn.execute(update(processes).where(processes.c.state == "spared")
+                             .values(state="running"))
+
+    def _kill_keeping_claims(self, pid: int) -> None:
+        """kill_keeps_running_claim: after the kill, give each killed process that was
+        running its version and leased task back (the workers' fence ignores state)."""
+        db = self._engine().store.db
+        with db.begin() as conn:
+            running = conn.execute(select(processes.c.id, processes.c.version)
+                                   .where(processes.c.state == "running")).all()
+            held = conn.execute(select(tasks).where(tasks.c.process_id.in_(
+                [r[0] for r in running]))).mappings().all()
+        self._engine().kill(pid)
+        with db.begin() as conn:
+            for process_id, version in running:
+                conn.execute(update(processes).where(processes.c.id == process_id,
+                                                     processes.c.state == "killed")
+                             .values(version=version))
+            for task in held:
+                if conn.execute(select(processes.c.state).where(
+                        processes.c.id == task["process_id"])).scalar() == "killed":
+                    conn.execute(insert(tasks).values(**task))
 
     def launch(self, label: str, workflow: str, inputs: Mapping[str, Any]) -> Handle:
         handle = super().launch(label, workflow, inputs)
@@ -224,6 +293,31 @@ class BrokenReferenceAdapter(ReferenceAdapter):
             conn.execute(delete(tasks).where(tasks.c.process_id == pid))
             conn.execute(insert(tasks).values(process_id=pid, attempts=0))
         return self._remember(label, pid)
+
+
+def _launch_held_calculations_again(conn: Any, owner: str) -> None:
+    """forgets_killed_calculation (embedded): each active calculation whose task the dead
+    worker held becomes a new process row (the parent's checkpoint now awaits it) and
+    the killed attempt's row is deleted."""
+    held = conn.execute(select(tasks.c.id, tasks.c.process_id)
+                        .where(tasks.c.lease_owner == owner)).all()
+    for task_id, pid in held:
+        row = conn.execute(select(processes).where(processes.c.id == pid)).mappings().first()
+        if row is None or row["kind"] != "calculation" or row["parent_id"] is None \
+                or row["state"] not in ("created", "running"):
+            continue
+        values = {k: v for k, v in row.items() if k != "id"}
+        new = conn.execute(insert(processes).values(**{**values, "state": "created",
+                                                       "version": 0})).inserted_primary_key[0]
+        conn.execute(update(tasks).where(tasks.c.id == task_id).values(process_id=new))
+        parent = conn.execute(select(processes.c.checkpoint).where(
+            processes.c.id == row["parent_id"])).scalar()
+        if parent:
+            data = json.loads(parent)
+            data["awaiting"] = {k: new if v == pid else v for k, v in data["awaiting"].items()}
+            conn.execute(update(processes).where(processes.c.id == row["parent_id"])
+                         .values(checkpoint=json.dumps(data)))
+        conn.execute(delete(processes).where(processes.c.id == pid))
 
 
 def _factory(variant: str) -> Callable[..., ReferenceAdapter]:
@@ -272,3 +366,7 @@ hit_does_not_wake_parent = _factory("hit_does_not_wake_parent")
 launch_submitted_twice = _factory("launch_submitted_twice")
 children_listed_from_checkpoint = _factory("children_listed_from_checkpoint")
 commit_failure_swallowed = _factory("commit_failure_swallowed")
+kill_spares_running_children = _factory("kill_spares_running_children")
+kill_keeps_running_claim = _factory("kill_keeps_running_claim")
+resume_from_previous_checkpoint = _factory("resume_from_previous_checkpoint")
+forgets_killed_calculation = _factory("forgets_killed_calculation")

@@ -33,6 +33,7 @@ from reference_engine.runtime import executor
 from reference_engine.runtime.worker import PRELUDE_ENV_VAR
 from reference_engine.storage.records import ClaimedTask
 from reference_engine.storage.schema import processes, tasks
+from reference_engine.storage.statements import FENCE
 from reference_engine.storage.store import Store
 
 __all__ = ["ENGINE_PATCHES", "EXECUTOR_BUGS", "STORE_BUGS", "VARIANT_ENV_VAR", "apply",
@@ -204,10 +205,64 @@ def _unfenced() -> None:
     Store._fence = fence  # type: ignore[method-assign]  # the deliberate bug
 
 
+def _fence_ignores_state() -> None:
+    """kill_keeps_running_claim (worker side): a commit is fenced by owner and version
+    only, so it lands on a process a kill marked killed (the adapter's kill keeps the
+    running claim: ``BrokenReferenceAdapter.kill_process``)."""
+
+    def fence(self: Store, conn: Any, claimed: ClaimedTask) -> bool:
+        row = conn.execute(FENCE, {"task_id": claimed.task_id, "owner": claimed.owner}).first()
+        return row is not None and row[0] == claimed.process.version
+
+    Store._fence = fence  # type: ignore[method-assign]  # the deliberate bug
+
+
+_PREVIOUS = "wfconform_previous_checkpoint"  # the bug's own table, beside the engine's
+
+
+def _previous_checkpoint() -> None:
+    """resume_from_previous_checkpoint: each workflow commit keeps the checkpoint it
+    replaced (in a table of its own); a redelivered task (attempt > 1) is handed that
+    older checkpoint. SQLite only (the embedded tier)."""
+    take, commit = Store._take, Store.commit_transition
+
+    def patched_take(self: Store, conn: Any, row: Any, owner: str, now: float) -> Any:
+        claimed = take(self, conn, row, owner, now)
+        if claimed.attempt > 1:
+            conn.exec_driver_sql(f"CREATE TABLE IF NOT EXISTS {_PREVIOUS} "
+                                 "(process_id INTEGER PRIMARY KEY, checkpoint TEXT)")
+            older = conn.exec_driver_sql(f"SELECT checkpoint FROM {_PREVIOUS} WHERE "
+                                         "process_id = ?", (claimed.process.id,)).first()
+            if older is not None:
+                claimed = replace(claimed, process=replace(claimed.process,
+                                                           checkpoint=older[0]))
+        return claimed
+
+    def patched_commit(self: Store, claimed: ClaimedTask, transition: Any,
+                       kinds: dict[str, str]) -> bool:
+        pid = claimed.process.id
+        with self.db.begin() as conn:
+            before = conn.execute(select(processes.c.checkpoint)
+                                  .where(processes.c.id == pid)).scalar()
+        done = commit(self, claimed, transition, kinds)
+        if done:
+            with self.db.begin() as conn:
+                conn.exec_driver_sql(f"CREATE TABLE IF NOT EXISTS {_PREVIOUS} "
+                                     "(process_id INTEGER PRIMARY KEY, checkpoint TEXT)")
+                conn.exec_driver_sql(f"INSERT OR REPLACE INTO {_PREVIOUS} VALUES (?, ?)",
+                                     (pid, before))
+        return done
+
+    Store._take = patched_take  # type: ignore[method-assign]  # the deliberate bug
+    Store.commit_transition = patched_commit  # type: ignore[method-assign]  # same bug
+
+
 STORE_BUGS: dict[str, Callable[[], None]] = {
     "ack_before_commit": _ack_before_commit,
     "excepted_source_hit": _excepted_keeps_hash,
     "unfenced_duplicate_delivery": _unfenced,
+    "kill_keeps_running_claim": _fence_ignores_state,
+    "resume_from_previous_checkpoint": _previous_checkpoint,
 }
 """Per variant: the patch of ``Store`` for this process (embedded and real tiers)."""
 

@@ -22,6 +22,7 @@ the engine's internals; ``tests/harness/test_broken_variants_sim.py`` fails if t
 
 from __future__ import annotations
 
+import json
 import threading
 import weakref
 from collections.abc import Callable, Mapping
@@ -190,6 +191,112 @@ class AwaitedChildrenOnlyStore(SimStore):
         return record
 
 
+class SparingKillStore(SimStore):
+    """kill_spares_running_children: ``kill`` leaves alone every descendant a worker is
+    running (state ``running``): it is not killed, runs on and may finish."""
+
+    def kill(self, pid: int, message: str = "killed by request") -> list[int]:
+        spared = [p for p, row in self._rows.items() if p != pid and row.state == "running"]
+        for p in spared:  # hidden from kill's walk over active descendants: the bug
+            self._rows[p].state = "spared"
+        try:
+            return super().kill(pid, message)
+        finally:
+            for p in spared:
+                self._rows[p].state = "running"
+
+
+class ClaimKeepingKillStore(SimStore):
+    """kill_keeps_running_claim: a kill marks a running process killed but keeps its
+    task and version, and a commit is fenced by owner and version only, so the worker
+    that held the task commits its step over the kill and the process runs on."""
+
+    def kill(self, pid: int, message: str = "killed by request") -> list[int]:
+        held = {p: (row.version, self._tasks.get(self._task_of.get(p, -1)))
+                for p, row in self._rows.items() if row.state == "running"}
+        doomed = super().kill(pid, message)
+        for victim in doomed:
+            if victim in held:
+                _keep_claim(self, victim, *held[victim])
+        return doomed
+
+    def _fence(self, claimed: ClaimedTask) -> bool:
+        task = self._tasks.get(claimed.task_id)
+        row = self._rows.get(claimed.process.id)
+        return (task is not None and task.lease_owner == claimed.owner
+                and row is not None and row.version == claimed.process.version)
+
+
+def _keep_claim(store: SimStore, pid: int, version: int, task: Any) -> None:
+    """Give a killed process back its version and its leased task (the claim stays)."""
+    store._rows[pid].version = version
+    if task is not None and task.id not in store._tasks:
+        store._tasks[task.id] = task
+        store._task_of[pid] = task.id
+        store._max_task = max(store._max_task, task.id)
+
+
+class PreviousCheckpointStore(SimStore):
+    """resume_from_previous_checkpoint: each commit remembers the checkpoint it replaced;
+    a redelivered task (claim attempt > 1) hands the worker that older checkpoint."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        super().__init__(clock)
+        self._previous: dict[int, str | None] = {}
+
+    def commit_transition(self, claimed: ClaimedTask, transition: Any,
+                          child_kinds: dict[str, str]) -> bool:
+        before = self._rows[claimed.process.id].checkpoint
+        done = super().commit_transition(claimed, transition, child_kinds)
+        if done:
+            self._previous[claimed.process.id] = before
+        return done
+
+    def _take(self, task: Any, owner: str, lease_seconds: float, now: float) -> ClaimedTask:
+        claimed = super()._take(task, owner, lease_seconds, now)
+        pid = claimed.process.id
+        if claimed.attempt > 1 and pid in self._previous:
+            claimed = replace(claimed, process=replace(claimed.process,
+                                                       checkpoint=self._previous[pid]))
+        return claimed
+
+
+class ForgetfulStore(SimStore):
+    """forgets_killed_calculation: when a worker dies holding a calculation's task, the
+    calculation is launched again as a new process (the parent now awaits that one) and
+    the killed attempt's record is dropped from every listing."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        super().__init__(clock)
+        self._forgotten: set[int] = set()
+
+    def release_owner(self, owner: str) -> int:
+        for task in [t for t in self._tasks.values() if t.lease_owner == owner]:
+            row = self._rows[task.process_id]
+            if row.kind == "calculation" and row.parent_id is not None \
+                    and row.state in ("created", "running"):
+                self._launch_again(row.id, task.id)
+        return super().release_owner(owner)
+
+    def _launch_again(self, pid: int, task_id: int) -> None:
+        old = self._rows[pid]
+        self._delete_task(task_id)
+        new = self._insert_process(old.type, old.label, old.kind, old.inputs, old.parent_id,
+                                   old.parent_key)
+        self._forgotten.add(pid)
+        assert old.parent_id is not None
+        self._children[old.parent_id].remove(pid)
+        parent = self._rows[old.parent_id]
+        parent.awaiting = tuple(new if c == pid else c for c in parent.awaiting)
+        if parent.checkpoint:
+            data = json.loads(parent.checkpoint)
+            data["awaiting"] = {k: new if v == pid else v for k, v in data["awaiting"].items()}
+            parent.checkpoint = json.dumps(data)
+
+    def list_processes(self) -> list[Any]:
+        return [p for p in super().list_processes() if p.id not in self._forgotten]
+
+
 SIM_STORES: dict[str, type[SimStore]] = {
     "ack_before_commit": AckBeforeCommitStore,
     "excepted_source_hit": ExceptedKeepsHashStore,
@@ -202,6 +309,10 @@ SIM_STORES: dict[str, type[SimStore]] = {
     "relaunch_from_checkpoint": RestartFromCheckpointStore,
     "hit_does_not_wake_parent": HitWakesNoParentStore,
     "children_listed_from_checkpoint": AwaitedChildrenOnlyStore,
+    "kill_spares_running_children": SparingKillStore,
+    "kill_keeps_running_claim": ClaimKeepingKillStore,
+    "resume_from_previous_checkpoint": PreviousCheckpointStore,
+    "forgets_killed_calculation": ForgetfulStore,
 }
 """Per variant: the store its simulation runs on (the rest run on ``SimStore``)."""
 

@@ -1,6 +1,6 @@
 """One pure check per clause: ``(scenario, expectation, history) -> ClauseResult``.
 
-``CHECKS`` maps clause ids (C1..P1, DESIGN.md section 1) to their functions;
+``CHECKS`` maps clause ids (C1..P2, DESIGN.md section 1) to their functions;
 ``run_checks`` runs them all and turns a crashing check into ``unknown`` (never pass).
 """
 
@@ -27,7 +27,7 @@ from harness.checks.continuation import (
     check_c6,
 )
 from harness.checks.instances import check_n1, check_n2, check_n3, check_n4
-from harness.checks.liveness import check_l1, check_l2, check_p1
+from harness.checks.liveness import check_l1, check_l2, check_p1, check_p2
 from harness.checks.result import (
     FAIL,
     NOT_PROMISED,
@@ -62,7 +62,7 @@ CHECKS: Mapping[str, Check] = {
     "C6": check_c6, "N1": check_n1, "N2": check_n2, "N3": check_n3, "N4": check_n4,
     "K1": check_k1, "K2": check_k2, "K3": check_k3, "K4": check_k4, "K5": check_k5,
     "K6": check_k6, "K7": check_k7, "K8": check_k8, "L1": check_l1, "L2": check_l2,
-    "P1": check_p1,
+    "P1": check_p1, "P2": check_p2,
 }
 assert tuple(CHECKS) == ALL_CLAUSES, "one check per clause, in matrix order"
 

@@ -6,7 +6,7 @@ from collections import defaultdict
 
 from harness.checks._facts import Facts, Verdict, same_outputs
 from harness.checks.result import ClauseResult
-from harness.history import History
+from harness.history import History, Line
 from scenarios.effects import is_calc_key
 from scenarios.oracle.expectation import Expectation
 from scenarios.scenario import Scenario
@@ -62,18 +62,54 @@ def check_c2(scenario: Scenario, expectation: Expectation, history: History) -> 
     v = Verdict("C2", f)
     v.saw(sum(1 for key in expectation.effects if f.launch_of(key) in f.launch_ids))
     for issue in f.count_issues():
-        if issue.over and not f.interruptions(issue.key) \
-                and not _hit_expected(expectation, issue.key):
+        if not issue.over or _hit_expected(expectation, issue.key):
+            continue
+        if not f.interruptions(issue.key):
             v.fail(f"{issue.describe()}: it was executed again although no kill interrupted "
                    "it", *issue.lines[:4])
-    return v.result(f"no effect ran again after completing ({v.checked} effect keys)")
+        elif f.loose(issue.key):
+            v.excused_loosely(issue.key)
+    _check_step_order(f, v)
+    return v.result(f"no effect ran again after completing ({v.checked} effect keys), and "
+                    "no step ran again once its process began the next one")
+
+
+def _check_step_order(f: Facts, v: Verdict) -> None:
+    """C2's order half: once a process began step k+1, step k never runs again.
+
+    Evidence: the journal's begins per process, in time order (one clock). A later step
+    begins only after the checkpoint of the earlier one is committed, so an earlier key
+    that begins again after it ran from an older checkpoint, whatever the counts say.
+    Loop iterations and branches have keys of their own, so only a true re-run matches.
+    Excused (on a loose bound) only for the very run a service fault could have
+    redelivered to a second worker from a stale checkpoint (``Facts.service_runs``).
+    """
+    for pid, runs in sorted(f.runs.items()):
+        first: dict[str, tuple[float, Line]] = {}
+        for index, (t, key, line) in enumerate(runs):
+            if is_calc_key(key):
+                continue
+            if key not in first:
+                first[key] = (t, line)
+                continue
+            began = [(k, at_line) for k, (at, at_line) in first.items()
+                     if k != key and first[key][0] < at < t]
+            if not began:
+                continue
+            if (pid, index) in f.service_runs:
+                v.excused_loosely(key)
+                continue
+            later, later_line = began[0]
+            v.fail(f"step {key} ran again in process {pid} (worker {line.get('worker')}) "
+                   f"after the process had begun the next step {later}: it resumed from an "
+                   "older checkpoint", first[key][1], later_line, line)
 
 
 def check_c3(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:
     """C3: the effect in flight at a kill executes at most (kills during it + 1) times."""
     f = Facts(scenario, expectation, history)
     v = Verdict("C3", f)
-    keys = set(f.kills_by_key) | (set(f.by_key) if f.service_faults else set())
+    keys = set(f.kills_by_key) | set(f.service_by_key)
     for key in sorted(keys):
         cuts, lines = f.interruptions(key), f.by_key.get(key, [])
         v.saw()
@@ -81,13 +117,17 @@ def check_c3(scenario: Scenario, expectation: Expectation, history: History) -> 
             v.fail(f"{key} ran {len(lines)} times with {len(cuts)} kill(s) or service "
                    f"fault(s) during it; at most {len(cuts) + 1} allowed", *cuts[:2],
                    *lines[:3])
+        elif len(lines) > len(f.kills_by_key.get(key, ())) + 1:
+            v.excused_loosely(key)
     for issue in f.count_issues():
-        slack = len(f.service_faults)
+        slack = len(f.service_by_key.get(issue.key, ()))
         if issue.over and f.interruptions(issue.key) and \
                 issue.count > (issue.bound.max or 0) + slack:
             v.fail(f"{issue.describe()}, with {len(f.interruptions(issue.key))} kill(s) or "
                    "service fault(s) during it", *f.interruptions(issue.key)[:2],
                    *issue.lines[:3])
+        elif issue.over and slack and issue.count > (issue.bound.max or 0):
+            v.excused_loosely(issue.key)
     between = len(f.engine_crashes)
     v.saw(between)  # a kill between effects: nothing in flight, no effect may repeat
     return v.result(f"every effect in flight at a kill ran at most kills + 1 times "

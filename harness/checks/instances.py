@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from harness.adapter import Observation
 from harness.checks._facts import Facts, Verdict, same_outputs
+from harness.checks._order import ADVANCES, EngineOrder, descendants
 from harness.checks.result import ClauseResult
 from harness.history import History, Line
 from scenarios.effects import is_calc_key
@@ -28,11 +28,39 @@ def _changed(f: Facts, terminal: Line) -> str | None:
 
 
 def check_n1(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:
-    """N1: a terminated (excepted, killed) process never runs again."""
+    """N1: a terminated (excepted, killed) process never runs again.
+
+    Judged from two ordered streams (``harness.checks._order``): the engine's events,
+    where offered (after a process's first terminal event, no active state and no other
+    terminal state of it; a bare claim is a delivery, not a run), and the journal
+    against the harness's first terminal sighting (no body begun after it, no change of
+    state or outputs since). Without
+    events, a re-run before the first sighting is invisible: the sentence says how many
+    processes were judged from sightings only. Unknown when neither stream shows any
+    terminated process.
+    """
     f = Facts(scenario, expectation, history)
     v = Verdict("N1", f)
-    for pid, terminal in sorted(f.terminal.items()):
+    order = EngineOrder(history)
+    from_events = 0
+    for pid in sorted(order.by_process):
+        first = order.first_terminal(pid)
+        if first is None:
+            continue
+        from_events += 1
         v.saw()
+        again = [c for c in order.after(pid, first.index)
+                 if c.state in ADVANCES and c.state != first.state]
+        if again:
+            view = f.observation.get(pid)
+            v.fail(f"process {pid} ({view.path if view else '?'}) was {first.state}, then the "
+                   f"engine made it {again[0].state} (worker {again[0].line.get('worker')})",
+                   first.line, again[0].line)
+    sightings_only = 0
+    for pid, terminal in sorted(f.terminal.items()):
+        if order.first_terminal(pid) is None:
+            sightings_only += 1
+            v.saw()
         state = terminal["state"]
         later = [line for line in f.by_process.get(pid, [])
                  if float(line["t0"]) > float(terminal["t"])]
@@ -43,18 +71,13 @@ def check_n1(scenario: Scenario, expectation: Expectation, history: History) -> 
         if change is not None:
             v.fail(f"process {pid} ({terminal.get('path')}) was {state}, then {change}",
                    terminal, f.process_line(pid))
-    return v.result(f"{v.checked} terminated process(es) never ran or changed again")
-
-
-def _descendants(observation: Observation, root: str) -> set[str]:
-    seen, frontier = {root}, [root]
-    while frontier:
-        view = observation.get(frontier.pop())
-        for child in view.children if view else ():
-            if child not in seen:
-                seen.add(child)
-                frontier.append(child)
-    return seen
+    evidence = (f"{from_events} from the engine's ordered events"
+                + (f", {sightings_only} from first terminal sightings only (a re-run before "
+                   "the sighting would be invisible)" if sightings_only else ""))
+    terminated = set(f.terminal) | {p for p in order.by_process if order.first_terminal(p)}
+    return v.result(f"{len(terminated)} terminated process(es) never ran or changed again "
+                    f"({evidence})", "no process was seen terminal and the engine logged no "
+                    "terminal event: nothing to judge N1 from")
 
 
 def check_n2(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:
@@ -93,7 +116,7 @@ def check_n3(scenario: Scenario, expectation: Expectation, history: History) -> 
         if new is None or not f.decided(label):
             continue
         v.saw()
-        family = _descendants(f.observation, new)
+        family = descendants(f.observation, new)
         for key, lines in f.by_key.items():
             foreign = [line for line in lines if f.launch_of(key) == label
                        and str(line["process"]) not in family]

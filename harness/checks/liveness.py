@@ -1,16 +1,18 @@
-"""Checks of liveness and provenance: L1 (termination), L2 (one launch, one process), P1."""
+"""Checks of liveness and provenance: L1 (termination), L2 (one launch, one process), P1
+(parent/child links, at every point of the history) and P2 (no invisible executions)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 
 from harness.checks._facts import Facts, Verdict
-from harness.checks.result import ClauseResult
+from harness.checks._order import EngineOrder, descendants
+from harness.checks.result import UNKNOWN, ClauseResult
 from harness.history import History, Line
 from scenarios.oracle.expectation import Expectation
 from scenarios.scenario import Scenario
 
-__all__ = ["check_l1", "check_l2", "check_p1"]
+__all__ = ["check_l1", "check_l2", "check_p1", "check_p2"]
 
 
 def _heal_line(f: Facts, process: str) -> Line | None:
@@ -72,9 +74,11 @@ def check_l2(scenario: Scenario, expectation: Expectation, history: History) -> 
 
 
 def check_p1(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:
-    """P1: parent/child links agree both ways; no active child of a terminated parent."""
+    """P1: parent/child links agree both ways; no active child of a terminated parent,
+    in the final view and at any earlier point (``_check_p1_order``)."""
     f = Facts(scenario, expectation, history)
     v = Verdict("P1", f)
+    ordered = _check_p1_order(f, v)
     for view in f.observation.processes:
         v.saw()
         line = f.process_line(view.id)
@@ -92,4 +96,81 @@ def check_p1(scenario: Scenario, expectation: Expectation, history: History) -> 
                 v.fail(f"process {view.id} ({view.path}) is {view.state} but its child "
                        f"{child.id} ({child.path}) is still {child.state}",
                        line, f.process_line(child.id))
-    return v.result(f"links of {v.checked} process(es) are consistent")
+    return v.result(f"links of {v.checked} process(es) are consistent; {ordered}")
+
+
+def _check_p1_order(f: Facts, v: Verdict) -> str:
+    """No descendant of a terminated process runs on, judged from ordered evidence.
+
+    Engine events (where offered): once a process has its first terminal event, no
+    descendant that was not yet terminal may afterwards be created, become running or
+    waiting, or finish; it may only be killed or excepted (a bare claim is a delivery).
+    Journal against sightings: no descendant begins a body after its ancestor was first
+    seen terminal (unless the descendant itself was seen terminal first: N1 reports
+    that). Without events, only the second applies; the returned phrase names the
+    evidence used.
+    """
+    order = EngineOrder(f.history)
+    judged = 0
+    for pid in sorted(order.by_process):
+        first = order.first_terminal(pid)
+        if first is None:
+            continue
+        for child in sorted(descendants(f.observation, pid) - {pid}):
+            own = order.first_terminal(child)
+            if own is not None and own.index < first.index:
+                continue
+            judged += 1
+            moved = [c for c in order.after(child, first.index) if c.runs]
+            if moved:
+                view, top = f.observation.get(child), f.observation.get(pid)
+                v.fail(f"process {child} ({view.path if view else '?'}) kept running after "
+                       f"its ancestor {pid} ({top.path if top else '?'}) was {first.state}: "
+                       f"the engine then made it {moved[0].state}", first.line, moved[0].line)
+    for pid, seen in sorted(f.terminal.items()):
+        for child in sorted(descendants(f.observation, pid) - {pid}):
+            own = f.terminal.get(child)
+            if own is not None and float(own["t"]) <= float(seen["t"]):
+                continue
+            later = [line for t, _, line in f.runs.get(child, ()) if t > float(seen["t"])]
+            if later:
+                v.fail(f"process {child} began {later[0]['key']} after its ancestor {pid} "
+                       f"({seen.get('path')}) was seen {seen['state']}", seen, later[0])
+    if not order.offered:
+        return "descendants judged from the journal after first terminal sightings only"
+    return f"{judged} descendant(s) of terminated processes judged from the engine's events"
+
+
+def check_p2(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:
+    """P2: every process that executed a body (journal) is a process the engine reports.
+
+    Evidence: the journal's ``begin``/``effect`` lines name the process a body ran in;
+    the final view (``process`` lines) must hold each of them. Where the engine's events
+    log claims, each process also needs as many claims as distinct (worker, engine
+    attempt) pairs among its begins: an attempt the engine has no record of is an
+    invisible execution too. Without a final view the clause is unknown.
+    """
+    f = Facts(scenario, expectation, history)
+    v = Verdict("P2", f)
+    executed: dict[str, list[Line]] = defaultdict(list)
+    for line in (*history.of("begin"), *history.of("effect")):
+        executed[str(line["process"])].append(line)
+    if executed and not history.of("process"):
+        return ClauseResult("P2", UNKNOWN, (), "the engine's final view is missing: the "
+                            "journal's processes cannot be accounted for", True, scenario.name)
+    order = EngineOrder(history)
+    for pid, lines in sorted(executed.items()):
+        v.saw()
+        if f.observation.get(pid) is None:
+            v.fail(f"{lines[0]['key']} ran in process {pid} (worker {lines[0].get('worker')}),"
+                   " which the engine does not report", *lines[:2])
+            continue
+        attempts = {(line.get("worker"), line.get("engine_attempt")) for line in lines
+                    if line.kind == "begin"}
+        if order.claims_offered and len(attempts) > order.claims(pid):
+            v.fail(f"process {pid} began bodies in {len(attempts)} attempt(s) (distinct "
+                   f"worker and engine attempt) but the engine's events record "
+                   f"{order.claims(pid)} claim(s) of it", *lines[:3])
+    claims = "; attempts matched against the engine's claims" if order.claims_offered else ""
+    return v.result(f"all {v.checked} process(es) that executed bodies are in the engine's "
+                    f"view{claims}", "no body was executed")

@@ -37,7 +37,9 @@ class ClauseResult:
     ``witness`` holds history lines verbatim (JSONL text) that prove a failure;
     ``sentence`` says in one line what happened; ``exercised`` is False when the
     scenario was not written to test this clause and nothing went wrong, so the result
-    carries no weight in the merge (a violation always counts, exercised or not).
+    carries no weight in the merge (a violation always counts, exercised or not);
+    ``loose`` counts the effect keys whose extra runs passed only because a broker or
+    database fault could have caused them (a pass on a loose bound, not an exact one).
     """
 
     clause: str
@@ -46,6 +48,7 @@ class ClauseResult:
     sentence: str = ""
     exercised: bool = True
     scenario: str = ""
+    loose: int = 0
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
@@ -59,7 +62,7 @@ class ClauseResult:
     def to_dict(self) -> dict[str, object]:
         return {"clause": self.clause, "verdict": self.verdict, "witness": list(self.witness),
                 "sentence": self.sentence, "exercised": self.exercised,
-                "scenario": self.scenario}
+                "scenario": self.scenario, "loose": self.loose}
 
 
 def merge_results(clause: str, results: Iterable[ClauseResult]) -> ClauseResult:

@@ -101,7 +101,7 @@ class _Run:
         workflow = scenario.workflow(scenario.launch_workflow(label))
         inputs = scenario.launch_inputs(label)
         self.ledger.launch = LaunchState(label, self.armed.get(label))
-        self.interp.exercises.update({"L1", "L2"})
+        self.interp.exercises.update({"L1", "L2", "P2"})
         if relaunch_of is not None:
             self.interp.exercises.update({"N2", "N3"})
         if self.undecided:

@@ -53,6 +53,21 @@ class Hist:
                         process=pid, step=None, attempt=1, engine_attempt=1, worker=worker,
                         t0=start, t1=start + 0.001 if t1 is None else t1, raised=raised)
 
+    def begin(self, key: str, pid: str, worker: int = 11, attempt: int = 1) -> dict[str, Any]:
+        return self.add("begin", key=key, target=effect_target(self.scenario, key),
+                        process=pid, worker=worker, engine_attempt=attempt)
+
+    def run(self, key: str, pid: str, worker: int = 11, attempt: int = 1) -> dict[str, Any]:
+        """A journal ``begin`` then its ``effect``: one body execution."""
+        self.begin(key, pid, worker, attempt)
+        return self.effect(key, pid, worker)
+
+    def event(self, pid: str, state: str, worker: str | None = None) -> Hist:
+        """One engine event (``adapter.events()``), in the engine's own order."""
+        self.events.append({"type": "event", "id": len(self.events) + 1, "process": pid,
+                            "state": state, "worker": worker, "at": float(len(self.events))})
+        return self
+
     def kill(self, key: str, pid: str, crashpoint: str, worker: int = 11) -> None:
         self.add("fault", source="body", fault="kill_at_crashpoint", status="fired",
                  crashpoint=crashpoint, target=effect_target(self.scenario, key), key=key,

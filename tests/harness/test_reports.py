@@ -81,7 +81,7 @@ def test_the_junit_xml_parses_with_a_failure_for_the_broken_clause(results: Path
     suites = {s.get("name"): s for s in root.iter("testsuite")}
     assert set(suites) == {"wfconform.matrix", "wfconform.scenarios"}
     matrix = {c.get("name", "").split(":")[0]: c for c in suites["wfconform.matrix"]}
-    assert len(matrix) == 21
+    assert len(matrix) == 22
     assert matrix["C2"].find("failure") is not None and matrix["C3"].find("failure") is None
     scenario = {c.get("name"): c for c in suites["wfconform.scenarios"]}
     failure = scenario["c2_checkpointed_effect_not_repeated"].find("failure")
@@ -112,7 +112,7 @@ def test_the_markdown_has_the_matrix_and_the_witness_of_the_failure(results: Pat
     assert "| C2 | yes | **FAIL** (fails the run) |" in text
     assert "### c2_checkpointed_effect_not_repeated" in text
     assert "wfconform replay" in text and '"key":"A/s1"' in text
-    assert "seed 9" in text and "6 passed, 2 failed" in text
+    assert "seed 9" in text and "7 passed, 2 failed" in text  # P2: every launch
 
 
 def test_report_from_the_command_line_writes_three_files(results: Path, tmp_path: Path,

@@ -16,7 +16,7 @@ from scenarios import (
 
 def test_everything_promises_every_clause_and_every_crashpoint():
     caps = Capabilities.everything()
-    assert len(caps.promised) == 21 and len(caps.crashpoints) == 5
+    assert len(caps.promised) == 22 and len(caps.crashpoints) == 5
     assert caps.failed_source_policy == "allow_unless_invalidating"
 
 

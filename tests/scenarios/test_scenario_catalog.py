@@ -47,5 +47,5 @@ def test_by_name_finds_a_scenario_and_lists_the_names_when_it_does_not():
 def test_every_clause_has_a_one_line_description():
     assert tuple(CLAUSES) == ALL_CLAUSES
     assert ALL_CLAUSES == ("C1", "C2", "C3", "C4", "C5", "C6", "N1", "N2", "N3", "N4", "K1",
-                           "K2", "K3", "K4", "K5", "K6", "K7", "K8", "L1", "L2", "P1")
+                           "K2", "K3", "K4", "K5", "K6", "K7", "K8", "L1", "L2", "P1", "P2")
     assert all(text and "\n" not in text for text in CLAUSES.values())
