@@ -45,7 +45,7 @@ def check_k1(scenario: Scenario, expectation: Expectation, history: History) -> 
     v = Verdict("K1", f)
     for view, _source in _hits(f):
         v.saw()
-        ran = f.executed(view)
+        ran = [e for e in f.executed(view) if not _cut_by_kill(f, e)]
         if ran:
             v.fail(f"cache hit {view.path} (process {view.id}, source {view.cached_from}) "
                    f"executed its body in worker {ran[0]['worker']}",
@@ -56,6 +56,15 @@ def check_k1(scenario: Scenario, expectation: Expectation, history: History) -> 
             v.fail(f"{issue.describe()}: it must be a cache hit, which executes nothing",
                    *issue.lines[:3])
     return v.result(f"{v.checked} cache hit(s) executed no effect", "no cache hit happened")
+
+
+def _cut_by_kill(f: Facts, effect: Line) -> bool:
+    """Whether a kill cut the attempt that ran ``effect`` after the effect, before its
+    outcome was committed: a later attempt of the process may then find an equal
+    finished sibling and end as a hit. The hit executed nothing; the lost attempt's
+    effect belongs to C3's count, not to K1."""
+    return any(kill.get("worker") == effect["worker"] and float(kill["t"]) >= float(effect["t1"])
+               for kill in f.kills_by_key.get(effect["key"], ()))
 
 
 def check_k2(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:

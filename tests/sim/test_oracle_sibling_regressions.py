@@ -43,3 +43,20 @@ def test_a_fault_on_the_attempt_a_later_sibling_began_is_no_false_alarm(name: st
     failed = [f"{r.clause}: {r.sentence}" for r in run.results if r.verdict == FAIL]
     assert failed == []
     assert run.expectation is not None and not run.expectation.undecided
+
+
+def test_a_hit_whose_earlier_attempt_ran_and_was_killed_passes_k1() -> None:
+    """``wfconform fuzz --tier sim --seed 3100``, shrunk (generated_3636): two equal echo
+    calls with caching on; the worker of call 1 is killed after its effect, and its retry
+    finds call 0 finished and ends as a hit. The hit executed nothing: the killed
+    attempt's effect is C3's to count, and K1 once counted it against the hit."""
+    run = run_scenario(load_adapter("reference", "sim"),
+                       _scenario("k1_hit_after_killed_attempt_generated_3636"))
+    assert run.history is not None
+    hits = [p for p in run.history.of("process") if p.get("cached_from")]
+    assert len(hits) == 1, "still a witness: the killed call ended as a cache hit"
+    assert [e for e in run.history.of("effect") if e["process"] == hits[0]["id"]], \
+        "still a witness: the hit's process ran its body in the killed attempt"
+    k1 = next(r for r in run.results if r.clause == "K1")
+    assert k1.verdict != FAIL, k1.sentence
+    assert [r.clause for r in run.results if r.verdict == FAIL] == []
