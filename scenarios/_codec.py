@@ -16,6 +16,8 @@ from scenarios.errors import InvalidScenarioError
 from scenarios.faults import (
     TYPE_OF_KIND,
     DropConnection,
+    DuplicateDelivery,
+    ExpireLease,
     Fault,
     KillAtCrashpoint,
     KillOnEffect,
@@ -211,6 +213,8 @@ _FAULT_FIELDS: dict[type, tuple[tuple[str, ...], tuple[str, ...]]] = {
     RestartBroker: (("at_effect",), ("hard",)),
     RestartDatabase: (("at_effect",), ()),
     DropConnection: (("at_effect",), ()),
+    ExpireLease: (("at_effect",), ()),
+    DuplicateDelivery: (("at_effect",), ()),
 }
 
 

@@ -13,6 +13,8 @@ from typing import Any
 
 from scenarios.faults import (
     DropConnection,
+    DuplicateDelivery,
+    ExpireLease,
     Fault,
     KillAtCrashpoint,
     KillOnEffect,
@@ -124,6 +126,10 @@ def describe_fault(fault: Fault) -> str:
         return f"restart database at entry {fault.at_effect}"
     if isinstance(fault, DropConnection):
         return f"drop connections at entry {fault.at_effect}"
+    if isinstance(fault, ExpireLease):
+        return f"expire the lease of the worker at entry {fault.at_effect} (task taken over)"
+    if isinstance(fault, DuplicateDelivery):
+        return f"deliver the task at entry {fault.at_effect} again, to another worker"
     raise TypeError(f"not a fault: {fault!r}")
 
 
