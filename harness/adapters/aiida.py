@@ -70,6 +70,9 @@ _UNSUPPORTED = {
     "restart_database": "the AiiDA tier stores in SQLite (core.sqlite_dos), not a server",
     "drop_connection": "not built: AiiDA's SQLite storage has no connection to drop",
     "events": "AiiDA keeps no log of state changes beyond the nodes observe() reads",
+    "expire_lease": "not built: AiiDA's tasks are RabbitMQ messages, not leases in a table",
+    "duplicate_delivery": "not built: the shared RabbitMQ must not be made to redeliver",
+    "ownership": "AiiDA records no claims or commits of a process beyond its node",
 }
 
 _SHARED: ThrowawayProfile | None = None
