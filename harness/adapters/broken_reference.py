@@ -75,6 +75,10 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             frozenset({"K6", "N4"})),
     Variant("task_lost_on_worker_death", "when a worker dies, the daemon deletes the task it "
             "held instead of releasing it", "adapter", _C3, frozenset({"C1", "L1"})),
+    Variant("stale_commit_after_takeover", "the commit fence checks only that the task "
+            "exists and its process runs, not who holds the lease at which version, so a "
+            "worker whose task was taken over commits its stale step", "engine",
+            "c5_stale_commit_refused_after_takeover", frozenset({"C5"})),
 )}
 
 
@@ -159,3 +163,4 @@ relaunch_reuses_id = _factory("relaunch_reuses_id")
 unfenced_duplicate_delivery = _factory("unfenced_duplicate_delivery")
 cached_workflow = _factory("cached_workflow")
 task_lost_on_worker_death = _factory("task_lost_on_worker_death")
+stale_commit_after_takeover = _factory("stale_commit_after_takeover")

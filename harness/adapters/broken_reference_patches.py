@@ -204,6 +204,7 @@ STORE_BUGS: dict[str, Callable[[], None]] = {
     "ack_before_commit": _ack_before_commit,
     "excepted_source_hit": _excepted_keeps_hash,
     "unfenced_duplicate_delivery": _unfenced,
+    "stale_commit_after_takeover": _unfenced,  # the same fence, without double delivery
 }
 """Per variant: the patch of ``Store`` for this process (embedded and real tiers)."""
 
