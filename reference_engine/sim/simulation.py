@@ -436,6 +436,7 @@ class Simulation(EngineFacade):
             worker.retire()
         self._workers = []
         self._runnable = []
+        self.stalled.clear()
         self.died.clear()
         self.yielder = None
         self.store.on_ready = None

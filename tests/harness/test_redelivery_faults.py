@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from harness.adapter import Handle, Ownership, offers
+from harness.adapter import Ownership, offers
 from harness.adapters import load_adapter
 from harness.adapters.reference_sim import SimReferenceAdapter
 from harness.checks.result import PASS
@@ -20,7 +20,6 @@ from harness.contract import CheckedAdapter
 from harness.errors import ContractError
 from harness.history import History
 from harness.runner import RunOptions, run_scenario
-from reference_engine.sim import InvalidSimulationArgumentError, Simulation
 from scenarios import describe_fault, generate
 from scenarios.catalog import by_name
 from scenarios.faults import DuplicateDelivery, ExpireLease
@@ -79,15 +78,6 @@ def test_both_faults_land_on_the_embedded_tier_through_the_task_table() -> None:
     assert failed == []
 
 
-@pytest.mark.simulation
-def test_a_takeover_holds_the_sim_worker_until_another_worker_claimed_its_process() -> None:
-    with Simulation(3, workers=2) as sim:
-        with pytest.raises(InvalidSimulationArgumentError, match="kind"):
-            sim.queue_takeover("kill")
-        sim.queue_takeover("lease_expiry")  # outside a worker: lands on a seeded one
-        assert sim.queued == ["takeover:lease_expiry"]
-
-
 def test_the_faults_round_trip_through_json_and_read_as_sentences() -> None:
     scenario = by_name(SCENARIO)
     assert Scenario.from_dict(scenario.to_dict()) == scenario
@@ -123,4 +113,3 @@ def test_the_contract_names_a_record_that_is_not_an_ownership_entry() -> None:
 
     with pytest.raises(ContractError, match="Ownership items"):
         CheckedAdapter(Bad()).ownership()
-    assert Handle("A", "1").id == "1"
