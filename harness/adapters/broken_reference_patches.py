@@ -24,14 +24,14 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from reference_engine.core.hashing import calculation_hash
 from reference_engine.loader import resolve
 from reference_engine.runtime import executor
 from reference_engine.runtime.worker import PRELUDE_ENV_VAR
 from reference_engine.storage.records import ClaimedTask
-from reference_engine.storage.schema import processes, tasks
+from reference_engine.storage.schema import events, processes, tasks
 from reference_engine.storage.store import Store
 
 __all__ = ["ENGINE_PATCHES", "EXECUTOR_BUGS", "STORE_BUGS", "VARIANT_ENV_VAR", "apply",
@@ -159,6 +159,11 @@ def _ack_before_commit() -> None:
         with store.db.begin() as conn:
             conn.execute(update(tasks).where(tasks.c.id == claimed.task_id)
                          .values(lease_owner=acked, lease_expires=FOREVER))
+            # The task is now held under the acked name: log it as that name's claim, so
+            # the engine's record of claims and commits (C5) stays true to what happened.
+            conn.execute(insert(events).values(process_id=claimed.process.id,
+                                               state="claimed", worker=acked,
+                                               at=store.clock()))
         return replace(claimed, owner=acked)
 
     def patched_claim(self: Store, owner: str, lease_seconds: float = 60.0) -> Any:
