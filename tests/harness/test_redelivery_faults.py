@@ -94,7 +94,8 @@ def test_the_generator_draws_the_new_faults_when_asked_for_them() -> None:
 class _OldAdapter(SimReferenceAdapter):
     """An adapter written before the optional operations: it says yes to any name."""
 
-    expire_lease = duplicate_delivery = ownership = None  # type: ignore[assignment]
+    # None: no such methods, as on an adapter written before them
+    expire_lease = duplicate_delivery = ownership = None  # type: ignore[assignment]  # see above
 
 
 def test_an_adapter_without_the_optional_methods_is_not_offered_them() -> None:
