@@ -29,6 +29,7 @@ _EXPORTS = {
     "HarnessError": "harness.errors",
     "History": "harness.history",
     "Observation": "harness.adapter",
+    "Ownership": "harness.adapter",
     "ProcessView": "harness.adapter",
     "RunOptions": "harness.runner",
     "ScenarioFileError": "harness.errors",

@@ -26,6 +26,12 @@ Contract, in short:
   a silent no-op: the scenario is then reported as not applicable, never as passed.
   ``supports(operation)`` answers the same question up front (names in ``OPERATIONS``).
 - Ids are strings (``"7"``, a UUID, ...); only equality matters to the harness.
+
+Optional parts (an adapter may leave them out; ``offers`` tells): the redelivery faults
+``expire_lease`` and ``duplicate_delivery`` (``RedeliveryFaults``), and the engine's own
+record of who claimed and who advanced each process, ``ownership()``
+(``OwnershipRecorder``), from which clause C5 judges what the journal cannot show: a stale
+commit from a worker whose task was taken over leaves no overlapping effects.
 """
 
 from __future__ import annotations
@@ -40,11 +46,17 @@ from scenarios.capabilities import Capabilities
 __all__ = [
     "ACTIVE_STATES",
     "OPERATIONS",
+    "OPTIONAL_METHODS",
+    "OWNERSHIP_ACTIONS",
     "TERMINAL_STATES",
     "EngineAdapter",
     "Handle",
     "Observation",
+    "Ownership",
+    "OwnershipRecorder",
     "ProcessView",
+    "RedeliveryFaults",
+    "offers",
 ]
 
 TERMINAL_STATES = frozenset({"finished", "excepted", "killed"})
@@ -52,9 +64,17 @@ ACTIVE_STATES = frozenset({"created", "running", "waiting"})
 OPERATIONS: tuple[str, ...] = (
     "launch", "relaunch", "set_caching", "invalidate", "kill_process",
     "raise_in", "kill_at_crashpoint", "kill_on_effect", "restart_broker",
-    "restart_database", "drop_connection", "events", "fail_commit",
+    "restart_database", "drop_connection", "events", "fail_commit", "expire_lease",
+    "duplicate_delivery", "ownership",
 )
 """Names ``supports()`` answers for: plan operations, fault kinds and optional views."""
+
+OPTIONAL_METHODS: frozenset[str] = frozenset({"expire_lease", "duplicate_delivery",
+                                              "ownership"})
+"""Operations that are adapter methods outside ``EngineAdapter``: an adapter written before
+them has no such method, whatever its ``supports`` says (see ``offers``)."""
+
+OWNERSHIP_ACTIONS = ("claim", "commit")
 
 
 @dataclass(frozen=True)
@@ -107,6 +127,69 @@ class Observation:
 
     def at_path(self, path: str) -> tuple[ProcessView, ...]:
         return tuple(p for p in self.processes if p.path == path)
+
+
+@dataclass(frozen=True)
+class Ownership:
+    """One entry of the engine's own record of claims and commits of a process (C5).
+
+    ``action`` is ``claim`` (``owner`` took the process's task, holding ``version``) or
+    ``commit`` (``owner`` tried to advance the process from the ``version`` it claimed;
+    ``accepted`` says whether the engine applied the write or its fence refused it).
+    ``version`` is None when the engine keeps no version: then the order of the records
+    (the engine's commit order) says which claim is the latest. ``detail`` names the
+    write (``commit_transition``, ``finished``, ...), for the witness only.
+    """
+
+    process: str
+    action: str  # "claim" | "commit"
+    owner: str
+    version: int | None = None
+    accepted: bool = True
+    detail: str = ""
+
+
+@runtime_checkable
+class OwnershipRecorder(Protocol):
+    """Optional view: ``supports("ownership")`` and this method."""
+
+    def ownership(self) -> tuple[Ownership, ...]:
+        """Every claim and commit of every process of the run, in the engine's order.
+
+        Only what the engine itself recorded (its task table, its fence's answers); a
+        record an engine cannot give (refused commits, versions) is left out, not guessed.
+        """
+        ...
+
+
+@runtime_checkable
+class RedeliveryFaults(Protocol):
+    """Optional faults that redeliver a task to another worker while its holder lives.
+
+    ``worker`` is the journal's worker of the entry the fault waits for (the holder).
+    Both return once another worker has claimed the holder's task (its name, for the
+    fault log) or, if none did within a few seconds, None; the holder is held (the
+    nemesis's gate) until then and only then goes on to its commit, which a correct
+    engine must refuse.
+    """
+
+    def expire_lease(self, worker: int) -> str | None:
+        """The holder freezes past its lease (a long pause): the lease runs out."""
+        ...
+
+    def duplicate_delivery(self, worker: int) -> str | None:
+        """The queue delivers the holder's task again, to another worker."""
+        ...
+
+
+def offers(adapter: object, operation: str) -> bool:
+    """Whether ``adapter`` can do ``operation``: it says so, and an optional one (see
+    ``OPTIONAL_METHODS``) is a method it has. Why both: adapters written before an
+    optional operation existed answer ``supports`` for names they never heard of."""
+    supports = getattr(adapter, "supports", None)
+    if supports is None or not supports(operation):
+        return False
+    return operation not in OPTIONAL_METHODS or callable(getattr(adapter, operation, None))
 
 
 @runtime_checkable

@@ -15,10 +15,13 @@ from typing import Any
 from harness.adapter import (
     ACTIVE_STATES,
     OPERATIONS,
+    OPTIONAL_METHODS,
+    OWNERSHIP_ACTIONS,
     TERMINAL_STATES,
     EngineAdapter,
     Handle,
     Observation,
+    Ownership,
     ProcessView,
 )
 from harness.errors import ContractError, Unsupported
@@ -56,6 +59,8 @@ class CheckedAdapter:
         answer = self.inner.supports(operation)
         if not isinstance(answer, bool):
             raise ContractError("supports", answer, "a bool")
+        if operation in OPTIONAL_METHODS and not callable(getattr(self.inner, operation, None)):
+            return False  # an adapter older than this optional operation (``offers``)
         return answer
 
     # ------------------------------------------------------------------ lifecycle
@@ -114,6 +119,21 @@ class CheckedAdapter:
             raise ContractError("kill_worker", killed, "the pid (int) of the killed worker")
         return killed
 
+    def expire_lease(self, worker: int) -> str | None:
+        return self._redeliver("expire_lease", worker)
+
+    def duplicate_delivery(self, worker: int) -> str | None:
+        return self._redeliver("duplicate_delivery", worker)
+
+    def _redeliver(self, method: str, worker: int) -> str | None:
+        self._need_open(method)
+        if not self.supports(method):
+            raise ContractError(method, "a call", f"supports({method!r}) to be True first")
+        taken_by = getattr(self.inner, method)(worker)
+        if taken_by is not None and not isinstance(taken_by, str):
+            raise ContractError(method, taken_by, "None or the str name of the new holder")
+        return taken_by  # type: ignore[no-any-return]  # checked just above
+
     def restart_broker(self, hard: bool) -> None:
         self.inner.restart_broker(hard)
 
@@ -142,6 +162,14 @@ class CheckedAdapter:
             if not isinstance(event, Mapping):
                 raise ContractError("events", event, "mappings (JSON-like records)")
         return events
+
+    def ownership(self) -> tuple[Ownership, ...]:
+        if not self.supports("ownership"):
+            raise ContractError("ownership", "a call", "supports('ownership') to be True first")
+        records = tuple(self.inner.ownership())  # type: ignore[attr-defined]  # optional
+        for record in records:
+            _check_ownership(record)
+        return records
 
     def diagnose(self, handle: Handle) -> str:
         return _string("diagnose", self.inner.diagnose(handle))
@@ -174,3 +202,17 @@ def _check_view(view: object) -> None:
         if link is not None and not isinstance(link, str):
             raise ContractError("observe", view, "process links (parent, restart_of, "
                                 "cached_from) as str ids or None")
+
+
+def _check_ownership(record: object) -> None:
+    if not isinstance(record, Ownership):
+        raise ContractError("ownership", record, "harness.adapter.Ownership items")
+    if record.action not in OWNERSHIP_ACTIONS:
+        raise ContractError("ownership", record, f"action among {OWNERSHIP_ACTIONS}")
+    if not isinstance(record.process, str) or not isinstance(record.owner, str):
+        raise ContractError("ownership", record, "process and owner as str")
+    if record.version is not None and (not isinstance(record.version, int)
+                                       or isinstance(record.version, bool)):
+        raise ContractError("ownership", record, "version as int or None")
+    if not isinstance(record.accepted, bool):
+        raise ContractError("ownership", record, "accepted as bool")

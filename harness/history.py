@@ -4,8 +4,10 @@ A history merges, in time order (``time.monotonic()``, shared by all processes o
 machine): the plan operations the runner performed (``op``), every fault armed or
 landed (``fault``), attempt begins (``begin``) and effects (``effect``) from the
 journal, and the first time each process was seen terminal (``terminal``). After them
-come the engine's own events when the adapter offers them (``event``) and its final
-view of every process (``process``), then how the run ended (``outcome``).
+come the engine's own events when the adapter offers them (``event``), its own record
+of claims and commits when it offers one (``ownership``, in the engine's order; the
+meta line's ``ownership`` says whether it was offered) and its final view of every
+process (``process``), then how the run ended (``outcome``).
 
 Why lines: a check's witness is a few of these lines, quoted verbatim, so a failure
 reads as evidence and the file can be loaded again (``History.load``) to re-check or
@@ -23,14 +25,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.adapter import Observation, ProcessView
+from harness.adapter import Observation, Ownership, ProcessView
 from harness.journal import dump_line, read_records
 from scenarios.scenario import Scenario
 from scenarios.values import decode_value, encode_value
 
-__all__ = ["KINDS", "History", "HistoryRecorder", "Line", "process_record"]
+__all__ = ["KINDS", "History", "HistoryRecorder", "Line", "ownership_record", "process_record"]
 
-KINDS = ("meta", "op", "fault", "begin", "effect", "terminal", "event", "process", "outcome")
+KINDS = ("meta", "op", "fault", "begin", "effect", "terminal", "event", "ownership", "process",
+         "outcome")
 _VALUE_FIELDS = ("outputs", "inputs")
 _TIMED = frozenset({"op", "fault", "begin", "effect", "terminal"})
 
@@ -127,6 +130,18 @@ class History:
         return cls(tuple(Line.parse(t) for t in text.splitlines() if t.strip()))
 
 
+def ownership_record(entry: Ownership) -> dict[str, Any]:
+    """An ``ownership`` history line: one claim or commit as the engine recorded it."""
+    record: dict[str, Any] = {"type": "ownership", "process": entry.process,
+                              "action": entry.action, "owner": entry.owner,
+                              "version": entry.version}
+    if entry.action == "commit":
+        record["accepted"] = entry.accepted
+    if entry.detail:
+        record["detail"] = entry.detail
+    return record
+
+
 def process_record(view: ProcessView) -> dict[str, Any]:
     return _encode_values({
         "type": "process", "id": view.id, "path": view.path, "kind": view.kind,
@@ -163,15 +178,21 @@ class HistoryRecorder:
 
     def build(self, meta: Mapping[str, Any], logs: Iterable[Path],
               observation: Observation | None, events: Iterable[Mapping[str, Any]],
-              outcome: Mapping[str, Any]) -> History:
-        """Merge harness records and the run's logs into one time-ordered history."""
+              outcome: Mapping[str, Any],
+              ownership: Iterable[Ownership] | None = None) -> History:
+        """Merge harness records and the run's logs into one time-ordered history.
+
+        ``ownership``: the engine's record of claims and commits, or None when the
+        adapter offers none (then ``meta`` says ``ownership: false``)."""
         with self._lock:
             timed = list(self._records)
         for path in logs:
             timed.extend(read_records(path))
         timed.sort(key=lambda r: (r.get("t", 0.0), KINDS.index(r["type"])))
-        records: list[Mapping[str, Any]] = [{"type": "meta", **meta}, *timed]
+        records: list[Mapping[str, Any]] = [
+            {"type": "meta", **meta, "ownership": ownership is not None}, *timed]
         records += [{"type": "event", **e} for e in events]
+        records += [ownership_record(o) for o in ownership or ()]
         if observation is not None:
             records += [process_record(view) for view in observation.processes]
         records.append({"type": "outcome", **outcome})

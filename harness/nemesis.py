@@ -6,6 +6,10 @@ Faults are drawn choices, not sleeps (DESIGN.md section 4):
 - ``KillAtCrashpoint``: handed to ``adapter.arm_crashpoint`` before the first launch.
 - ``FailCommit``: handed to ``adapter.fail_commit`` before the first launch (an adapter
   without that method is recorded as unsupported).
+- ``ExpireLease`` / ``DuplicateDelivery`` at entry k: the adapter hands the task of the
+  body that wrote entry k to another worker and returns once one took it over; the gate
+  stays shut meanwhile, so that body commits only after the takeover (a redelivery to a
+  live worker; its stale commit must be refused, C5). The new holder is logged.
 - faults "at journal entry k" (``KillOnEffect``, ``RestartBroker``, ``RestartDatabase``,
   ``DropConnection``) and kill requests at a launch's k-th entry (``KillProcess`` with
   ``at_effect``): a thread tails the journal and acts when entry k appears. Bodies of a
@@ -35,13 +39,15 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
-from harness.adapter import EngineAdapter, Handle
+from harness.adapter import EngineAdapter, Handle, offers
 from harness.errors import Unsupported
 from harness.history import HistoryRecorder
 from harness.journal import JournalTail
 from harness.session import GATE_OPEN, Session
 from scenarios.faults import (
     DropConnection,
+    DuplicateDelivery,
+    ExpireLease,
     FailCommit,
     Fault,
     KillAtCrashpoint,
@@ -62,15 +68,16 @@ MAX_EXCUSED_OUTAGE = 120.0
 service that takes longer to come back is stuck, and the wait must end some time."""
 OUTAGE_SLICE = 0.5
 """While a service fault is under way, the wait goes on in slices of this many seconds."""
-_AT_ENTRY = (KillOnEffect, RestartBroker, RestartDatabase, DropConnection)
 _SERVICE = (RestartBroker, RestartDatabase, DropConnection)
+_REDELIVERY = (ExpireLease, DuplicateDelivery)
+_AT_ENTRY = (KillOnEffect, RestartBroker, RestartDatabase, DropConnection, *_REDELIVERY)
 
 
 def _entry(fault: Fault) -> int | None:
     """The journal entry a fault waits for (None for faults that wait for none)."""
     if isinstance(fault, KillOnEffect):
         return fault.effect_index
-    if isinstance(fault, (RestartBroker, RestartDatabase, DropConnection)):
+    if isinstance(fault, (RestartBroker, RestartDatabase, DropConnection, *_REDELIVERY)):
         return fault.at_effect
     return None
 
@@ -151,6 +158,8 @@ class Nemesis:
             return
         if isinstance(result, int) and not isinstance(result, bool):
             extra = {**extra, "killed_pid": result}
+        elif isinstance(fault, _REDELIVERY):
+            extra = {**extra, "taken_over_by": result}
         self.recorder.add("fault", source="nemesis", status=status, **_describe(fault), **extra)
 
     # ------------------------------------------------------------------ outages
@@ -228,6 +237,14 @@ class Nemesis:
             self._on_entry(self._index, record)
             self.session.set_gate(self._index)
 
+    def _redeliver(self, kind: str, worker: int) -> str | None:
+        """``adapter.expire_lease`` or ``duplicate_delivery``; optional, hence ``offers``."""
+        if not offers(self.adapter, kind):
+            raise Unsupported(self.adapter.name, self.adapter.tier, kind.replace("_", " "),
+                              "the adapter offers no redelivery to a live worker")
+        method: Callable[[int], str | None] = getattr(self.adapter, kind)
+        return method(worker)
+
     def _on_entry(self, index: int, record: Mapping[str, Any]) -> None:
         key = str(record.get("key", ""))
         label = key.partition("/")[0]
@@ -235,6 +252,10 @@ class Nemesis:
         where = {"entry": index, "key": key, "worker": record.get("worker")}
         for fault in self._at_entry:
             if _entry(fault) != index:
+                continue
+            if isinstance(fault, _REDELIVERY):
+                self._do(fault, "fired", partial(self._redeliver, fault_kind(fault),
+                                                 int(record["worker"])), **where)
                 continue
             if isinstance(fault, KillOnEffect):
                 self._do(fault, "fired", partial(self.adapter.kill_worker,

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.adapter import EngineAdapter, Handle
+from harness.adapter import EngineAdapter, Handle, offers
 from harness.checks import ClauseResult, run_checks
 from harness.checks.result import FAIL, UNKNOWN
 from harness.contract import CheckedAdapter
@@ -86,7 +86,7 @@ def applicability(scenario: Scenario, adapter: EngineAdapter,
     needed = {fault_kind(f) for f in scenario.faults} | {
         _OP_KINDS[type(op)] for op in scenario.launches}
     for operation in sorted(needed):
-        if not adapter.supports(operation):
+        if not offers(adapter, operation):
             reasons.append(f"{adapter.name}/{adapter.tier} cannot {operation.replace('_', ' ')}")
     return tuple(reasons)
 
@@ -192,6 +192,8 @@ def _execute(adapter: EngineAdapter, scenario: Scenario, workdir: Path,
         observation = adapter.observe()
         recorder.sight(observation, len(scenario.launches))
         events = adapter.events() if adapter.supports("events") else ()
+        ownership = (adapter.ownership()  # type: ignore[attr-defined]  # offered: optional
+                     if offers(adapter, "ownership") else None)
     finally:
         nemesis.stop()
     unsupported += nemesis.unsupported
@@ -200,7 +202,7 @@ def _execute(adapter: EngineAdapter, scenario: Scenario, workdir: Path,
     outcome = {"status": "aborted" if unsupported else "ran", "stopped": stopped,
                "unsupported": unsupported}
     logs = (session.begins_path, session.journal_path, session.faults_path)
-    return recorder.build(meta, logs, observation, events, outcome), unsupported
+    return recorder.build(meta, logs, observation, events, outcome, ownership), unsupported
 
 
 def _perform(adapter: EngineAdapter, op: LaunchOp, index: int, recorder: HistoryRecorder,

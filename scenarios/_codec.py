@@ -16,6 +16,8 @@ from scenarios.errors import InvalidScenarioError
 from scenarios.faults import (
     TYPE_OF_KIND,
     DropConnection,
+    DuplicateDelivery,
+    ExpireLease,
     FailCommit,
     Fault,
     KillAtCrashpoint,
@@ -213,6 +215,8 @@ _FAULT_FIELDS: dict[type, tuple[tuple[str, ...], tuple[str, ...]]] = {
     RestartDatabase: (("at_effect",), ()),
     DropConnection: (("at_effect",), ()),
     FailCommit: (("target",), ("attempt",)),
+    ExpireLease: (("at_effect",), ()),
+    DuplicateDelivery: (("at_effect",), ()),
 }
 
 

@@ -14,6 +14,8 @@ import unicodedata
 from scenarios.errors import UnknownNameError
 from scenarios.faults import (
     DropConnection,
+    DuplicateDelivery,
+    ExpireLease,
     FailCommit,
     Fault,
     KillAtCrashpoint,
@@ -164,6 +166,12 @@ CATALOG: tuple[Scenario, ...] = (
        "may run the process at once", (ADD_THREE,), (ADD,),
        (Launch("A", "AddThreeNumbers", ABC),),
        (RestartBroker(2, hard=True), DropConnection(4))),
+    _s("c5_stale_commit_refused_after_takeover", "C5",
+       "s1's worker freezes past its lease and s2's task is delivered twice: each time "
+       "another worker takes the task over while the first still runs, whose commit must "
+       "then be refused (the engine's record of claims and commits shows it)",
+       (STEPS,), (), (Launch("A", "Steps", {"x": 7}),),
+       (ExpireLease(1), DuplicateDelivery(3))),
     _s("c6_children_awaited_not_relaunched", "C6",
        "a kill right after the fan-out step's checkpoint: the three children are awaited, "
        "not launched again", (FAN,), (ADD, DIGEST), (Launch("A", "Fan", {"x": 5}),),

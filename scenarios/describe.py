@@ -13,6 +13,8 @@ from typing import Any
 
 from scenarios.faults import (
     DropConnection,
+    DuplicateDelivery,
+    ExpireLease,
     FailCommit,
     Fault,
     KillAtCrashpoint,
@@ -127,6 +129,10 @@ def describe_fault(fault: Fault) -> str:
         return f"drop connections at entry {fault.at_effect}"
     if isinstance(fault, FailCommit):
         return f"fail the checkpoint commit of {fault.target} on attempt {fault.attempt}"
+    if isinstance(fault, ExpireLease):
+        return f"expire the lease of the worker at entry {fault.at_effect} (task taken over)"
+    if isinstance(fault, DuplicateDelivery):
+        return f"deliver the task at entry {fault.at_effect} again, to another worker"
     raise TypeError(f"not a fault: {fault!r}")
 
 

@@ -41,6 +41,8 @@ __all__ = [
     "CRASHPOINTS",
     "FAULT_KINDS",
     "DropConnection",
+    "DuplicateDelivery",
+    "ExpireLease",
     "FailCommit",
     "Fault",
     "KillAtCrashpoint",
@@ -177,10 +179,41 @@ class DropConnection:
         check_int(self, "at_effect", self.at_effect, 1)
 
 
+@dataclass(frozen=True)
+class ExpireLease:
+    """The worker that wrote journal entry `at_effect` freezes past its lease, which runs
+    out: another worker takes its task over while it still lives.
+
+    A redelivery to a live worker. It lands while that body waits between its entry and
+    its checkpoint; the body goes on only once another worker claimed its task (or none
+    could), so its commit comes after the takeover and a correct engine refuses it (its
+    fence: clause C5). Like a kill during it, the effect may run once more.
+    """
+
+    at_effect: int
+
+    def __post_init__(self) -> None:
+        check_int(self, "at_effect", self.at_effect, 1)
+
+
+@dataclass(frozen=True)
+class DuplicateDelivery:
+    """The task of the body that wrote journal entry `at_effect` is delivered again, to
+    another worker, while the first still runs it (at-least-once delivery).
+
+    Lands and resumes as `ExpireLease`; the effect may run once more.
+    """
+
+    at_effect: int
+
+    def __post_init__(self) -> None:
+        check_int(self, "at_effect", self.at_effect, 1)
+
+
 Fault = (RaiseIn | KillAtCrashpoint | KillOnEffect | RestartBroker | RestartDatabase
-         | DropConnection | FailCommit)
+         | DropConnection | FailCommit | ExpireLease | DuplicateDelivery)
 FAULT_TYPES = (RaiseIn, KillAtCrashpoint, KillOnEffect, RestartBroker, RestartDatabase,
-               DropConnection, FailCommit)
+               DropConnection, FailCommit, ExpireLease, DuplicateDelivery)
 
 FAULT_KINDS: tuple[str, ...] = (
     "raise_in",
@@ -190,6 +223,8 @@ FAULT_KINDS: tuple[str, ...] = (
     "restart_database",
     "drop_connection",
     "fail_commit",
+    "expire_lease",
+    "duplicate_delivery",
 )
 """Kind names of faults, as used in JSON, generator knobs and statistics."""
 

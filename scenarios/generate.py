@@ -28,6 +28,8 @@ from scenarios.faults import (
     CRASHPOINTS,
     FAULT_KINDS,
     DropConnection,
+    DuplicateDelivery,
+    ExpireLease,
     FailCommit,
     Fault,
     KillAtCrashpoint,
@@ -128,7 +130,7 @@ _STEP_MENU = ("compute", "launch_calcs", "compute", "launch_calcs", "launch_calc
               "if", "while", "launch_workflow", "compute", "launch_calcs", "launch_workflow")
 _FAULT_MENU = ("raise_in", "kill_at_crashpoint", "raise_in", "kill_at_crashpoint",
                "kill_at_crashpoint", "kill_on_effect", "restart_broker", "restart_database",
-               "drop_connection", "kill_on_effect")
+               "drop_connection", "kill_on_effect", "expire_lease", "duplicate_delivery")
 _CRASH_MENU = ("after_effect_before_checkpoint", "after_checkpoint_before_ack",
                "while_waiting", "after_effect_before_checkpoint", "before_effect",
                "after_claim", "after_checkpoint_before_ack")
@@ -296,6 +298,10 @@ class _Builder:
                 faults.append(RestartBroker(self.c.integer(1, horizon), self.c.boolean(0.5)))
             elif kind == "restart_database":
                 faults.append(RestartDatabase(self.c.integer(1, horizon)))
+            elif kind == "expire_lease":
+                faults.append(ExpireLease(self.c.integer(1, horizon)))
+            elif kind == "duplicate_delivery":
+                faults.append(DuplicateDelivery(self.c.integer(1, horizon)))
             else:
                 faults.append(DropConnection(self.c.integer(1, horizon)))
         return tuple(faults)

@@ -72,6 +72,9 @@ _UNSUPPORTED = {
     "events": "AiiDA keeps no log of state changes beyond the nodes observe() reads",
     "fail_commit": "not built: the harness has no hook inside AiiDA's checkpoint commit "
                    "(plumpy's persister saves it in the daemon worker's own transaction)",
+    "expire_lease": "not built: AiiDA's tasks are RabbitMQ messages, not leases in a table",
+    "duplicate_delivery": "not built: the shared RabbitMQ must not be made to redeliver",
+    "ownership": "AiiDA records no claims or commits of a process beyond its node",
 }
 
 _SHARED: ThrowawayProfile | None = None

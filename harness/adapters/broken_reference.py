@@ -170,6 +170,10 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
     Variant("forgets_killed_calculation", "when a worker dies in a calculation, the engine "
             "drops that process's record and launches the calculation again under a new id",
             "adapter", "p2_killed_attempt_is_accounted_for", frozenset({"P2"})),
+    Variant("stale_commit_after_takeover", "the commit fence checks only that the task "
+            "exists and its process runs, not who holds the lease at which version, so a "
+            "worker whose task was taken over commits its stale step", "engine",
+            "c5_stale_commit_refused_after_takeover", frozenset({"C5"})),
 )}
 
 
@@ -370,3 +374,4 @@ kill_spares_running_children = _factory("kill_spares_running_children")
 kill_keeps_running_claim = _factory("kill_keeps_running_claim")
 resume_from_previous_checkpoint = _factory("resume_from_previous_checkpoint")
 forgets_killed_calculation = _factory("forgets_killed_calculation")
+stale_commit_after_takeover = _factory("stale_commit_after_takeover")

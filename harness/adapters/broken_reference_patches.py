@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from harness.adapters.broken_reference_clauses import CLAUSE_EXECUTOR_BUGS, reader
 from reference_engine.core.hashing import calculation_hash
@@ -32,7 +32,7 @@ from reference_engine.loader import resolve
 from reference_engine.runtime import executor
 from reference_engine.runtime.worker import PRELUDE_ENV_VAR
 from reference_engine.storage.records import ClaimedTask
-from reference_engine.storage.schema import processes, tasks
+from reference_engine.storage.schema import events, processes, tasks
 from reference_engine.storage.statements import FENCE
 from reference_engine.storage.store import Store
 
@@ -164,6 +164,11 @@ def _ack_before_commit() -> None:
         with store.db.begin() as conn:
             conn.execute(update(tasks).where(tasks.c.id == claimed.task_id)
                          .values(lease_owner=acked, lease_expires=FOREVER))
+            # The task is now held under the acked name: log it as that name's claim, so
+            # the engine's record of claims and commits (C5) stays true to what happened.
+            conn.execute(insert(events).values(process_id=claimed.process.id,
+                                               state="claimed", worker=acked,
+                                               at=store.clock()))
         return replace(claimed, owner=acked)
 
     def patched_claim(self: Store, owner: str, lease_seconds: float = 60.0) -> Any:
@@ -263,6 +268,7 @@ STORE_BUGS: dict[str, Callable[[], None]] = {
     "unfenced_duplicate_delivery": _unfenced,
     "kill_keeps_running_claim": _fence_ignores_state,
     "resume_from_previous_checkpoint": _previous_checkpoint,
+    "stale_commit_after_takeover": _unfenced,  # the same fence, without double delivery
 }
 """Per variant: the patch of ``Store`` for this process (embedded and real tiers)."""
 

@@ -74,7 +74,8 @@ class ExceptedKeepsHashStore(SimStore):
 
 
 class UnfencedStore(SimStore):
-    """unfenced_duplicate_delivery: commits check neither owner nor version."""
+    """unfenced_duplicate_delivery, stale_commit_after_takeover: commits check neither
+    owner nor version (the first variant also delivers every workflow task twice)."""
 
     def _fence(self, claimed: ClaimedTask) -> bool:
         row = self._rows.get(claimed.process.id)
@@ -301,6 +302,7 @@ SIM_STORES: dict[str, type[SimStore]] = {
     "ack_before_commit": AckBeforeCommitStore,
     "excepted_source_hit": ExceptedKeepsHashStore,
     "unfenced_duplicate_delivery": UnfencedStore,
+    "stale_commit_after_takeover": UnfencedStore,
     "relaunch_reuses_id": RequeueingStore,
     "task_lost_on_worker_death": LosingStore,
     "kill_marks_terminated": KillsTerminatedStore,

@@ -17,11 +17,14 @@ the engine's ``fail_commit`` fault point, armed the same way.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from harness.adapter import Handle, Observation, ProcessView
+from sqlalchemy import select, update
+
+from harness.adapter import Handle, Observation, Ownership, ProcessView
 from harness.adapters.reference_real import RealTier
 from harness.adapters.reference_workflows import (
     DB_ENV_VAR,
@@ -36,6 +39,8 @@ from harness.session import BodyPlan, Session
 from reference_engine import Daemon, Engine, NoSuchProcessError, WaitTimeoutError
 from reference_engine.crashpoints import FAIL_COMMIT
 from reference_engine.loader import check_inputs, kind_of
+from reference_engine.storage.schema import events as event_table
+from reference_engine.storage.schema import tasks
 from scenarios.capabilities import ALL_CLAUSES, Capabilities
 from scenarios.faults import CRASHPOINTS
 from scenarios.plan import SetCaching, caching_enabled
@@ -43,6 +48,10 @@ from scenarios.plan import SetCaching, caching_enabled
 __all__ = ["TIERS", "ReferenceAdapter", "make_adapter"]
 
 BODY_CRASHPOINTS = ("after_claim", "before_effect", "after_effect_before_checkpoint")
+TAKEOVER_SECONDS = 5.0
+"""How long a redelivery fault waits for another worker to claim the task it freed."""
+COMMIT_STATES = frozenset({"running", "waiting", "finished", "excepted"})
+"""Event states a worker's accepted commit writes (a claim writes ``claimed``)."""
 ENGINE_CRASHPOINTS = ("after_checkpoint_before_ack", "while_waiting")
 
 
@@ -254,6 +263,44 @@ class ReferenceAdapter:
             raise RuntimeError("no daemon: open() first")
         return self.daemon.kill_worker(pid)
 
+    def expire_lease(self, worker: int) -> str | None:
+        """The lease of the task worker ``worker`` holds runs out (set in the past), as if
+        the worker froze; returns the worker that claimed it next (see ``_take_over``)."""
+        return self._take_over(worker, {"lease_expires": 0.0})
+
+    def duplicate_delivery(self, worker: int) -> str | None:
+        """The task worker ``worker`` holds is freed for another worker to claim."""
+        return self._take_over(worker, {"lease_owner": None, "lease_expires": None})
+
+    def _take_over(self, worker: int, values: dict[str, Any]) -> str | None:
+        """Apply ``values`` to the tasks ``worker`` leases until another worker claimed
+        one of their processes (re-applied: a heartbeat may renew the lease meanwhile);
+        the new holder's owner name, or None after ``TAKEOVER_SECONDS``."""
+        if self.daemon is None:
+            raise RuntimeError("no daemon: open() first")
+        owner = self.daemon.owner_of(worker)
+        if owner is None:
+            raise ValueError(f"no live worker with pid {worker}")
+        db = self._engine().store.db
+        with db.begin() as conn:
+            held = list(conn.execute(select(tasks.c.process_id)
+                                     .where(tasks.c.lease_owner == owner)).scalars())
+            mark = conn.execute(select(event_table.c.id).order_by(event_table.c.id.desc())
+                                .limit(1)).scalar() or 0
+        deadline = time.monotonic() + TAKEOVER_SECONDS
+        while held:
+            with db.begin() as conn:
+                conn.execute(update(tasks).where(tasks.c.lease_owner == owner,
+                                                 tasks.c.process_id.in_(held)).values(**values))
+                taken = conn.execute(select(event_table.c.worker).where(
+                    event_table.c.id > mark, event_table.c.state == "claimed",
+                    event_table.c.process_id.in_(held), event_table.c.worker != owner,
+                ).limit(1)).scalar()
+            if taken is not None or time.monotonic() > deadline:
+                return taken
+            time.sleep(0.005)
+        return None
+
     def restart_broker(self, hard: bool) -> None:
         self._fault("restart_broker", hard=hard)
 
@@ -290,6 +337,23 @@ class ReferenceAdapter:
             {"id": e["id"], "process": str(e["process_id"]), "state": e["state"],
              "worker": e["worker"], "at": e["at"]}
             for e in self._engine().store.events())
+
+    def ownership(self) -> tuple[Ownership, ...]:
+        """Claims and accepted commits from the engine's event log, in commit order.
+
+        The log names the owner of each claim (``claimed``) and of each commit (the state
+        it wrote); it keeps no versions and no refused commits, so neither is given.
+        """
+        out = []
+        for e in self._engine().store.events():
+            worker, state = e["worker"], e["state"]
+            if worker is None:
+                continue
+            if state == "claimed":
+                out.append(Ownership(str(e["process_id"]), "claim", worker))
+            elif state in COMMIT_STATES:
+                out.append(Ownership(str(e["process_id"]), "commit", worker, detail=state))
+        return tuple(out)
 
     def diagnose(self, handle: Handle) -> str:
         """Classify a stuck process from the engine's tables (L1's reason)."""

@@ -19,7 +19,11 @@ test compares like with like. What differs (``reference_engine/sim/HARNESS.md``)
   run is a function of the seed: same seed, same ``digest``.
 
 ``drop_connection`` is simulated as a database restart (calls in flight fail before or
-after their commit), its superset in the simulator.
+after their commit), its superset in the simulator. ``expire_lease`` and
+``duplicate_delivery`` queue a takeover (``Simulation.queue_takeover``): the body's
+worker loses its task at its next switch point and is held there until another worker
+claimed it. ``ownership`` reads the simulation's own ``claim`` and ``write`` events,
+which carry versions and the fence's answer, refused commits included.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from harness.adapter import Handle
+from harness.adapter import Handle, Ownership
 from harness.adapters.reference import ReferenceAdapter
 from harness.adapters.reference_workflows import LAUNCHES_FILE, register
 from harness.bodies import BodyRuntime
@@ -215,6 +219,15 @@ class SimReferenceAdapter(ReferenceAdapter):
         owner = f"w{pid}"
         return int(sim.kill_worker(owners.index(owner) if owner in owners else None)[1:])
 
+    def expire_lease(self, worker: int) -> str | None:
+        """Queued for the body that wrote the entry; who takes over is known later (None)."""
+        self._now_or_deferred(lambda sim: sim.queue_takeover("lease_expiry"))
+        return None
+
+    def duplicate_delivery(self, worker: int) -> str | None:
+        self._now_or_deferred(lambda sim: sim.queue_takeover("duplicate_delivery"))
+        return None
+
     def restart_broker(self, hard: bool) -> None:
         self._fault("restart_broker")
 
@@ -247,6 +260,19 @@ class SimReferenceAdapter(ReferenceAdapter):
             action(self._sim())
 
     # ------------------------------------------------------------------ views
+    def ownership(self) -> tuple[Ownership, ...]:
+        """Every claim and every commit (accepted or refused) with its version, in the
+        simulation's order (one thread: the order of the store's transactions)."""
+        out = []
+        for event in self._sim().events:
+            if event[0] == "claim":
+                _, owner, pid, _task, _attempt, version, _ticks = event
+                out.append(Ownership(str(pid), "claim", owner, version))
+            elif event[0] == "write" and event[2] != "drop_task":
+                _, owner, method, pid, version, ok = event
+                out.append(Ownership(str(pid), "commit", owner, version, bool(ok), method))
+        return tuple(out)
+
     def diagnose(self, handle: Handle) -> str:
         said = super().diagnose(handle)
         if self.sim is None:

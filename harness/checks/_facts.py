@@ -23,6 +23,9 @@ from scenarios.values import values_equal
 __all__ = ["CountIssue", "Facts", "Verdict", "same_outputs"]
 
 KILL_FAULTS = frozenset({"kill_at_crashpoint", "kill_on_effect"})
+# A lease expiry or duplicate delivery at entry k hands that body's task to another
+# worker while it lives: like a kill during it, its effect may run once more.
+REDELIVERY_FAULTS = frozenset({"expire_lease", "duplicate_delivery"})
 # A broker or database restart, or a cut connection, interrupts all work in flight at
 # once (its lease or delivery may be given to another worker), not one effect key.
 SERVICE_FAULTS = frozenset({"restart_broker", "restart_database", "drop_connection"})
@@ -74,7 +77,8 @@ class Facts:
             self.by_process[str(line["process"])].append(line)
         self.kills_by_key: dict[str, list[Line]] = defaultdict(list)
         for line in history.of("fault"):
-            if line.get("fault") in KILL_FAULTS and line.get("status") == "fired" \
+            if line.get("fault") in KILL_FAULTS | REDELIVERY_FAULTS \
+                    and line.get("status") == "fired" \
                     and line.get("key"):
                 self.kills_by_key[line["key"]].append(line)
         self.service_faults = [line for line in history.of("fault")

@@ -166,7 +166,14 @@ def check_c4(scenario: Scenario, expectation: Expectation, history: History) -> 
 
 
 def check_c5(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:
-    """C5: no two workers run one process at once (no overlapping effects)."""
+    """C5: no two workers run one process at once.
+
+    Judged from two kinds of evidence: overlapping effects in the journal, and, when the
+    adapter offers it, the engine's own record of claims and commits (``ownership``
+    lines). The record is what catches a stale commit: a worker whose task was taken
+    over (its lease ran out, or its task was delivered twice) commits after the new
+    holder claimed, and nothing overlaps in the journal.
+    """
     f = Facts(scenario, expectation, history)
     v = Verdict("C5", f)
     for pid, lines in sorted(f.by_process.items()):
@@ -181,7 +188,55 @@ def check_c5(scenario: Scenario, expectation: Expectation, history: History) -> 
                        f"({overlap * 1000:.1f} ms overlap)", latest, line)
             if float(line["t1"]) > float(latest["t1"]):
                 latest = line
-    return v.result(f"no overlapping effects in {v.checked} process(es)")
+    journal = f"no overlapping effects in {len(f.by_process)} process(es)"
+    if not history.meta.get("ownership"):
+        return v.result(f"{journal}; judged from the journal only: the engine offers no "
+                        "record of claims and commits, so a stale commit is not seen")
+    claims, commits = _judge_ownership(history, v)
+    return v.result(f"{journal}, and the engine's record shows every one of {commits} "
+                    f"accepted commit(s) coming from the latest of {claims} claim(s)")
+
+
+def _judge_ownership(history: History, v: Verdict) -> tuple[int, int]:
+    """C5 from the engine's record: an accepted commit must come from the latest claim
+    of its process (same owner, and same version where the engine keeps versions), and
+    one claim advances the process at most once. Returns (claims, accepted commits)."""
+    by_process: dict[str, list[Line]] = defaultdict(list)
+    for line in history.of("ownership"):
+        by_process[str(line["process"])].append(line)
+    claims = commits = 0
+    for pid, lines in sorted(by_process.items()):
+        latest: Line | None = None
+        own: dict[str, Line] = {}  # owner -> its latest claim
+        used: dict[int, Line] = {}  # id(claim line) -> the commit it already made
+        for line in lines:
+            if line["action"] == "claim":
+                claims += 1
+                latest = own[str(line["owner"])] = line
+                continue
+            if not line.get("accepted") or latest is None:
+                continue
+            commits += 1
+            v.saw()
+            owner, version = str(line["owner"]), line.get("version")
+            stale = latest["owner"] != owner or (
+                version is not None and latest.get("version") is not None
+                and latest["version"] != version)
+            if stale:
+                taker = f"{latest['owner']} claimed it{_at(latest.get('version'))}"
+                v.fail(f"process {pid}: the engine accepted {owner}'s commit{_at(version)} "
+                       f"after {taker}: a worker whose task was taken over advanced it",
+                       own.get(owner), latest, line)
+            elif id(latest) in used:
+                v.fail(f"process {pid}: {owner} advanced it twice from one claim"
+                       f"{_at(version)}", latest, used[id(latest)], line)
+            else:
+                used[id(latest)] = line
+    return claims, commits
+
+
+def _at(version: object) -> str:
+    return "" if version is None else f" at version {version}"
 
 
 def check_c6(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:

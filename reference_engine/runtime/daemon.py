@@ -95,6 +95,14 @@ class Daemon:
         with self._lock:
             return [p.pid for p in self._procs.values() if p.poll() is None]
 
+    def owner_of(self, pid: int) -> str | None:
+        """The owner name (lease holder) of live worker ``pid``; None if there is none."""
+        with self._lock:
+            for owner, proc in self._procs.items():
+                if proc.pid == pid and proc.poll() is None:
+                    return owner
+        return None
+
     def kill_worker(self, pid: int | None = None) -> int:
         """SIGKILL one worker (the given pid, or the first alive); returns its pid."""
         pids = self.worker_pids()

@@ -43,6 +43,7 @@ StepKindOf = Callable[[ProcessRecord | None, str | None], str]
 StoreFactory = Callable[[Callable[[], float]], Any]  # clock -> an object with Store's API
 STORES = ("memory", "sqlite")
 UNDECIDED: Any = object()
+TAKEOVER = "takeover:"  # prefix of a queued ``queue_takeover`` fault
 MAX_WORKERS = 64
 
 
@@ -91,6 +92,9 @@ class Simulation(EngineFacade):
         self.crashes: list[tuple[str, str]] = []  # (owner, error) of workers that crashed
         self.died: list[SimWorker] = []  # ended workers not yet buried
         self.queued: list[str] = []  # faults asked for by ``queue_fault``
+        # Workers held at a switch point until another worker claims their process:
+        # worker -> (process id, index in ``events`` when the hold began).
+        self.stalled: dict[SimWorker, tuple[int, int]] = {}
         self.yielder: SimWorker | None = None  # the worker that yielded for them
         self._rng = random.Random(seed)
         self._random = self._rng.random
@@ -186,6 +190,21 @@ class Simulation(EngineFacade):
                 "kind", kind, f"one of {', '.join(RANDOM_FAULT_KINDS)}")
         self.queued.append(kind)
 
+    def queue_takeover(self, kind: str) -> None:
+        """Redeliver the running worker's task to another worker while it lives.
+
+        At its next switch point (as ``queue_fault``) its lease is released
+        (``duplicate_delivery``) or runs out (``lease_expiry``), and it is then held
+        there, a frozen worker, until another worker has claimed its process (or no
+        other worker can run). So its commit, if any, follows the takeover, and the
+        version fence must refuse it: the deterministic form of the random faults of the
+        same names, for scenarios that must exercise a stale commit.
+        """
+        if kind not in (DUPLICATE_DELIVERY, LEASE_EXPIRY):
+            raise InvalidSimulationArgumentError(
+                "kind", kind, f"{DUPLICATE_DELIVERY} or {LEASE_EXPIRY}")
+        self.queued.append(TAKEOVER + kind)
+
     def _apply_queued(self) -> None:
         worker, self.yielder = self.yielder, None
         if worker is None or worker not in self._workers:
@@ -193,7 +212,9 @@ class Simulation(EngineFacade):
         index = self._workers.index(worker)
         while self.queued:
             kind = self.queued.pop(0)
-            if kind == KILL and worker in self._workers:
+            if kind.startswith(TAKEOVER):
+                self._take_over(worker, kind[len(TAKEOVER):])
+            elif kind == KILL and worker in self._workers:
                 self.kill_worker(index)
             elif kind == DUPLICATE_DELIVERY and worker in self._workers:
                 self.duplicate_delivery(index)
@@ -204,6 +225,28 @@ class Simulation(EngineFacade):
                 self.restart_database()
             elif kind == BROKER_RESTART:
                 self.restart_broker()
+
+    def _take_over(self, worker: SimWorker, kind: str) -> None:
+        if worker not in self._workers or worker.claimed is None:
+            self._note_fault(kind, worker)  # nothing delivered: nothing to take over
+            return
+        if kind == DUPLICATE_DELIVERY:
+            self.duplicate_delivery(self._workers.index(worker))
+        else:
+            self._note_fault(LEASE_EXPIRY, worker)
+            self.expire_leases()
+        self.stalled[worker] = (worker.claimed.process.id, len(self.events))
+        self.roster += 1
+
+    def _release_stalled(self, others_runnable: bool) -> None:
+        """End the holds whose process another worker claimed, or all if nobody else
+        can run (then no one could take over, and holding on would hang the run)."""
+        events = self.events
+        for worker, (pid, since) in list(self.stalled.items()):
+            taken = any(e[0] == "claim" and e[2] == pid and e[1] != worker.owner
+                        for e in events[since:])
+            if taken or not others_runnable or worker not in self._workers:
+                del self.stalled[worker]
 
     def heal(self) -> None:
         """No more random faults from now on (armed crashpoints still fire)."""
@@ -232,6 +275,9 @@ class Simulation(EngineFacade):
         epoch = self._runnable_epoch = self.epoch
         self._runnable_roster = self.roster
         self._runnable = [w for w in self._workers if w.idle_epoch != epoch]
+        if self.stalled:  # only after a takeover fault: held workers wait their turn
+            self._release_stalled(any(w not in self.stalled for w in self._runnable))
+            self._runnable = [w for w in self._runnable if w not in self.stalled]
 
     def _apply(self, worker: SimWorker, draw: float | None) -> None:
         command: int | None = GO if draw is None else self._inject(worker, draw)
@@ -390,6 +436,7 @@ class Simulation(EngineFacade):
             worker.retire()
         self._workers = []
         self._runnable = []
+        self.stalled.clear()
         self.died.clear()
         self.yielder = None
         self.store.on_ready = None

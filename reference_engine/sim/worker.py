@@ -228,6 +228,8 @@ class SimWorker:
             if self.idle_epoch != BUSY:
                 self.idle_epoch = BUSY
                 sim.roster += 1
+            elif sim.stalled:  # a held worker waits for this claim (``queue_takeover``)
+                sim.roster += 1
             self.claimed = claimed
             process = claimed.process
             events.append(("claim", self.owner, process.id, claimed.task_id, claimed.attempt,

@@ -45,8 +45,6 @@ SIM_ONLY = [name for name, v in VARIANTS.items() if "embedded" not in v.tiers]
 DETECTED = re.compile(r"caught (\w+) +\w+ in \w+ detected after (\d+\.\d+) s")
 WITNESS = re.compile(r"; witness (\d+) line\(s\)")
 CLAUSE_ROW = re.compile(r"^\| ([A-Z]\d) \| .* \| (\d+/\d+|-) \|$", re.MULTILINE)
-BLIND_ON_SIM = {"C5"}
-"""C5 is judged from overlapping effects, which a sim body cannot produce (issue 11)."""
 
 
 def _assert_the_real_engine_is_back() -> None:
@@ -147,7 +145,7 @@ def test_selftest_on_the_sim_tier_catches_all_and_prints_times_witnesses_and_cla
     assert len(witnesses) == len(VARIANTS) and 1 <= min(witnesses) <= max(witnesses) <= 6
     caught = {clause: 0 if row == "-" else int(row.split("/")[0])
               for clause, row in CLAUSE_ROW.findall(out)}
-    assert [c for c in ALL_CLAUSES if c not in BLIND_ON_SIM and caught.get(c, 0) < 1] == [], out
+    assert [c for c in ALL_CLAUSES if caught.get(c, 0) < 1] == [], out
     assert out.splitlines()[-1] == f"{len(VARIANTS)} of {len(VARIANTS)} variant(s) caught"
     _assert_the_real_engine_is_back()
 

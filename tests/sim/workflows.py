@@ -110,3 +110,22 @@ class AsksForFaults(WorkChain):
     def after(self) -> None:
         note("step", "after")
         self.out("result", self.ctx["d"]["outputs"]["result"])
+
+
+class AsksForTakeover(WorkChain):
+    """Step ``hit`` asks, on its first attempt, for ``Simulation.queue_takeover(kind)``."""
+
+    inputs_spec = ("kind",)
+    outline = ("hit", "after")
+
+    def hit(self) -> None:
+        note("step", "hit")
+        execution = current_execution()
+        sim = current_simulation()
+        if sim is not None and execution is not None and execution.attempt == 1:
+            sim.queue_takeover(self.inputs["kind"])
+        self.ctx["hit"] = 1
+
+    def after(self) -> None:
+        note("step", "after")
+        self.out("result", self.ctx["hit"])
