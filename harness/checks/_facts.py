@@ -62,6 +62,26 @@ class CountIssue:
         return f"{kind} {self.key} ran {self.count} times{where}; allowed {allowed}{why}"
 
 
+def _refused_commits(history: History) -> list[tuple[str, Line]]:
+    """The executions whose checkpoint commit an armed ``FailCommit`` refused, as
+    interruptions of their key (the oracle's model: a kill after the effect, before the
+    checkpoint). The fault log holds only the armed line, since the refusal happens inside
+    the engine's commit; the execution it cut is the effect of that target's attempt. Each
+    is given that effect's worker and end time, so checks that ask "which attempt did the
+    cut end" (K1) read it like a fired kill."""
+    armed = [line for line in history.of("fault")
+             if line.get("fault") == "fail_commit" and line.get("status") == "armed"]
+    cuts = []
+    for fault in armed:
+        for effect in history.of("effect"):
+            if effect.get("target") == fault.get("target") \
+                    and effect.get("attempt") == fault.get("attempt"):
+                data = {**fault.data, "status": "fired", "key": effect["key"],
+                        "worker": effect.get("worker"), "t": effect.get("t1")}
+                cuts.append((str(effect["key"]), Line("fault", data, fault.text)))
+    return cuts
+
+
 class Facts:
     """Indexes over one history, in the terms the clauses speak."""
 
@@ -81,6 +101,8 @@ class Facts:
                     and line.get("status") == "fired" \
                     and line.get("key"):
                 self.kills_by_key[line["key"]].append(line)
+        for key, cut in _refused_commits(history):
+            self.kills_by_key[key].append(cut)
         self.service_faults = [line for line in history.of("fault")
                                if line.get("fault") in SERVICE_FAULTS
                                and line.get("status") == "fired"]

@@ -60,3 +60,18 @@ def test_a_hit_whose_earlier_attempt_ran_and_was_killed_passes_k1() -> None:
     k1 = next(r for r in run.results if r.clause == "K1")
     assert k1.verdict != FAIL, k1.sentence
     assert [r.clause for r in run.results if r.verdict == FAIL] == []
+
+
+def test_a_refused_commit_counts_as_an_interruption_of_its_execution() -> None:
+    """``wfconform fuzz --tier sim --seed 5``, shrunk (generated_2420): a ``FailCommit`` on
+    step2's attempt 1 and a broker restart at entry 2 make step2 run three times, which is
+    what the oracle allows; C3 once counted only kills and service faults as cuts, so it
+    allowed two."""
+    run = run_scenario(load_adapter("reference", "sim"),
+                       _scenario("c3_refused_commit_and_broker_restart_generated_2420"))
+    assert run.history is not None
+    step2 = [e for e in run.history.of("effect") if e["key"].endswith("step2")]
+    assert len(step2) == 3, "still a witness: the refused commit and the restart each cut one"
+    assert [f"{r.clause}: {r.sentence}" for r in run.results if r.verdict == FAIL] == []
+    c3 = next(r for r in run.results if r.clause == "C3")
+    assert c3.verdict == "pass", c3.sentence
