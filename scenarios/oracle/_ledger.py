@@ -18,7 +18,9 @@ nemesis's gate makes it land while that body waits between its entry and its che
 `land` settles it at once (*done*) instead of letting it float.
 
 A possible extra execution (`maybe`) is a retry with the next attempt number: when a
-`RaiseIn` names that attempt, whether the launch raises is timing (`Undecided`).
+`RaiseIn` names that attempt, whether the launch raises is timing (`Undecided`); when a
+kill (or a refused commit, which the oracle models as one) names it, how many more
+times the body runs is timing too (`Undecided`).
 """
 
 from __future__ import annotations
@@ -146,17 +148,20 @@ class Ledger:
         """A possible extra execution (redo, orphan, in flight at a kill).
 
         It would begin the next attempt of `target`; if a `RaiseIn` names that attempt,
-        the extra execution may raise, so the launch's outcome is timing (`Undecided`).
+        the extra execution may raise, and if a kill names it, it may be cut and run yet
+        again: either way the launch's outcome is timing (`Undecided`).
         """
         bound = self.bounds.setdefault(key, [0, 0])
         bound[1] += 1
         self.att_hi[target] += 1
         for fault in self.body_faults.get(target, ()):
-            if isinstance(fault, RaiseIn) and fault.attempt is not None \
+            if fault.attempt is not None \
                     and self.att_lo[target] < fault.attempt <= self.att_hi[target]:
+                what = "raises" if isinstance(fault, RaiseIn) else (
+                    f"is killed at {fault.crashpoint} (or its commit refused)")
                 raise Undecided(
                     f"{key} may run again ({reason}); whether that retry is {target} "
-                    f"attempt {fault.attempt}, which raises, depends on engine timing"
+                    f"attempt {fault.attempt}, which {what}, depends on engine timing"
                 )
         self.trace_max += 1
         self.launch.count_max += 1

@@ -75,3 +75,18 @@ def test_a_refused_commit_counts_as_an_interruption_of_its_execution() -> None:
     assert [f"{r.clause}: {r.sentence}" for r in run.results if r.verdict == FAIL] == []
     c3 = next(r for r in run.results if r.clause == "C3")
     assert c3.verdict == "pass", c3.sentence
+
+
+def test_a_retry_a_floating_fault_may_cause_and_a_kill_names_is_undecided() -> None:
+    """``wfconform fuzz --tier sim --generator hypothesis --seed 4``, shrunk
+    (hypothesis_57_10): a duplicate delivery at step2's entry may make step2 run again
+    as attempt 2, whose commit a ``FailCommit`` refuses, so it runs a third time. The
+    oracle allowed 1..2 for a retry it could not place; now the launch is undecided, as it
+    already was when a ``RaiseIn`` named such a retry."""
+    run = run_scenario(load_adapter("reference", "sim"),
+                       _scenario("c3_redelivery_then_refused_retry_hypothesis_57_10"))
+    assert run.history is not None and run.expectation is not None
+    step2 = [e for e in run.history.of("effect") if e["key"].endswith("step2")]
+    assert len(step2) == 3, "still a witness: the redelivery and the refused commit"
+    assert any(r.startswith("launch A: ") and "killed at" in r for r in run.expectation.undecided)
+    assert [f"{r.clause}: {r.sentence}" for r in run.results if r.verdict == FAIL] == []
