@@ -239,8 +239,16 @@ class ReferenceAdapter:
         self.session.write_plan(self._plan)
 
     def fail_commit(self, target: str, attempt: int) -> None:
-        """The engine refuses the checkpoint commit after ``target``'s ``attempt``."""
-        self._arm_engine(FAIL_COMMIT, target, attempt)
+        """The engine refuses the checkpoint commit after ``target``'s ``attempt``.
+
+        Not armed in the engine by target (a fault point is read at claim time, so a
+        sibling call of the same type claimed meanwhile would be refused too): the body
+        hook asks the engine to refuse exactly the execution that is that attempt
+        (``reference_workflows.arm_for_attempt``)."""
+        fault = (FAIL_COMMIT, target, attempt)
+        self._plan = BodyPlan(self._plan.body_kills, (*self._plan.engine_kills, fault))
+        assert self.session is not None
+        self.session.write_plan(self._plan)
 
     def _arm_engine(self, point: str, target: str, attempt: int) -> None:
         """An engine crashpoint or fault point, armed one attempt ahead by the body hook

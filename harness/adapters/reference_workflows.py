@@ -39,6 +39,7 @@ from reference_engine import CalcResult, Calculation, ExitCode, WorkChain, curre
 from reference_engine import if_ as engine_if
 from reference_engine import while_ as engine_while
 from reference_engine.core.process import ChildRequest
+from reference_engine.crashpoints import FAIL_COMMIT
 from scenarios.calculations import evaluate_calculation
 from scenarios.effects import calc_key, loop_prefix, step_key
 from scenarios.language import (
@@ -153,9 +154,15 @@ def arm_for_attempt(target: str, attempt: int, plan: BodyPlan) -> None:
 
     A kill planned for attempt n of a target at an engine-only crashpoint (after the
     checkpoint) is armed when attempt n-1 begins (attempt 1: by the adapter before the
-    first launch) and disarmed when attempt n begins, after the engine loaded it.
+    first launch) and disarmed when attempt n begins, after the engine loaded it. A
+    refused commit (``fail_commit``) is asked for by attempt n itself, for its own commit.
     """
     todo = [(cp, n) for cp, t, n in plan.engine_kills if t == target] if plan.active else []
+    if (FAIL_COMMIT, attempt) in todo:  # exactly this execution, not every claim meanwhile
+        from reference_engine.runtime.context import request_commit_refusal
+
+        request_commit_refusal()
+    todo = [(cp, n) for cp, n in todo if cp != FAIL_COMMIT]
     if not todo:
         return
     from reference_engine.sim import current_simulation

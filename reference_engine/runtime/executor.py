@@ -32,7 +32,11 @@ from reference_engine.crashpoints import (
 )
 from reference_engine.errors import CommitRefusedError, EngineError
 from reference_engine.loader import check_inputs, kind_of, resolve
-from reference_engine.runtime.context import ExecutionContext, set_current
+from reference_engine.runtime.context import (
+    ExecutionContext,
+    set_current,
+    take_commit_refusal,
+)
 from reference_engine.storage.records import Armed, ClaimedTask
 from reference_engine.storage.store import Store
 
@@ -71,9 +75,11 @@ def _commit_refused(store: Store, claimed: ClaimedTask, refused: CommitRefusedEr
 
 
 def _refusal(plan: CrashPlan, names: tuple[str, ...], attempt: int) -> dict[str, bool]:
-    """``refuse=True`` for the store's commit when ``fail_commit`` is armed, else nothing
-    (so a store without the parameter, e.g. a test double, keeps working unarmed)."""
-    return {"refuse": True} if plan.refuses_commit(names, attempt) else {}
+    """``refuse=True`` for the store's commit when ``fail_commit`` is armed or the body
+    asked for it (``request_commit_refusal``), else nothing (so a store without the
+    parameter, e.g. a test double, keeps working unarmed)."""
+    asked = take_commit_refusal()
+    return {"refuse": True} if asked or plan.refuses_commit(names, attempt) else {}
 
 
 def _context(claimed: ClaimedTask, step: str | None) -> ExecutionContext:

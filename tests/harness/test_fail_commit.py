@@ -77,3 +77,37 @@ def test_the_aiida_adapter_says_it_cannot_fail_a_commit() -> None:
     assert not adapter.supports("fail_commit")
     with pytest.raises(Unsupported, match="fail commit"):
         adapter.fail_commit("W.s", 1)
+
+
+@pytest.mark.simulation
+@pytest.mark.parametrize("seed", [3, 5, 33, 38, 39])
+def test_a_refused_commit_hits_exactly_the_named_attempt_not_a_sibling(seed: int) -> None:
+    """Two equal calls of one type in one step, caching on, ``FailCommit`` on attempt 1:
+    once armed by target, both calls claimed together loaded the fault and both commits
+    were refused, and the sibling's retry, a cache hit, failed K1 on the correct engine
+    (these seeds did). The body now asks for the refusal of its own commit only."""
+    from scenarios.language import (
+        CalcCall,
+        Calculation,
+        Const,
+        Input,
+        LaunchCalcs,
+        StepOutput,
+        Workflow,
+    )
+    from scenarios.plan import SetCaching
+    from scenarios.scenario import Scenario
+
+    add = Calculation("add", "add")
+    twin = Workflow("Twin", ("x",), (LaunchCalcs("pair", (
+        CalcCall("add", {"x": Input("x"), "y": Const(1)}),
+        CalcCall("add", {"x": Input("x"), "y": Const(1)}))),),
+        {"sum": StepOutput("pair", "0.sum")})
+    scenario = Scenario("twin_failcommit", (twin,), (add,),
+                        (SetCaching(True), Launch("A", "Twin", {"x": 3})),
+                        (FailCommit("calc:add", 1),), seed=seed).validate()
+    run = run_scenario(load_adapter("reference", "sim"), scenario)
+    assert run.history is not None
+    refused = [e for e in run.history.of("event") if "commit_refused" in str(e.get("state"))]
+    assert len(refused) == 1
+    assert [(r.clause, r.sentence) for r in run.results if r.verdict == "fail"] == []
