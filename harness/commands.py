@@ -406,4 +406,8 @@ def selftest_command(args: argparse.Namespace) -> int:
     longest = max((o.witness_lines for o in counted), default=0)
     print(f"slowest detection {slowest:.2f} s; longest witness {longest} history line(s)")
     print(f"{caught} of {len(counted)} variant(s) caught")
-    return 0 if caught == len(counted) else 1
+    if not counted:  # nothing ran here: a selftest that checked nothing never passes
+        print(f"wfconform: the selftest checked nothing: no chosen variant exists on tier "
+              f"{tier} (exit status {EXIT_UNTRUSTED})", file=sys.stderr)
+        return EXIT_UNTRUSTED
+    return EXIT_OK if caught == len(counted) else EXIT_FAILED

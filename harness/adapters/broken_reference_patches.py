@@ -186,8 +186,9 @@ def _excepted_keeps_hash() -> None:
     """Excepted calculations keep their hash (with ``any_valid_source``: a source)."""
     except_process = Store.except_process
 
-    def patched_except(self: Store, claimed: ClaimedTask, message: str, exception: str) -> bool:
-        done = except_process(self, claimed, message, exception)
+    def patched_except(self: Store, claimed: ClaimedTask, message: str, exception: str,
+                       refuse: bool = False) -> bool:
+        done = except_process(self, claimed, message, exception, refuse)
         digest = excepted_hash(claimed.process) if done else None
         if digest is not None:
             with self.db.begin() as conn:
@@ -244,12 +245,12 @@ def _previous_checkpoint() -> None:
         return claimed
 
     def patched_commit(self: Store, claimed: ClaimedTask, transition: Any,
-                       kinds: dict[str, str]) -> bool:
+                       kinds: dict[str, str], refuse: bool = False) -> bool:
         pid = claimed.process.id
         with self.db.begin() as conn:
             before = conn.execute(select(processes.c.checkpoint)
                                   .where(processes.c.id == pid)).scalar()
-        done = commit(self, claimed, transition, kinds)
+        done = commit(self, claimed, transition, kinds, refuse)
         if done:
             with self.db.begin() as conn:
                 conn.exec_driver_sql(f"CREATE TABLE IF NOT EXISTS {_PREVIOUS} "

@@ -65,8 +65,9 @@ class AckBeforeCommitStore(SimStore):
 class ExceptedKeepsHashStore(SimStore):
     """excepted_source_hit: an excepted calculation keeps its hash (a candidate source)."""
 
-    def except_process(self, claimed: ClaimedTask, message: str, exception: str) -> bool:
-        done = super().except_process(claimed, message, exception)
+    def except_process(self, claimed: ClaimedTask, message: str, exception: str,
+                       refuse: bool = False) -> bool:
+        done = super().except_process(claimed, message, exception, refuse)
         digest = excepted_hash(claimed.process) if done else None
         if digest is not None:
             self._rehash(self._rows[claimed.process.id], digest)
@@ -246,9 +247,9 @@ class PreviousCheckpointStore(SimStore):
         self._previous: dict[int, str | None] = {}
 
     def commit_transition(self, claimed: ClaimedTask, transition: Any,
-                          child_kinds: dict[str, str]) -> bool:
+                          child_kinds: dict[str, str], refuse: bool = False) -> bool:
         before = self._rows[claimed.process.id].checkpoint
-        done = super().commit_transition(claimed, transition, child_kinds)
+        done = super().commit_transition(claimed, transition, child_kinds, refuse)
         if done:
             self._previous[claimed.process.id] = before
         return done

@@ -111,3 +111,13 @@ def test_a_refused_commit_hits_exactly_the_named_attempt_not_a_sibling(seed: int
     refused = [e for e in run.history.of("event") if "commit_refused" in str(e.get("state"))]
     assert len(refused) == 1
     assert [(r.clause, r.sentence) for r in run.results if r.verdict == "fail"] == []
+
+
+@pytest.mark.simulation
+@pytest.mark.parametrize("variant", ["resume_from_previous_checkpoint", "excepted_source_hit"])
+def test_variants_that_override_a_commit_still_take_a_refused_commit(variant: str) -> None:
+    """A variant's store override must pass ``refuse`` on: else a FailCommit on its
+    scenario is a TypeError, an errored run, neither caught nor passed."""
+    run = run_scenario(load_adapter(f"harness.adapters.broken_reference:{variant}", "sim"),
+                       by_name("c4_failed_commit_is_a_failed_attempt"))
+    assert run.status == "ran", run.reasons

@@ -123,3 +123,12 @@ def test_selftest_reports_an_errored_variant_run_as_an_error_not_a_pass(
     assert not outcome.caught and outcome.counted
     assert outcome.line().startswith("  ERROR ") and "engine unreachable" in outcome.line()
     assert "passed" not in outcome.line()
+
+
+def test_a_selftest_in_which_no_variant_exists_on_the_tier_exits_3(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code = main(["selftest", "--tier", "embedded", "--variant", "kill_marks_terminated",
+                 "--out", str(tmp_path)])
+    out, err = capsys.readouterr()
+    assert code == EXIT_UNTRUSTED
+    assert out.splitlines()[-1] == "0 of 0 variant(s) caught" and "checked nothing" in err
