@@ -28,6 +28,8 @@ def _run(tier: str, scenario_name: str = NAME) -> tuple[dict[str, str], Counter[
     run = run_scenario(load_adapter("reference", tier), by_name(scenario_name))
     assert run.status == "ran", run.reasons
     assert run.history is not None
+    assert any("commit_refused" in str(e.get("state")) for e in run.history.of("event"))
+    assert run.history is not None
     verdicts = {r.clause: r.verdict for r in run.results}
     keys = Counter(str(line["key"]) for line in run.history.of("effect"))
     refused = [str(line["state"]) for line in run.history.of("event")
@@ -65,6 +67,8 @@ def test_a_failed_commit_on_a_later_attempt_and_on_a_calculation_lands_exactly(
         launches=(Launch("A", "AddThreeNumbers", ABC),))
     run = run_scenario(load_adapter("reference", tier), scenario.validate())
     assert run.status == "ran", run.reasons
+    assert run.history is not None
+    assert any("commit_refused" in str(e.get("state")) for e in run.history.of("event"))
     assert run.history is not None
     assert "fail" not in {r.verdict for r in run.results}
     keys = Counter(str(line["key"]) for line in run.history.of("effect"))
@@ -121,3 +125,5 @@ def test_variants_that_override_a_commit_still_take_a_refused_commit(variant: st
     run = run_scenario(load_adapter(f"harness.adapters.broken_reference:{variant}", "sim"),
                        by_name("c4_failed_commit_is_a_failed_attempt"))
     assert run.status == "ran", run.reasons
+    assert run.history is not None
+    assert any("commit_refused" in str(e.get("state")) for e in run.history.of("event"))
