@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from harness.adapter import EngineAdapter
+from harness.adapter import EngineAdapter, offers
 from harness.profiles import profile
 from scenarios.faults import CRASHPOINTS, FAULT_KINDS
 from scenarios.generate import generate
@@ -80,8 +80,10 @@ class _Escape(BaseException):
 
 
 def knobs_for(adapter: EngineAdapter, max_steps: int = 8) -> dict[str, Any]:
-    """Generator knobs for what ``adapter`` can do (faults it supports, its crashpoints)."""
-    kinds = frozenset(k for k in FAULT_KINDS if adapter.supports(k))
+    """Generator knobs for what ``adapter`` can do (faults it offers, its crashpoints):
+    ``offers``, not ``supports``, so an adapter written before a fault existed is not
+    sent scenarios that will only come back "not applicable"."""
+    kinds = frozenset(k for k in FAULT_KINDS if offers(adapter, k))
     return {"max_steps": max_steps, "fault_kinds": kinds,
             "capabilities": adapter.capabilities()}
 

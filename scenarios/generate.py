@@ -310,8 +310,8 @@ class _Builder:
         """Maybe add one `FailCommit` on a body no other body fault names.
 
         Drawn after everything else (`build_scenario`), so that the kind's arrival
-        changed no earlier draw: every seed keeps the scenario it had before, at most
-        with this fault added.
+        changed no earlier draw. (The redelivery faults joined `_FAULT_MENU` itself, so
+        seeds with faults give other scenarios than before them, 2026-12.)
         """
         if "fail_commit" not in self.k.fault_kinds or self.k.max_faults == 0 \
                 or not self.c.boolean(0.15):
