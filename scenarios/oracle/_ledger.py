@@ -204,6 +204,25 @@ class Ledger:
                 and (ext.state == "floating" or (pending and ext.state == "pending"))]
 
     def _externals(self, key: str, target: str) -> None:
+        """After an execution of `key`: faults whose entry may now exist float, and each
+        floating fault may make `key` redo once. A redo is an entry too, so a fault at the
+        next entry may land on the redo itself and redo `key` again: repeat until no
+        further fault is reached."""
+        redone: set[int] = set()
+        while True:
+            self._float_reached(key)
+            todo = [ext for ext in self.externals
+                    if ext.state == "floating" and id(ext) not in redone]
+            if not todo:
+                return
+            for ext in todo:
+                redone.add(id(ext))
+                self.maybe(key, target, f"may redo after {type(ext.fault).__name__} at "
+                                        f"entry {ext.index}")
+
+    def _float_reached(self, key: str) -> None:
+        """Pending faults whose entry may exist now start floating (and may cut whatever
+        else is in flight: the other entries of the innermost recorder, the owners)."""
         for ext in self.externals:
             if ext.state == "pending" and self.trace_max >= ext.index:
                 ext.state = "floating"
@@ -214,10 +233,6 @@ class Ledger:
                         if other_key != key:
                             self.maybe(other_key, other_target, "in flight at an external fault")
                 self.owners_may_redo(f"parent step may redo after {type(ext.fault).__name__}")
-        for ext in self.externals:
-            if ext.state == "floating":
-                self.maybe(key, target, f"may redo after {type(ext.fault).__name__} at "
-                                        f"entry {ext.index}")
 
     def end_launch(self) -> None:
         """Close the launch: settle kill uncertainty and faults that surely landed."""

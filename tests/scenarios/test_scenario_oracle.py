@@ -116,7 +116,10 @@ def test_c5_redelivery_faults_exercise_no_overlap_and_bound_each_effect():
     e = exp("c5_no_overlap_after_redelivery")
     assert "C5" in e.exercises
     for key, found in e.effects.items():
-        assert found.max is not None and found.max <= 3, key  # two faults: at most +2
+        # Two service faults: each may cut the key's execution (+1) and make the step
+        # that launched it redo and launch it again (+1); a fault may land on the redo
+        # another one caused (its entry is the redo), so both can hit one key.
+        assert found.max is not None and found.max <= 1 + 2 * 2, key
 
 
 def test_c6_children_launched_before_the_checkpoint_are_awaited_not_relaunched():

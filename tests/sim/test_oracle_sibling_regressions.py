@@ -90,3 +90,16 @@ def test_a_retry_a_floating_fault_may_cause_and_a_kill_names_is_undecided() -> N
     assert len(step2) == 3, "still a witness: the redelivery and the refused commit"
     assert any(r.startswith("launch A: ") and "killed at" in r for r in run.expectation.undecided)
     assert [f"{r.clause}: {r.sentence}" for r in run.results if r.verdict == FAIL] == []
+
+
+def test_a_fault_at_the_entry_a_redo_writes_may_redo_that_step_again() -> None:
+    """``benchmarks/campaign.py`` (sim, hypothesis seed 103), shrunk (hypothesis_301_16):
+    duplicate deliveries at entries 23 and 24; entry 24 is the redo that the first one
+    caused, so the second lands on it and calc8 runs three times. The oracle let the
+    second fault float past calc8 and allowed 1..2."""
+    run = run_scenario(load_adapter("reference", "sim"),
+                       _scenario("c3_two_redeliveries_one_step_hypothesis_301_16"))
+    assert run.history is not None
+    calc8 = [e for e in run.history.of("effect") if e["key"] == "B/calc8"]
+    assert len(calc8) == 3, "still a witness: both deliveries landed on calc8"
+    assert [f"{r.clause}: {r.sentence}" for r in run.results if r.verdict == FAIL] == []
