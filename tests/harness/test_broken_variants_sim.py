@@ -42,6 +42,10 @@ ORIGINALS = {name: getattr(executor, name) for name in PATCHED}
 CATCHING = sorted({v.catches for v in VARIANTS.values()})
 ON_EMBEDDED = [name for name, v in VARIANTS.items() if "embedded" in v.tiers]
 SIM_ONLY = [name for name, v in VARIANTS.items() if "embedded" not in v.tiers]
+TIMING_EXTRAS = {"stale_commit_after_takeover": frozenset({"C2"})}
+"""Clauses a variant may fail on one tier and not the other, by timing: with worker
+processes the stale commit may land after the new holder began the next step, which C2's
+step order then sees too (seen under load; sim's takeover always lands first)."""
 DETECTED = re.compile(r"caught (\w+) +\w+ in \w+ detected after (\d+\.\d+) s")
 WITNESS = re.compile(r"; witness (\d+) line\(s\)")
 CLAUSE_ROW = re.compile(r"^\| ([A-Z]\d) \| .* \| (\d+/\d+|-) \|$", re.MULTILINE)
@@ -182,5 +186,6 @@ def test_each_variant_fails_the_same_clauses_on_the_sim_and_embedded_tiers(name:
             pytest.skip(f"{variant.catches} is not applicable on embedded: {run.reasons}")
         assert run.status == "ran", run.reasons
         failed[tier] = sorted(r.clause for r in run.failed())
-    assert failed["sim"] == failed["embedded"], failed
+    extra = TIMING_EXTRAS.get(name, frozenset())
+    assert set(failed["sim"]) - extra == set(failed["embedded"]) - extra, failed
     assert set(failed["sim"]) & variant.breaks
