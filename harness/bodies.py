@@ -62,9 +62,9 @@ class BodyRuntime:
     def __init__(self, session: Session, die: Callable[[], None] = _sigkill_self) -> None:
         self.session = session
         self.die = die
-        self.journal = AppendLog(session.journal_path)
-        self.begins = AppendLog(session.begins_path)
-        self.faults = AppendLog(session.faults_path)
+        self.journal: AppendLog = session.open_log(session.journal_path)
+        self.begins: AppendLog = session.open_log(session.begins_path)
+        self.faults: AppendLog = session.open_log(session.faults_path)
         self.raises = tuple((f.target, f.attempt) for f in session.scenario.faults
                             if isinstance(f, RaiseIn))
         self._plan = BodyPlan()

@@ -4,6 +4,7 @@
                        [--examples N] [--seed N] [--shrink] [--out DIR]
     wfconform fuzz     --max-time S [--max-examples N] [--seed N] [--engine E] [--tier T]
                        [--generator seeded|hypothesis] [--no-steer] [--coverage] [--out DIR]
+                       [--workers N] [--shard I/N] [--example-db DIR|URL]
     wfconform replay   PATH [--times N] [--engine E] [--tier T] [--chaos-timeout S]
                        [--heal-timeout S]   (default: engine, tier and timeouts as recorded)
     wfconform report   DIR [--to DIR]
@@ -97,10 +98,10 @@ def _parser() -> argparse.ArgumentParser:
     fuzz.add_argument("--max-examples", type=int, default=0, metavar="N",
                       help="also stop after N scenarios (default: only the time box)")
     fuzz.add_argument("--generator", choices=("seeded", "hypothesis"), default="seeded",
-                      help="scenarios.generate(seed + i), or Hypothesis (deep profile, "
-                           "short rounds) steered by hypothesis.target() toward uncovered "
-                           "kill-point cells on tiers that report them (sim) (default: "
-                           "seeded)")
+                      help="scenarios.generate(scenario_seed(seed, i)), or Hypothesis "
+                           "(deep profile, short rounds) steered by hypothesis.target() "
+                           "toward uncovered kill-point cells on tiers that report them "
+                           "(sim) (default: seeded)")
     fuzz.add_argument("--no-steer", action="store_true",
                       help="with --generator hypothesis: generate only, no hypothesis.target "
                            "(to compare coverage with and without steering)")
@@ -111,6 +112,17 @@ def _parser() -> argparse.ArgumentParser:
     fuzz.add_argument("--coverage", action="store_true",
                       help="print the kill-point coverage table (crashpoint x step kind x "
                            "fault kind) at the end; filled by tiers that report it (sim)")
+    fuzz.add_argument("--workers", type=int, default=None, metavar="N",
+                      help="worker processes (default: all cores); failures are "
+                           "deduplicated by clause across them")
+    fuzz.add_argument("--shard", default="1/1", metavar="I/N",
+                      help="run shard I of N of the campaign's seed stream (disjoint "
+                           "shards, e.g. one per CI matrix job; default 1/1)")
+    fuzz.add_argument("--example-db", default=None, metavar="DIR|URL",
+                      help="Hypothesis example database shared by shards: failing "
+                           "scenarios saved there are replayed first (a directory, or "
+                           "redis://HOST:PORT with hypothesis[redis]; default: "
+                           "<failures dir>/examples)")
     _generating(fuzz, 60.0)
     replay = sub.add_parser("replay", parents=[_common((30.0, 10.0), recorded=True)],
                             help="rerun one scenario file")

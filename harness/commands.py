@@ -26,6 +26,7 @@ from scenarios.scenario import Scenario
 
 if TYPE_CHECKING:
     from harness.fuzz import FuzzOptions, FuzzStats
+    from harness.fuzz_campaign import Scale
 
 __all__ = ["fuzz_command", "replay_command", "report_command", "run_command",
            "selftest_command"]
@@ -290,7 +291,8 @@ def fuzz_command(args: argparse.Namespace) -> int:
                           tier=probe.tier, seed=seed, generator=args.generator,
                           source=source, max_examples=args.max_examples,
                           capabilities=capabilities_to_dict(caps))
-        stats = _fuzz_with_progress(factory, options, handler, results)
+        stats = _fuzz_with_progress(factory, options, handler, results, _scale(args),
+                                    args.engine, tier)
     finally:
         if results is not None:
             results.close()
@@ -327,9 +329,20 @@ def fuzz_command(args: argparse.Namespace) -> int:
     return EXIT_UNTRUSTED if why else EXIT_OK
 
 
+def _scale(args: argparse.Namespace) -> Scale:
+    """``--workers``, ``--shard`` and ``--example-db`` (harness.fuzz_campaign)."""
+    from harness.fuzz_campaign import Scale
+    from harness.seeds import parse_shard
+
+    if args.workers is not None and args.workers < 1:
+        raise UsageError("--workers", args.workers, "1 or more worker processes")
+    return Scale(args.workers, parse_shard(args.shard), args.example_db)
+
+
 def _fuzz_with_progress(factory: AdapterFactory, options: FuzzOptions, handler: FailureHandler,
-                        results: ResultsDir | None) -> FuzzStats:
-    from harness.fuzz import fuzz
+                        results: ResultsDir | None, scale: Scale, engine: str,
+                        tier: str | None) -> FuzzStats:
+    from harness.fuzz_campaign import run_campaign
     from harness.progress import Progress
 
     progress = Progress(options.max_time)
@@ -340,9 +353,13 @@ def _fuzz_with_progress(factory: AdapterFactory, options: FuzzOptions, handler: 
             progress.message(f"ERROR {run.scenario.name}\n{note}")
         progress.update(s.seconds, s.scenarios, s.rate, len(s.failures), s.not_applicable)
 
-    stats = fuzz(factory, options, handler, results, on_run=on_run,
-                 on_failure=lambda f: progress.message(
-                     f"FAIL {f.original.scenario.name}: {f.clause}\n{_failure_lines(f)}"))
+    def on_progress(s: FuzzStats) -> None:
+        progress.update(s.seconds, s.scenarios, s.rate, len(s.failures), s.not_applicable)
+
+    stats = run_campaign(factory, options, handler, results, scale, engine, tier, on_run,
+                         on_progress, on_failure=lambda f: progress.message(
+                             f"FAIL {f.original.scenario.name}: {f.clause}\n"
+                             f"{_failure_lines(f)}"))
     progress.update(stats.seconds, stats.scenarios, stats.rate, len(stats.failures),
                     stats.not_applicable, force=True)
     progress.clear()

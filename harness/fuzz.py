@@ -22,7 +22,7 @@ Every run's coverage is merged into ``FuzzStats.coverage``, steered or not.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from harness.adapter import EngineAdapter
@@ -33,7 +33,8 @@ from harness.failures import Failure, FailureHandler, target_clause
 from harness.results import ResultsDir
 from harness.run_errors import ErrorLog
 from harness.runner import AdapterFactory, RunOptions, ScenarioRun, run_scenario
-from harness.sources import ROUND, StopSource, hypothesis_rounds, knobs_for, seeded
+from harness.seeds import Stream, scenario_seed, seeded_scenarios
+from harness.sources import ROUND, StopSource, hypothesis_rounds, knobs_for
 from scenarios.scenario import Scenario
 
 __all__ = ["FuzzOptions", "FuzzStats", "fuzz", "source_description", "steers"]
@@ -103,7 +104,7 @@ def steers(options: FuzzOptions, adapter: EngineAdapter) -> bool:
 def source_description(options: FuzzOptions, adapter: EngineAdapter) -> str:
     """What the campaign draws from, for the CLI's first line and the results metadata."""
     if options.generator == "seeded":
-        return "seeded (scenarios.generate(seed + i))"
+        return "seeded (scenarios.generate(scenario_seed(seed, i)))"
     rounds = f"Hypothesis rounds of {ROUND} examples"
     if steers(options, adapter):
         return (f"{rounds}, steered by hypothesis.target() toward uncovered kill-point "
@@ -116,17 +117,32 @@ def source_description(options: FuzzOptions, adapter: EngineAdapter) -> str:
 def fuzz(factory: AdapterFactory, options: FuzzOptions, handler: FailureHandler,
          results: ResultsDir | None = None,
          on_run: Callable[[FuzzStats, ScenarioRun], None] | None = None,
-         on_failure: Callable[[Failure], None] | None = None) -> FuzzStats:
-    """Run the campaign (see module docstring); returns its counters and failures."""
+         on_failure: Callable[[Failure], None] | None = None,
+         stream: Stream | None = None,
+         claim: Callable[[str], bool] | None = None,
+         replay: Sequence[Scenario] = ()) -> FuzzStats:
+    """Run the campaign (see module docstring); returns its counters and failures.
+
+    ``stream``: which scenario indexes this process runs (a shard, a worker's share;
+    ``harness.seeds``); default: all of them, from index 0. ``claim(clause)``: whether
+    this process shrinks and writes the clause's first failure (False: another worker
+    of the campaign does; ``harness.fuzz_pool``). ``replay``: scenarios visited before
+    any generated one (the shared example database's failures; ``harness.example_db``)."""
+    stream = stream or Stream(options.seed)
     campaign = _Campaign(factory, options, handler, results, on_run, on_failure)
+    campaign.claim = claim
     probe = factory()
     knobs = knobs_for(probe, options.max_steps)
     try:
+        for scenario in replay:
+            campaign.visit(scenario.seed if scenario.seed is not None else 0, scenario)
         if options.generator == "hypothesis":
-            hypothesis_rounds(options.seed, knobs, campaign.visit,
+            first = options.seed if stream.stride == 1 else scenario_seed(options.seed,
+                                                                          stream.first())
+            hypothesis_rounds(first, knobs, campaign.visit,
                               steer=steers(options, probe))
         else:
-            for seed, scenario in seeded(options.seed, knobs):
+            for seed, scenario in seeded_scenarios(stream, knobs):
                 campaign.visit(seed, scenario)
     except StopSource:
         pass
@@ -148,6 +164,7 @@ class _Campaign:
         self.stats = FuzzStats(options.seed)
         self.deadline = self.stats.started + options.max_time
         self.reported: set[str] = set()
+        self.claim: Callable[[str], bool] | None = None
         # Shrinking reruns go through the handler's own (unwrapped) factory: not counted.
         self.collector = CoverageCollector(factory, self.stats.coverage)
 
@@ -186,6 +203,8 @@ class _Campaign:
         if clause in self.reported:
             return
         self.reported.add(clause)
+        if self.claim is not None and not self.claim(clause):
+            return
         failure = self.handler.handle(run, shrink_it=True, seed=seed)
         if failure is not None:
             self.stats.failures.append(failure)

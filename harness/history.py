@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -179,7 +179,8 @@ class HistoryRecorder:
     def build(self, meta: Mapping[str, Any], logs: Iterable[Path],
               observation: Observation | None, events: Iterable[Mapping[str, Any]],
               outcome: Mapping[str, Any],
-              ownership: Iterable[Ownership] | None = None) -> History:
+              ownership: Iterable[Ownership] | None = None,
+              read: Callable[[Path], list[dict[str, Any]]] = read_records) -> History:
         """Merge harness records and the run's logs into one time-ordered history.
 
         ``ownership``: the engine's record of claims and commits, or None when the
@@ -187,7 +188,7 @@ class HistoryRecorder:
         with self._lock:
             timed = list(self._records)
         for path in logs:
-            timed.extend(read_records(path))
+            timed.extend(read(path))
         timed.sort(key=lambda r: (r.get("t", 0.0), KINDS.index(r["type"])))
         records: list[Mapping[str, Any]] = [
             {"type": "meta", **meta, "ownership": ownership is not None}, *timed]

@@ -28,6 +28,7 @@ from harness.errors import Unsupported
 from harness.history import History, HistoryRecorder
 from harness.nemesis import Nemesis, needs_gate
 from harness.session import Session
+from harness.sim_fast import MemorySession, SyncNemesis, runs_in_memory
 from scenarios.capabilities import ALL_CLAUSES
 from scenarios.faults import fault_kind
 from scenarios.oracle import Expectation, expect
@@ -51,6 +52,7 @@ class RunOptions:
     keep_workdir: bool = False
     workdir_root: str | None = None
     check_contract: bool = True
+    in_memory: bool = True  # adapters that offer it run in memory (harness.sim_fast)
 
 
 @dataclass(frozen=True)
@@ -115,10 +117,12 @@ def run_scenario(factory: AdapterFactory, scenario: Scenario,
     if reasons:
         return ScenarioRun(scenario, "not_applicable", reasons, expectation,
                            seconds=time.monotonic() - started)
-    workdir = Path(tempfile.mkdtemp(prefix=f"wfconform-{scenario.name[:40]}-",
-                                    dir=options.workdir_root))
+    memory = options.in_memory and not options.keep_workdir and runs_in_memory(adapter)
+    workdir = (Path(f"<memory:{scenario.name}>") if memory else
+               Path(tempfile.mkdtemp(prefix=f"wfconform-{scenario.name[:40]}-",
+                                     dir=options.workdir_root)))
     try:
-        history, unsupported = _execute(adapter, scenario, workdir, options)
+        history, unsupported = _execute(adapter, scenario, workdir, options, memory)
     except Unsupported as error:  # open() or observe() declared what the tier cannot do
         _close(adapter, workdir, options)
         return ScenarioRun(scenario, "not_applicable", (str(error),), expectation,
@@ -148,7 +152,7 @@ def _close(adapter: EngineAdapter, workdir: Path, options: RunOptions,
     except Exception as error:
         return None if quiet else error
     finally:
-        if not options.keep_workdir:
+        if not options.keep_workdir and not str(workdir).startswith("<memory:"):
             shutil.rmtree(workdir, ignore_errors=True)
     return None
 
@@ -165,12 +169,13 @@ def _errored(scenario: Scenario, expectation: Expectation | None, what: str,
 
 
 def _execute(adapter: EngineAdapter, scenario: Scenario, workdir: Path,
-             options: RunOptions) -> tuple[History, list[str]]:
-    session = Session(workdir, scenario, gated=needs_gate(scenario)).write()
+             options: RunOptions, memory: bool = False) -> tuple[History, list[str]]:
+    kind, nemesis_kind = (MemorySession, SyncNemesis) if memory else (Session, Nemesis)
+    session = kind(workdir, scenario, gated=needs_gate(scenario)).write()
     recorder = HistoryRecorder()
     handles: dict[str, Handle] = {}
     adapter.open(session)
-    nemesis = Nemesis(adapter, session, recorder, handles)
+    nemesis = nemesis_kind(adapter, session, recorder, handles)
     stopped: list[str] = []
     unsupported: list[str] = []
     try:
@@ -202,7 +207,8 @@ def _execute(adapter: EngineAdapter, scenario: Scenario, workdir: Path,
     outcome = {"status": "aborted" if unsupported else "ran", "stopped": stopped,
                "unsupported": unsupported}
     logs = (session.begins_path, session.journal_path, session.faults_path)
-    return recorder.build(meta, logs, observation, events, outcome, ownership), unsupported
+    return recorder.build(meta, logs, observation, events, outcome, ownership,
+                          read=session.read_log), unsupported
 
 
 def _perform(adapter: EngineAdapter, op: LaunchOp, index: int, recorder: HistoryRecorder,

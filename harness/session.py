@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.journal import AppendLog, read_records
 from scenarios.scenario import Scenario
 
 __all__ = ["ENV_VAR", "GATE_OPEN", "BodyPlan", "Session"]
@@ -139,6 +140,14 @@ class Session:
             return int(self.gate_path.read_text(encoding="utf-8") or 0)
         except (FileNotFoundError, ValueError):
             return 0
+
+    def open_log(self, path: str | os.PathLike[str]) -> AppendLog:
+        """An append-only log of this run (a file here; in memory for ``MemorySession``)."""
+        return AppendLog(path)
+
+    def read_log(self, path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+        """Every complete record of a log opened with ``open_log``, in append order."""
+        return read_records(path)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Session:

@@ -148,7 +148,7 @@ class ReferenceAdapter:
         self.session = session
         self.types = register(session.scenario)
         self.engine = Engine(self._tier.database(session), **self._tier.engine_options(session))
-        self._launches = AppendLog(session.workdir / LAUNCHES_FILE)
+        self._launches = session.open_log(session.workdir / LAUNCHES_FILE)
         env = {**session.env(), DB_ENV_VAR: self.engine.url, **self.worker_env()}
         self.daemon = Daemon(self.engine.url, self.workers, env,
                              **self._tier.daemon_options(session)).start()

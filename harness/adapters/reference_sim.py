@@ -40,7 +40,8 @@ from harness.adapters.reference_workflows import LAUNCHES_FILE, register
 from harness.bodies import BodyRuntime
 from harness.coverage import step_kind_table
 from harness.journal import AppendLog, BeginEntry
-from harness.session import Session
+from harness.session import BodyPlan, Session
+from harness.sim_fast import MemoryLog, MemorySession
 from reference_engine.loader import check_inputs
 from reference_engine.sim import SimulatedKill, Simulation, record_effect
 from reference_engine.sim.history import _current_worker  # the running worker: no public getter
@@ -77,11 +78,19 @@ def _worker() -> Any:
 
 
 class _SimJournal(AppendLog):
-    """The journal file, plus each effect in the simulation's history (and digest)."""
+    """The session's journal log, plus each effect in the simulation's history (and
+    digest); wraps the file (``AppendLog``) or the in-memory list (``MemoryLog``)."""
+
+    def __init__(self, log: AppendLog) -> None:
+        self.log = log
+        self.path = log.path
 
     def append(self, record: Mapping[str, Any]) -> str:
         record_effect(str(record["key"]))
-        return super().append(record)
+        return self.log.append(record)
+
+    def close(self) -> None:
+        self.log.close()
 
 
 class SimBodyRuntime(BodyRuntime):
@@ -89,8 +98,8 @@ class SimBodyRuntime(BodyRuntime):
 
     def __init__(self, session: Session, adapter: SimReferenceAdapter) -> None:
         super().__init__(session, die=self._die)
-        self.journal.close()
-        self.journal = _SimJournal(session.journal_path)
+        self.journal = _SimJournal(self.journal)
+        self.in_memory = isinstance(session, MemorySession)
         self.adapter = adapter
         self._attempts: dict[str, int] = {}
         self._landing: str | None = None
@@ -104,8 +113,19 @@ class SimBodyRuntime(BodyRuntime):
         count = self._attempts[entry.target] = self._attempts.get(entry.target, 0) + 1
         return count
 
+    def plan(self) -> BodyPlan:
+        if self.in_memory:
+            return self.session.read_plan()
+        return super().plan()
+
     def _wait_gate(self, line: str) -> None:
-        super()._wait_gate(line)
+        if self.in_memory:  # the nemesis handles the entry now, in this thread
+            assert isinstance(self.session, MemorySession)
+            journal = self.journal.log
+            assert isinstance(journal, MemoryLog)
+            self.session.entry_written(journal.records[-1])
+        else:
+            super()._wait_gate(line)
         self.adapter.apply_deferred()
 
     def _log_fault(self, kind: str, crashpoint: str | None, target: str, attempt: int,
@@ -124,6 +144,9 @@ class SimBodyRuntime(BodyRuntime):
 class SimReferenceAdapter(ReferenceAdapter):
     """``--engine reference --tier sim``: seeded, single-threaded, no services."""
 
+    runs_in_memory = True
+    """The runner may use the in-memory path (``harness.sim_fast``): no files, no threads."""
+
     def __init__(self, workers: int = 2, seed: int | None = None,
                  max_steps: int = DEFAULT_MAX_STEPS) -> None:
         super().__init__("sim", workers)
@@ -136,6 +159,7 @@ class SimReferenceAdapter(ReferenceAdapter):
         self._thread = threading.get_ident()
         self._deferred: list[Callable[[Simulation], Any]] = []
         self._lock = threading.Lock()
+        self.deferring = False  # set by SyncNemesis while it handles an entry
         self._runtime: SimBodyRuntime | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -148,7 +172,7 @@ class SimReferenceAdapter(ReferenceAdapter):
                               step_kind=step_kind_table(session.scenario),
                               **self.simulation_options())
         self.engine = self.sim  # type: ignore[assignment]  # the Engine vocabulary, duck-typed
-        self._launches = AppendLog(session.workdir / LAUNCHES_FILE)
+        self._launches = session.open_log(session.workdir / LAUNCHES_FILE)
         self._thread = threading.get_ident()
         self._runtime = SimBodyRuntime(session, self)
         BodyRuntime.install(self._runtime)
@@ -212,7 +236,8 @@ class SimReferenceAdapter(ReferenceAdapter):
     def kill_worker(self, pid: int | None = None) -> int:
         """From the nemesis: the body that wrote the entry dies at its next switch point."""
         sim = self._sim()
-        if threading.get_ident() != self._thread or _current_worker.get() is not None:
+        if (self.deferring or threading.get_ident() != self._thread
+                or _current_worker.get() is not None):
             self._defer(lambda s: s.queue_fault("kill"))
             return pid if pid is not None else 0
         owners = sim.workers
@@ -243,7 +268,7 @@ class SimReferenceAdapter(ReferenceAdapter):
 
     def _now_or_deferred(self, action: Callable[[Simulation], Any]) -> None:
         """Apply on the simulation's thread; from the nemesis thread, let the body do it."""
-        if threading.get_ident() == self._thread:
+        if threading.get_ident() == self._thread and not self.deferring:
             action(self._sim())
         else:
             self._defer(action)

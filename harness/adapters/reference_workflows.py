@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from harness.bodies import BodyRuntime
-from harness.journal import read_records
 from harness.session import ENV_VAR, BodyPlan, Session
 from reference_engine import CalcResult, Calculation, ExitCode, WorkChain, current_execution
 from reference_engine import if_ as engine_if
@@ -251,7 +250,7 @@ def _instance_path(process_id: int) -> str:
     session = BodyRuntime.current().session
     deadline = time.monotonic() + LABEL_WAIT
     while time.monotonic() < deadline:
-        for record in read_records(session.workdir / LAUNCHES_FILE):
+        for record in session.read_log(session.workdir / LAUNCHES_FILE):
             if record["process"] == str(process_id):
                 return str(record["label"])
         time.sleep(0.002)

@@ -53,7 +53,20 @@ class StateChange:
 
 
 class EngineOrder:
-    """The engine's events as per-process ordered state changes (module docstring)."""
+    """The engine's events as per-process ordered state changes (module docstring).
+
+    ``EngineOrder.of`` builds it once per history (the checks only read it)."""
+
+    _last: tuple[History, EngineOrder] | None = None
+
+    @classmethod
+    def of(cls, history: History) -> EngineOrder:
+        last = cls._last
+        if last is not None and last[0] is history:
+            return last[1]
+        order = cls(history)
+        cls._last = (history, order)
+        return order
 
     def __init__(self, history: History) -> None:
         lines = [line for line in history.of("event") if line.get("process") is not None

@@ -41,7 +41,7 @@ def _invalidated_before(f: Facts, source: ProcessView, hit: ProcessView) -> Line
 
 def check_k1(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:
     """K1: a cache hit executes no effect."""
-    f = Facts(scenario, expectation, history)
+    f = Facts.of(scenario, expectation, history)
     v = Verdict("K1", f)
     for view, _source in _hits(f):
         v.saw()
@@ -69,7 +69,7 @@ def _cut_by_kill(f: Facts, effect: Line) -> bool:
 
 def check_k2(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:
     """K2: a hit's outputs equal its source's, and the hit names its source."""
-    f = Facts(scenario, expectation, history)
+    f = Facts.of(scenario, expectation, history)
     v = Verdict("K2", f)
     for view, source in _hits(f):
         v.saw()
@@ -93,7 +93,7 @@ def check_k2(scenario: Scenario, expectation: Expectation, history: History) -> 
 
 def check_k3(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:
     """K3: hits never come from excepted, killed, unfinished or invalidated sources."""
-    f = Facts(scenario, expectation, history)
+    f = Facts.of(scenario, expectation, history)
     v = Verdict("K3", f)
     for view, source in _hits(f):
         if source is None:
@@ -125,7 +125,7 @@ def check_k3(scenario: Scenario, expectation: Expectation, history: History) -> 
 
 def check_k4(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:
     """K4: any change of any input misses (up to the declared normalisations)."""
-    f = Facts(scenario, expectation, history)
+    f = Facts.of(scenario, expectation, history)
     v = Verdict("K4", f)
     normalised = []
     for path, cache in sorted(expectation.cache.items()):
@@ -152,7 +152,7 @@ def check_k4(scenario: Scenario, expectation: Expectation, history: History) -> 
 
 def check_k5(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:
     """K5: equal inputs hit across worker restarts and separate processes."""
-    f = Facts(scenario, expectation, history)
+    f = Facts.of(scenario, expectation, history)
     v = Verdict("K5", f)
     for path, cache in sorted(expectation.cache.items()):
         views = f.views_at(path)
@@ -169,7 +169,7 @@ def check_k5(scenario: Scenario, expectation: Expectation, history: History) -> 
 
 def check_k6(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:
     """K6: workflows are never cached; caching off never hits."""
-    f = Facts(scenario, expectation, history)
+    f = Facts.of(scenario, expectation, history)
     v = Verdict("K6", f)
     for view in f.observation.processes:
         if view.kind == "workflow":
@@ -196,7 +196,7 @@ def check_k6(scenario: Scenario, expectation: Expectation, history: History) -> 
 
 def check_k7(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:
     """K7: per-type caching configuration is honoured."""
-    f = Facts(scenario, expectation, history)
+    f = Facts.of(scenario, expectation, history)
     v = Verdict("K7", f)
     for path, cache in sorted(expectation.cache.items()):
         config = f.config.get(f.launch_of(path))
@@ -220,7 +220,7 @@ def check_k7(scenario: Scenario, expectation: Expectation, history: History) -> 
 
 def check_k8(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:
     """K8: two different calculation types never hit each other."""
-    f = Facts(scenario, expectation, history)
+    f = Facts.of(scenario, expectation, history)
     v = Verdict("K8", f)
     for view, source in _hits(f):
         if source is None:

@@ -16,7 +16,7 @@ __all__ = ["check_c1", "check_c2", "check_c3", "check_c4", "check_c5", "check_c6
 
 def check_c1(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:
     """C1: a continued process keeps its id and reaches a terminal state."""
-    f = Facts(scenario, expectation, history)
+    f = Facts.of(scenario, expectation, history)
     v = Verdict("C1", f)
     continuing = {r.a for r in expectation.ids if r.same and r.a == r.b}
     for label, launch in expectation.launches.items():
@@ -58,7 +58,7 @@ def _hit_expected(expectation: Expectation, key: str) -> bool:
 
 def check_c2(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:
     """C2: an effect completed before the last checkpoint is not executed again."""
-    f = Facts(scenario, expectation, history)
+    f = Facts.of(scenario, expectation, history)
     v = Verdict("C2", f)
     v.saw(sum(1 for key in expectation.effects if f.launch_of(key) in f.launch_ids))
     for issue in f.count_issues():
@@ -107,7 +107,7 @@ def _check_step_order(f: Facts, v: Verdict) -> None:
 
 def check_c3(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:
     """C3: the effect in flight at a kill executes at most (kills during it + 1) times."""
-    f = Facts(scenario, expectation, history)
+    f = Facts.of(scenario, expectation, history)
     v = Verdict("C3", f)
     keys = set(f.kills_by_key) | set(f.service_by_key)
     for key in sorted(keys):
@@ -137,7 +137,7 @@ def check_c3(scenario: Scenario, expectation: Expectation, history: History) -> 
 
 def check_c4(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:
     """C4: final states and outputs equal those of the fault-free run."""
-    f = Facts(scenario, expectation, history)
+    f = Facts.of(scenario, expectation, history)
     v = Verdict("C4", f)
     for label, launch in expectation.launches.items():
         view = f.observation.get(f.launch_ids.get(label))
@@ -174,7 +174,7 @@ def check_c5(scenario: Scenario, expectation: Expectation, history: History) -> 
     over (its lease ran out, or its task was delivered twice) commits after the new
     holder claimed, and nothing overlaps in the journal.
     """
-    f = Facts(scenario, expectation, history)
+    f = Facts.of(scenario, expectation, history)
     v = Verdict("C5", f)
     for pid, lines in sorted(f.by_process.items()):
         v.saw()
@@ -241,7 +241,7 @@ def _at(version: object) -> str:
 
 def check_c6(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:
     """C6: children launched before the last checkpoint are awaited, not launched again."""
-    f = Facts(scenario, expectation, history)
+    f = Facts.of(scenario, expectation, history)
     v = Verdict("C6", f)
     groups: dict[tuple[str, str], list[str]] = defaultdict(list)
     for view in f.observation.processes:

@@ -39,9 +39,9 @@ def check_n1(scenario: Scenario, expectation: Expectation, history: History) -> 
     processes were judged from sightings only. Unknown when neither stream shows any
     terminated process.
     """
-    f = Facts(scenario, expectation, history)
+    f = Facts.of(scenario, expectation, history)
     v = Verdict("N1", f)
-    order = EngineOrder(history)
+    order = EngineOrder.of(history)
     from_events = 0
     for pid in sorted(order.by_process):
         first = order.first_terminal(pid)
@@ -82,7 +82,7 @@ def check_n1(scenario: Scenario, expectation: Expectation, history: History) -> 
 
 def check_n2(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:
     """N2: a relaunch makes a new id; the old process is left as it was."""
-    f = Facts(scenario, expectation, history)
+    f = Facts.of(scenario, expectation, history)
     v = Verdict("N2", f)
     for label, origin in sorted(f.relaunch_of.items()):
         new, old = f.launch_ids.get(label), f.launch_ids.get(origin)
@@ -109,7 +109,7 @@ def check_n2(scenario: Scenario, expectation: Expectation, history: History) -> 
 
 def check_n3(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:
     """N3: a new instance starts from the first step (every effect runs again uncached)."""
-    f = Facts(scenario, expectation, history)
+    f = Facts.of(scenario, expectation, history)
     v = Verdict("N3", f)
     for label in sorted(f.relaunch_of):
         new = f.launch_ids.get(label)
@@ -135,7 +135,7 @@ def check_n3(scenario: Scenario, expectation: Expectation, history: History) -> 
 
 def check_n4(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:
     """N4: with caching on, a new instance's equal calculations hit; its steps still run."""
-    f = Facts(scenario, expectation, history)
+    f = Facts.of(scenario, expectation, history)
     v = Verdict("N4", f)
     for path, cache in sorted(expectation.cache.items()):
         views = f.views_at(path)

@@ -24,7 +24,7 @@ def _heal_line(f: Facts, process: str) -> Line | None:
 
 def check_l1(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:
     """L1: after faults stop, every launched process terminates within the heal bound."""
-    f = Facts(scenario, expectation, history)
+    f = Facts.of(scenario, expectation, history)
     v = Verdict("L1", f)
     outcome = history.of("outcome")
     for view in f.observation.processes:
@@ -46,7 +46,7 @@ def check_l1(scenario: Scenario, expectation: Expectation, history: History) -> 
 
 def check_l2(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:
     """L2: one launch makes exactly one top-level process, with its own id."""
-    f = Facts(scenario, expectation, history)
+    f = Facts.of(scenario, expectation, history)
     v = Verdict("L2", f)
     tops: dict[str | None, list[str]] = defaultdict(list)
     for view in f.observation.processes:
@@ -76,7 +76,7 @@ def check_l2(scenario: Scenario, expectation: Expectation, history: History) -> 
 def check_p1(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:
     """P1: parent/child links agree both ways; no active child of a terminated parent,
     in the final view and at any earlier point (``_check_p1_order``)."""
-    f = Facts(scenario, expectation, history)
+    f = Facts.of(scenario, expectation, history)
     v = Verdict("P1", f)
     ordered = _check_p1_order(f, v)
     for view in f.observation.processes:
@@ -110,7 +110,7 @@ def _check_p1_order(f: Facts, v: Verdict) -> str:
     that). Without events, only the second applies; the returned phrase names the
     evidence used.
     """
-    order = EngineOrder(f.history)
+    order = EngineOrder.of(f.history)
     judged = 0
     for pid in sorted(order.by_process):
         first = order.first_terminal(pid)
@@ -150,7 +150,7 @@ def check_p2(scenario: Scenario, expectation: Expectation, history: History) -> 
     attempt) pairs among its begins: an attempt the engine has no record of is an
     invisible execution too. Without a final view the clause is unknown.
     """
-    f = Facts(scenario, expectation, history)
+    f = Facts.of(scenario, expectation, history)
     v = Verdict("P2", f)
     executed: dict[str, list[Line]] = defaultdict(list)
     for line in (*history.of("begin"), *history.of("effect")):
@@ -158,7 +158,7 @@ def check_p2(scenario: Scenario, expectation: Expectation, history: History) -> 
     if executed and not history.of("process"):
         return ClauseResult("P2", UNKNOWN, (), "the engine's final view is missing: the "
                             "journal's processes cannot be accounted for", True, scenario.name)
-    order = EngineOrder(history)
+    order = EngineOrder.of(history)
     for pid, lines in sorted(executed.items()):
         v.saw()
         if f.observation.get(pid) is None:
