@@ -18,6 +18,7 @@ JSON encoding, so ``1``/``1.0``/``True``/NaN/``-0.0`` survive the round trip.
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -47,11 +48,22 @@ def _encode_values(record: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Line:
-    """One history line: its kind, its decoded fields and its exact text (the witness)."""
+    """One history line: its kind, its decoded fields and its exact text (the witness).
+
+    ``text`` is made on first use for lines built from in-memory records: a run's
+    checks quote a handful of its lines, and encoding all of them was the largest
+    single cost of a sim run (``from_records``)."""
 
     kind: str
     data: Mapping[str, Any]
-    text: str
+    _text: str | None = field(default=None, compare=False, repr=False)
+    _raw: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            object.__setattr__(self, "_text", dump_line(self._raw or {}).rstrip("\n"))
+        return self._text  # type: ignore[return-value]  # set just above
 
     @classmethod
     def parse(cls, text: str) -> Line:
@@ -62,11 +74,38 @@ class Line:
                 data[name] = decode_value(data[name], name)
         return cls(str(raw.get("type", "")), data, text)
 
+    @classmethod
+    def of_record(cls, record: Mapping[str, Any]) -> Line:
+        """``parse(dump_line(record))`` without the round trip when it would change
+        nothing (only strings, finite numbers, booleans, None, lists and string-keyed
+        dicts); the text is then made on demand."""
+        if not _plain(record):
+            return cls.parse(dump_line(record).rstrip("\n"))
+        data = dict(record)
+        for name in _VALUE_FIELDS:
+            if data.get(name) is not None:
+                data[name] = decode_value(data[name], name)
+        return cls(str(record.get("type", "")), data, None, record)
+
     def __getitem__(self, name: str) -> Any:
         return self.data[name]
 
     def get(self, name: str, default: Any = None) -> Any:
         return self.data.get(name, default)
+
+
+def _plain(value: Any) -> bool:
+    """Whether JSON gives ``value`` back unchanged (tuples, int keys, NaN: it does not)."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return True
+    if kind is float:
+        return math.isfinite(value)
+    if kind is list:
+        return all(_plain(item) for item in value)
+    if kind is dict:
+        return all(type(k) is str and _plain(v) for k, v in value.items())
+    return False
 
 
 @dataclass(frozen=True)
@@ -122,7 +161,7 @@ class History:
 
     @classmethod
     def from_records(cls, records: Iterable[Mapping[str, Any]]) -> History:
-        return cls(tuple(Line.parse(dump_line(r).rstrip("\n")) for r in records))
+        return cls(tuple(Line.of_record(r) for r in records))
 
     @classmethod
     def load(cls, path: str | Path) -> History:

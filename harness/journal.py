@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -151,7 +151,7 @@ class EffectEntry:
     raised: bool = False
 
     def to_record(self) -> dict[str, Any]:
-        return {"type": "effect", **asdict(self)}
+        return {"type": "effect", **vars(self)}  # flat fields: no deep asdict copy
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> EffectEntry:
@@ -170,7 +170,7 @@ class BeginEntry:
     t: float
 
     def to_record(self) -> dict[str, Any]:
-        return {"type": "begin", **asdict(self)}
+        return {"type": "begin", **vars(self)}
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> BeginEntry:

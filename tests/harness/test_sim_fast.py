@@ -32,6 +32,8 @@ def _verdicts(run: ScenarioRun) -> tuple[str, tuple[tuple[str, str], ...]]:
     return run.status, tuple((r.clause, r.verdict) for r in run.results)
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(1200)  # the file path polls and sleeps: ~1 min quiet, more under load
 def test_memory_and_file_paths_give_the_same_verdicts_on_a_thousand_seeds() -> None:
     factory = load_adapter("reference", "sim")
     knobs = knobs_for(factory(), 8)
