@@ -166,6 +166,12 @@ def _summary_line(passed: int, failed: int, errored: int, untrusted: str | None)
 
 def _load_scenario(path: str) -> Scenario:
     file = Path(path)
+    if file.is_dir():
+        inside = sorted(p.name for p in file.glob("*.json")
+                        if not p.name.endswith((".verdict.json", "run.json")))
+        hint = (f" (it holds {len(inside)}: e.g. {file / inside[0]})" if inside
+                else " (it holds no scenario file)")
+        raise ScenarioFileError(path, f"is a directory; give one scenario file in it{hint}")
     if not file.is_file():
         raise ScenarioFileError(path, "no such file")
     try:
@@ -366,9 +372,22 @@ def _fuzz_tier(args: argparse.Namespace) -> tuple[str | None, str]:
 
 
 def report_command(args: argparse.Namespace) -> int:
-    from harness.reports import write_reports
+    """The three reports; bad lines of ``verdicts.jsonl`` are said, never skipped silently,
+    and a directory whose every line is bad is an error (exit 2), not "no runs"."""
+    from harness.errors import ResultsDirError
+    from harness.reports import load_report, write_reports
 
-    written = write_reports(Path(args.directory), Path(args.to) if args.to else None)
+    directory = Path(args.directory)
+    report = load_report(directory)
+    if report.bad_lines:
+        first = report.bad_lines[0]
+        torn = " (the last line: a write torn by a kill)" if first.last else ""
+        print(f"wfconform: warning: {len(report.bad_lines)} line(s) of "
+              f"{directory / 'verdicts.jsonl'} are not verdict records, left out of the "
+              f"report; first: line {first.number}{torn}: {first.reason}", file=sys.stderr)
+        if not report.runs:
+            raise ResultsDirError(str(directory), "verdicts.jsonl holds no readable verdict")
+    written = write_reports(directory, Path(args.to) if args.to else None, report)
     for path in written:
         print(f"wrote {path}")
     return 0

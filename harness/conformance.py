@@ -1,7 +1,7 @@
 """``run_conformance``: the function other projects call; CLI and pytest are shells over it.
 
 It runs scenarios (the catalog by default) on fresh adapters, merges each clause's
-results over the scenarios (fail > unknown > pass; a clause nothing exercised is
+results over the scenarios (fail > pass > unknown; a clause nothing decided is
 unknown) and applies the engine's declaration: clauses it does not promise read
 "not promised", and a declared expected failure that passes fails the run (strict).
 

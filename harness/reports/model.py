@@ -10,7 +10,7 @@ from typing import Any
 
 from harness.conformance import ClauseRow, matrix
 from harness.history import History
-from harness.results import RunRecord, capabilities_from_dict, load_runs
+from harness.results import BadLine, RunRecord, capabilities_from_dict, load_results
 from scenarios.capabilities import Capabilities
 
 __all__ = ["Report", "load_report", "xml_safe"]
@@ -25,6 +25,7 @@ class Report:
     capabilities: Capabilities
     runs: tuple[RunRecord, ...]
     rows: tuple[ClauseRow, ...]
+    bad_lines: tuple[BadLine, ...] = ()
 
     @property
     def promised(self) -> frozenset[str]:
@@ -63,9 +64,9 @@ class Report:
 
 
 def load_report(directory: Path) -> Report:
-    meta, runs = load_runs(directory)
+    meta, runs, bad = load_results(directory)
     caps = capabilities_from_dict(meta["capabilities"])
-    return Report(directory, meta, caps, runs, matrix(caps, runs))
+    return Report(directory, meta, caps, runs, matrix(caps, runs), bad)
 
 
 _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
