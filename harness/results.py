@@ -14,7 +14,8 @@ Verdict lines are appended as runs finish, so an interrupted run leaves a readab
 directory. ``verdicts.jsonl`` is plain JSON Lines (one record per line, no blank lines:
 line-by-line readers work); only this process writes it, so unlike the journal it needs
 no leading newline against torn writes: a line torn by a kill is ended on reopening, and
-the reader counts and reports lines that do not parse instead of skipping them silently. ``FailureRecord`` is the replay contract: ``signature`` is the failure with
+the reader counts and reports lines that do not parse instead of skipping them silently.
+``FailureRecord`` is the replay contract: ``signature`` is the failure with
 everything a rerun may change legitimately (times, worker pids, the engine's process
 ids: see ``harness.engine_ids``) taken out, so "same verdict and same witness" is a
 string comparison; and ``options`` are the run options the failure was found with, so a

@@ -59,8 +59,13 @@ class Report:
 
     def scenario_file(self, run: RunRecord) -> Path | None:
         """The replayable file written for a failing run, if there is one."""
-        path = self.root / f"{run.name.removesuffix('.shrunk')}.json"
-        return path if path.is_file() else None
+        name = run.name.removesuffix(".shrunk")
+        path = self.root / f"{name}.json"
+        if path.is_file():
+            return path
+        # fuzz writes a run that failed several clauses once per clause: NAME-CLAUSE.json
+        return next((p for p in sorted(self.root.glob(f"{name}-*.json"))
+                     if not p.name.endswith(".verdict.json")), None)
 
 
 def load_report(directory: Path) -> Report:
