@@ -121,7 +121,8 @@ def _parser() -> argparse.ArgumentParser:
     add_output_options(fuzz)
     fuzz.add_argument("--max-time", type=float, required=True, metavar="S",
                       help="the time box: no scenario starts after S seconds, and shrinking "
-                           "ends by then too (a failure found at the end gets 5 s)")
+                           "ends by then too (a failure found at the end gets 5 s or two "
+                           "reruns)")
     fuzz.add_argument("--max-examples", type=int, default=0, metavar="N",
                       help="also stop after N scenarios (default: only the time box)")
     fuzz.add_argument("--generator", choices=("seeded", "hypothesis"), default="seeded",

@@ -77,7 +77,7 @@ class FailureHandler:
     ``engine``/``tier`` are recorded so that ``wfconform replay PATH`` reruns the failure
     on the engine that failed, without the user repeating ``--engine``. ``deadline`` (a
     ``time.monotonic()`` value; fuzz's time box) caps each shrink too, but a failure found
-    at the end still gets ``grace`` seconds: a time box must not leave it unshrunk.
+    at the end still gets ``grace`` seconds (or two reruns): it must not stay unshrunk.
     ``on_shrink(clause, tries, steps, size, seconds)`` is called after every shrink try.
     """
 
@@ -98,12 +98,12 @@ class FailureHandler:
         self.grace = grace
         self.on_shrink = on_shrink
 
-    def _budget(self) -> float:
+    def _budget(self, run: ScenarioRun) -> float:
         """Seconds the next shrink may take: what is left of the shared budget, and no
-        more than the time box leaves (or ``grace``, whichever is longer)."""
+        more than the time box leaves, but at least ``grace`` and two reruns of ``run``."""
         if self.deadline is None:
             return self.shrink_left
-        boxed = max(self.deadline - time.monotonic(), self.grace)
+        boxed = max(self.deadline - time.monotonic(), self.grace, 2.2 * run.seconds)
         return min(self.shrink_left, boxed)
 
     def handle(self, run: ScenarioRun, *, shrink_it: bool, seed: int | None = None,
@@ -115,7 +115,7 @@ class FailureHandler:
         if clause is None:
             return None
         shrunk = None
-        budget = self._budget()
+        budget = self._budget(run)
         if shrink_it and budget > 0:
             started = time.monotonic()
             progress: ShrinkProgress | None = None

@@ -19,10 +19,12 @@ from pathlib import Path
 __all__ = ["add_output_options", "junit_results", "quiet_third_party_logs", "verbosity",
            "write_junit"]
 
-NOISY_LOGGERS = ("pika", "aio_pika", "aiormq", "kiwipy", "plumpy", "aiida", "urllib3",
-                 "docker", "testcontainers", "psycopg", "sqlalchemy", "asyncio")
+NOISY_LOGGERS = ("reference_engine", "pika", "aio_pika", "aiormq", "kiwipy", "plumpy",
+                 "aiida", "urllib3", "docker", "testcontainers", "psycopg", "sqlalchemy",
+                 "asyncio")
 """Libraries that log through ``logging`` (pika logs every dropped connection, which a
-broker-restart fault causes on purpose): not the user's business unless ``-vv``."""
+broker-restart fault causes on purpose; the engine under test logs the hints it could
+not announce then): not the user's business unless ``-vv``."""
 
 
 def add_output_options(parser: argparse.ArgumentParser, stop: bool = True,
