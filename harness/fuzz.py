@@ -41,6 +41,9 @@ from scenarios.scenario import Scenario
 __all__ = ["FuzzOptions", "FuzzStats", "fuzz", "source_description", "steers"]
 
 GENERATORS = ("seeded", "hypothesis")
+PASSING_SAMPLE = 3
+"""Passing runs whose history fuzz keeps in ``--out`` (the first ones), so its report has
+a timeline of what passing looks like; every failing run's history is kept."""
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,7 @@ class _Campaign:
         self.stats = FuzzStats(options.seed)
         self.deadline = self.stats.started + options.max_time
         self.reported: set[str] = set()
+        self.sampled = 0  # passing runs whose history was kept (``PASSING_SAMPLE``)
         # Shrinking reruns go through the handler's own (unwrapped) factory: not counted.
         self.collector = CoverageCollector(factory, self.stats.coverage)
 
@@ -180,8 +184,11 @@ class _Campaign:
         """Record the run; shrink and write the first failure of each clause."""
         clause = target_clause(run, self.handler.promised)
         if self.results is not None:
-            self.results.record(run, self.options.generator, history=clause is not None,
-                                scenario=clause is not None)
+            sample = clause is None and run.status == "ran" and self.sampled < PASSING_SAMPLE
+            self.sampled += sample
+            self.results.record(run, self.options.generator,
+                                history=clause is not None or sample,
+                                scenario=clause is not None or sample)
         if clause is None:
             return
         self.stats.failing_runs += 1
