@@ -309,3 +309,19 @@ def test_9_reporting_a_missing_directory_says_so(
     assert main(["report", str(tmp_path / "nonexistent")]) == 2
     err = _one_line_error(capsys, "no such directory")
     assert "to_json" not in err and "--out DIR" in err
+
+
+# 10 -----------------------------------------------------------------------------------
+def test_10_readme_links_resolve_in_a_clone_and_name_what_users_asked_for() -> None:
+    import re
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    links = re.findall(r"\]\(([^)#]+)\)", text)
+    assert "docs/design.md" in links
+    for link in links:
+        if "://" not in link:
+            assert (ROOT / link).exists(), f"README links to {link}, missing in a clone"
+    assert "../shared" not in text and "selftest --engine" not in text
+    for needed in ("Python 3.11", "pip install -e '.[real]'", "about 90 packages",
+                   "WFCONFORM_POSTGRES_URL", "TMPDIR", "./wfconform-failures/"):
+        assert needed in text, needed
