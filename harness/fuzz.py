@@ -193,7 +193,10 @@ class _Campaign:
             return
         self.stats.failing_runs += 1
         new = [c for c in failing_clauses(run, self.handler.promised) if c not in self.reported]
+        limit = self.options.max_failures
         for clause in new:
+            if limit and len(self.stats.failures) >= limit:
+                break  # --maxfail N: N failures, not more, even from one run
             self.reported.add(clause)
             # one file per clause: the same run shrinks differently for each
             name = run.scenario.name if len(new) == 1 else f"{run.scenario.name}-{clause}"
