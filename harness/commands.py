@@ -464,9 +464,12 @@ def selftest_command(args: argparse.Namespace) -> int:
         raise UsageError("--detect-budget", budget, "a positive number of seconds")
     print(f"wfconform selftest: {len(names)} deliberately broken variant(s) of the reference "
           f"engine, tier {tier}; each must be caught within {budget:g} s", flush=True)
+    progress = Progress()
     outcomes = selftest(names, Path(args.out or DEFAULT_FAILURES), shrink_time=args.shrink_time,
-                        on_outcome=lambda o: print(o.line(), flush=True), tier=tier,
-                        detect_budget=budget)
+                        on_outcome=lambda o: progress.message(o.line()), tier=tier,
+                        detect_budget=budget,
+                        on_shrink=_shrink_line(progress, args.shrink_time))
+    progress.clear()
     counted = [o for o in outcomes if o.counted]
     caught = sum(o.caught for o in counted)
     print()
