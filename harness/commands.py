@@ -415,7 +415,7 @@ def _fuzz_tier(args: argparse.Namespace) -> tuple[str | None, str]:
     """``sim`` for the reference engine when that tier exists, else the adapter's default;
     the note says why, for the header."""
     if args.tier is not None:
-        return args.tier, " (--tier)"
+        return args.tier, ""  # the user's choice needs no reason
     if args.engine != "reference":
         return None, " (the adapter's default; --tier to choose)"
     from harness.adapters.reference import TIERS

@@ -103,7 +103,7 @@ def test_fuzz_defaults_to_the_sim_tier_when_the_reference_adapter_has_it() -> No
     else:
         assert (chosen, why) == (None, " (the sim tier is not available here: fuzzing on "
                                        "embedded)")
-    assert tier("reference", "embedded") == ("embedded", " (--tier)")
+    assert tier("reference", "embedded") == ("embedded", "")
     assert tier(VARIANTS["cached_workflow"].spec, None) == (
         None, " (the adapter's default; --tier to choose)")
 
