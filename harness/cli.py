@@ -37,7 +37,7 @@ from harness.commands import (
     selftest_command,
 )
 from harness.errors import HarnessError
-from harness.output import add_output_options, quiet_third_party_logs, verbosity
+from harness.output import add_output_options, hypothesis_home, quiet_third_party_logs, verbosity
 from scenarios.errors import ScenarioError
 
 __all__ = ["main"]
@@ -181,6 +181,7 @@ def _sigterm(signum: int, frame: FrameType | None) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     quiet_third_party_logs(verbosity(args))
+    hypothesis_home()  # no .hypothesis/ folder in the user's current directory
     previous = signal.signal(signal.SIGTERM, _sigterm)
     try:
         return _COMMANDS[args.command](args)

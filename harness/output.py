@@ -12,12 +12,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["add_output_options", "junit_results", "quiet_third_party_logs", "verbosity",
-           "write_junit"]
+__all__ = ["add_output_options", "hypothesis_home", "junit_results", "quiet_third_party_logs",
+           "verbosity", "write_junit"]
 
 NOISY_LOGGERS = ("reference_engine", "pika", "aio_pika", "aiormq", "kiwipy", "plumpy",
                  "aiida", "urllib3", "docker", "testcontainers", "psycopg", "sqlalchemy",
@@ -64,6 +65,21 @@ def quiet_third_party_logs(level: int) -> None:
         logger = logging.getLogger(name)
         logger.setLevel(logging.CRITICAL + 1)
         logger.propagate = False
+
+
+def hypothesis_home() -> Path | None:
+    """Point Hypothesis's storage (its cache of the constants in the source it scans, its
+    example database) at ``$XDG_CACHE_HOME/wfconform/hypothesis`` (``~/.cache/...``),
+    unless ``HYPOTHESIS_STORAGE_DIRECTORY`` chooses: the CLI must not leave a
+    ``.hypothesis/`` folder in the user's current directory. The folder, or None."""
+    if os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        return None
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    home = Path(base) / "wfconform" / "hypothesis"
+    set_hypothesis_home_dir(home)
+    return home
 
 
 @contextlib.contextmanager

@@ -108,7 +108,7 @@ def _check_real_clients() -> None:
     missing = [name for name in REAL_CLIENTS if importlib.util.find_spec(name) is None]
     if missing:
         raise AdapterSpecError(
-            "reference", f"tier 'real' needs {' and '.join(missing)}, which is not installed",
+            "reference", f"tier 'real' needs {' and '.join(missing)}, not installed here",
             "install the real extra: python -m pip install -e '.[real]' (or "
             "'wfconform[real]'), or use --tier embedded")
 

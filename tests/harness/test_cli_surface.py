@@ -263,7 +263,11 @@ def test_8_version_and_exit_statuses_are_in_the_help(
 
 
 def test_8_run_is_quiet_by_default_detailed_with_v_and_writes_junit(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HYPOTHESIS_STORAGE_DIRECTORY", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     junit = tmp_path / "out" / "junit.xml"
     args = ["run", "--tier", "sim", "--clause", "K4"]
     assert main([*args, "--junitxml", str(junit)]) == 0
@@ -276,6 +280,16 @@ def test_8_run_is_quiet_by_default_detailed_with_v_and_writes_junit(
     assert main([*args, "-q"]) == 0
     quiet = capsys.readouterr().out
     assert "clause  promised" not in quiet and quiet.strip().endswith("passed, 0 failed")
+    # item 10: a passing run writes nothing into the current directory (no .hypothesis/)
+    from hypothesis.configuration import set_hypothesis_home_dir, storage_directory
+
+    try:
+        where = storage_directory(intent_to_write=False)
+        where = Path(getattr(where, "path", where))  # a Path before Hypothesis 6.13x
+        assert where.is_relative_to(tmp_path / "cache")
+        assert sorted(p.name for p in tmp_path.iterdir() if p.name != "cache") == ["out"]
+    finally:
+        set_hypothesis_home_dir(None)
 
 
 def test_8_x_stops_run_at_the_first_failing_scenario(
