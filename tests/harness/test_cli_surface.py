@@ -285,7 +285,7 @@ def test_8_run_is_quiet_by_default_detailed_with_v_and_writes_junit(
 
     try:
         where = storage_directory(intent_to_write=False)
-        where = Path(getattr(where, "path", where))  # a Path before Hypothesis 6.13x
+        where = Path(getattr(where, "path", where))  # a plain Path in older Hypothesis
         assert where.is_relative_to(tmp_path / "cache")
         assert sorted(p.name for p in tmp_path.iterdir() if p.name != "cache") == ["out"]
     finally:
