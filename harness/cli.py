@@ -2,9 +2,11 @@
 
     wfconform run      [--engine E] [--tier T] [--scenario NAME ...] [--clause C ...]
                        [--examples N] [--seed N] [--shrink] [--out DIR]
+                       [-v|-q] [-x|--maxfail N] [--junitxml PATH]
     wfconform fuzz     --max-time S [--max-examples N] [--seed N] [--engine E] [--tier T]
                        [--generator seeded|hypothesis] [--no-steer] [--coverage] [--out DIR]
                        [--workers N] [--shard I/N] [--example-db DIR|URL]
+                       [-v|-q] [-x|--maxfail N] [--junitxml PATH]
     wfconform replay   PATH [--times N] [--engine E] [--tier T] [--chaos-timeout S]
                        [--heal-timeout S]   (default: engine, tier and timeouts as recorded)
     wfconform report   DIR [--to DIR]
@@ -25,6 +27,7 @@ import argparse
 import signal
 import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 from types import FrameType
 
 from harness.commands import (
@@ -35,12 +38,32 @@ from harness.commands import (
     selftest_command,
 )
 from harness.errors import HarnessError
+from harness.output import add_output_options, hypothesis_home, quiet_third_party_logs, verbosity
 from scenarios.errors import ScenarioError
 
 __all__ = ["main"]
 
 
-def _common(timeouts: tuple[float, float], recorded: bool = False) -> argparse.ArgumentParser:
+EXIT_STATUS = """exit status (run, fuzz, replay, selftest):
+  0    every promised clause held (selftest: every broken variant was caught)
+  1    a promised clause failed, or a declared expected failure passed
+       (selftest: a broken variant escaped or was caught too late)
+  2    bad input: one line on stderr naming the option, its value and the fix
+  3    the run cannot be trusted: a scenario errored (the adapter or engine raised
+       something other than a declared Unsupported), or nothing promised was checked
+  130  interrupted (Ctrl-C or SIGTERM), after everything the run started was removed"""
+
+
+def _version() -> str:
+    try:
+        return version("wfconform")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
+def _common(timeouts: tuple[float, float], recorded: bool = False,
+            tier_default: str = "the adapter's own; embedded for reference"
+            ) -> argparse.ArgumentParser:
     """Engine, tier and timeouts; ``recorded``: replay's, whose defaults are the record's."""
     said = "the failure record's beside PATH, else " if recorded else ""
     chaos, heal = (f"{said}{t}" if recorded else "%(default)s" for t in timeouts)
@@ -49,13 +72,9 @@ def _common(timeouts: tuple[float, float], recorded: bool = False) -> argparse.A
                         help="'reference', 'aiida' or 'package.module:Adapter' (default: "
                              f"{said}reference)")
     common.add_argument("--tier", default=None,
-                        help=f"engine tier (default: {said}the adapter's own; embedded for "
-                             "reference)")
+                        help=f"engine tier (default: {said}{tier_default})")
     common.add_argument("--chaos-timeout", type=float, default=timeouts[0], metavar="S",
                         help=f"how long one launch may take under faults (default {chaos})")
-    common.add_argument("-v", "--verbose", action="store_true",
-                        help="print the traceback of each distinct error (else they go to "
-                             "errors.txt in the output directory)")
     common.add_argument("--heal-timeout", type=float, default=timeouts[1], metavar="S",
                         help="how long processes get to terminate after faults stop (L1; "
                              f"default {heal})")
@@ -77,10 +96,14 @@ def _generating(parser: argparse.ArgumentParser, shrink_time: float,
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="wfconform", description="Conformance harness for workflow engines with "
-        "checkpointed processes and caching.")
+        "checkpointed processes and caching.", epilog=EXIT_STATUS,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"wfconform {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", parents=[_common((30.0, 10.0))],
+    run = sub.add_parser("run", parents=[_common((30.0, 10.0))], epilog=EXIT_STATUS,
+                         formatter_class=argparse.RawDescriptionHelpFormatter,
                          help="run the catalog (plus Hypothesis examples), print the matrix")
+    add_output_options(run)
     run.add_argument("--scenario", action="append", default=[], metavar="NAME",
                      help="run only this catalog scenario (repeatable)")
     run.add_argument("--clause", action="append", default=[], metavar="C",
@@ -91,10 +114,16 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--shrink", action="store_true",
                      help="shrink failing catalog scenarios too (drawn ones always are)")
     _generating(run, 60.0, "2026, so a run is reproducible")
-    fuzz = sub.add_parser("fuzz", parents=[_common((10.0, 5.0))],
-                          help="run generated scenarios for a time box, shrink failures")
+    fuzz = sub.add_parser("fuzz", parents=[_common(
+        (10.0, 5.0), tier_default="sim for the reference engine (in-process, fastest), else "
+        "the adapter's own")], epilog=EXIT_STATUS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="run generated scenarios for a time box, shrink failures")
+    add_output_options(fuzz)
     fuzz.add_argument("--max-time", type=float, required=True, metavar="S",
-                      help="stop starting new scenarios after S seconds")
+                      help="the time box: no scenario starts after S seconds, and shrinking "
+                           "ends by then too (a failure found at the end gets 5 s or two "
+                           "reruns)")
     fuzz.add_argument("--max-examples", type=int, default=0, metavar="N",
                       help="also stop after N scenarios (default: only the time box)")
     fuzz.add_argument("--generator", choices=("seeded", "hypothesis"), default="seeded",
@@ -107,8 +136,9 @@ def _parser() -> argparse.ArgumentParser:
                            "(to compare coverage with and without steering)")
     fuzz.add_argument("--max-steps", type=int, default=8, metavar="N",
                       help="steps per generated scenario, at most (default 8)")
-    fuzz.add_argument("--max-failures", type=int, default=0, metavar="N",
-                      help="stop after N distinct failing clauses (default: never)")
+    fuzz.add_argument("--max-failures", type=int, default=None, metavar="N",
+                      help="the same as --maxfail: stop after N distinct failing clauses, "
+                           "each shrunk and written (default: never)")
     fuzz.add_argument("--coverage", action="store_true",
                       help="print the kill-point coverage table (crashpoint x step kind x "
                            "fault kind) at the end; filled by tiers that report it (sim)")
@@ -126,6 +156,7 @@ def _parser() -> argparse.ArgumentParser:
     _generating(fuzz, 60.0)
     replay = sub.add_parser("replay", parents=[_common((30.0, 10.0), recorded=True)],
                             help="rerun one scenario file")
+    add_output_options(replay, stop=False, junit=False)
     # None tells "not given": the failure record's engine, tier and options are used then
     replay.set_defaults(engine=None, chaos_timeout=None, heal_timeout=None)
     replay.add_argument("path", metavar="PATH", help="a scenario JSON file")
@@ -161,6 +192,8 @@ def _sigterm(signum: int, frame: FrameType | None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    quiet_third_party_logs(verbosity(args))
+    hypothesis_home()  # no .hypothesis/ folder in the user's current directory
     previous = signal.signal(signal.SIGTERM, _sigterm)
     try:
         return _COMMANDS[args.command](args)

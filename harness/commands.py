@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import secrets
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,8 @@ from harness.conformance import EXIT_FAILED, EXIT_OK, EXIT_UNTRUSTED, run_confor
 from harness.errors import ScenarioFileError, UsageError
 from harness.failures import Failure, FailureHandler
 from harness.matrix import render_matrix, render_run_line, render_verdicts
+from harness.output import junit_results, verbosity, write_junit
+from harness.progress import Progress, rate_text
 from harness.results import FailureRecord, ResultsDir, capabilities_to_dict, signature
 from harness.run_errors import ErrorLog
 from harness.runner import AdapterFactory, RunOptions, ScenarioRun, run_scenario
@@ -25,6 +28,7 @@ from scenarios.errors import ScenarioError
 from scenarios.scenario import Scenario
 
 if TYPE_CHECKING:
+    from harness.adapter import EngineAdapter
     from harness.fuzz import FuzzOptions, FuzzStats
     from harness.fuzz_campaign import Scale
 
@@ -84,16 +88,19 @@ def run_command(args: argparse.Namespace) -> int:
     drawn = draw_scenarios(examples, seed, knobs_for(probe, max_steps=6))
     print(f"wfconform run: engine {probe.name}, tier {probe.tier}, {len(catalog)} catalog "
           f"scenario(s) + {len(drawn)} drawn by Hypothesis, seed {seed}", flush=True)
-    results = ResultsDir(args.out) if args.out else None
-    try:
-        if results is not None:
-            results.start(command="run", engine=args.engine, adapter=probe.name,
-                          tier=probe.tier, seed=seed, examples=examples,
-                          capabilities=capabilities_to_dict(caps))
-        code = _run_and_print(args, factory, promised, catalog, drawn, results)
-    finally:
-        if results is not None:
-            results.close()
+    with junit_results(args.out, args.junitxml) as out:
+        results = ResultsDir(out) if out else None
+        try:
+            if results is not None:
+                results.start(command="run", engine=args.engine, adapter=probe.name,
+                              tier=probe.tier, seed=seed, examples=examples,
+                              capabilities=capabilities_to_dict(caps))
+            code = _run_and_print(args, factory, promised, catalog, drawn, results)
+        finally:
+            if results is not None:
+                results.close()
+        if out and args.junitxml:
+            print(f"wrote {write_junit(out, args.junitxml)}")
     return code
 
 
@@ -102,17 +109,32 @@ def _run_and_print(args: argparse.Namespace, factory: AdapterFactory,
                    drawn: list[Scenario], results: ResultsDir | None) -> int:
     names = {s.name for s in catalog}
     errors = ErrorLog()
+    level = verbosity(args)
+    total = len(catalog) + len(drawn)
+    progress = Progress(quiet=level < 0)
+    done: list[ScenarioRun] = []
 
     def on_run(run: ScenarioRun) -> None:
-        print(render_run_line(run, promised, errors.add(run)), flush=True)
+        done.append(run)
+        line = render_run_line(run, promised, errors.add(run))
+        if level > 0 or run.status in ("error", "aborted") or run.failed(promised):
+            progress.message(line)  # -v: every scenario; else only what went wrong
+        bad = sum(1 for r in done if r.status == "error" or r.failed(promised))
+        progress.show(f"run [{len(done)}/{total} scenarios] {bad} failing or errored, "
+                      f"last: {run.scenario.name}")
         if results is not None:
             results.record(run, "catalog" if run.scenario.name in names else "hypothesis")
 
     result = run_conformance(factory, (*catalog, *drawn), options=options_of(args),
-                             on_run=on_run)
-    print()
-    print(render_matrix(result))
-    print()
+                             on_run=on_run, maxfail=args.maxfail)
+    progress.clear()
+    if result.stopped:
+        print(f"stopped after {args.maxfail} failing scenario(s) (--maxfail/-x): "
+              f"{result.stopped} scenario(s) not run")
+    if level >= 0:
+        print()
+        print(render_matrix(result))
+        print()
     ran = [r for r in result.runs if r.status in ("ran", "aborted")]
     applicable = len(ran) + len(result.errors)
     unknown = sum(1 for row in result.rows if row.verdict == "unknown")
@@ -123,11 +145,13 @@ def _run_and_print(args: argparse.Namespace, factory: AdapterFactory,
     if failing:
         out = Path(args.out or DEFAULT_FAILURES)
         handler = FailureHandler(factory, options_of(args), promised, args.engine,
-                                 result.tier, out, shrink_budget=args.shrink_time)
+                                 result.tier, out, shrink_budget=args.shrink_time,
+                                 on_shrink=_shrink_line(progress, args.shrink_time))
         print(f"failing scenarios written to {out}/; replay each with:", flush=True)
         for run in failing:
             shrink_it = args.shrink or run.scenario.name not in names
             failure = handler.handle(run, shrink_it=shrink_it)
+            progress.clear()
             if failure is not None:
                 print(_failure_lines(failure), flush=True)
     _report_untrusted(args, errors, len(result.runs), result.untrusted)
@@ -139,12 +163,23 @@ def _run_and_print(args: argparse.Namespace, factory: AdapterFactory,
     return result.exit_code
 
 
+def _shrink_line(progress: Progress, budget: float
+                 ) -> Callable[[str, int, int, int, float], None]:
+    """The progress line of a shrink: the clause kept failing, runs, size, time spent."""
+
+    def show(clause: str, tries: int, steps: int, size: int, seconds: float) -> None:
+        progress.show(f"shrinking a {clause} failure: {tries} run(s), {steps} edit(s) kept, "
+                      f"size now {size}, {seconds:.1f} s (budget {budget:g} s)")
+
+    return show
+
+
 def _report_untrusted(args: argparse.Namespace, errors: ErrorLog, total: int,
                       why: str | None) -> None:
     """Each distinct error once (tracebacks with ``-v``, else in a file), and why the
     run cannot be trusted; to stderr, so the last stdout line stays the summary."""
     if errors.count:
-        verbose = bool(getattr(args, "verbose", False))
+        verbose = verbosity(args) > 0
         print(errors.summary(total, verbose=verbose), file=sys.stderr)
         if not verbose:
             out = getattr(args, "out", None) or DEFAULT_FAILURES
@@ -167,6 +202,12 @@ def _summary_line(passed: int, failed: int, errored: int, untrusted: str | None)
 
 def _load_scenario(path: str) -> Scenario:
     file = Path(path)
+    if file.is_dir():
+        inside = sorted(p.name for p in file.glob("*.json")
+                        if not p.name.endswith((".verdict.json", "run.json")))
+        hint = (f" (it holds {len(inside)}: e.g. {file / inside[0]})" if inside
+                else " (it holds no scenario file)")
+        raise ScenarioFileError(path, f"is a directory; give one scenario file in it{hint}")
     if not file.is_file():
         raise ScenarioFileError(path, "no such file")
     try:
@@ -262,7 +303,6 @@ def _replay_options(args: argparse.Namespace,
 
 def fuzz_command(args: argparse.Namespace) -> int:
     """Time-boxed generated scenarios; shrunk failures written with replay commands."""
-    from harness.coverage import reports_coverage
     from harness.fuzz import FuzzOptions, source_description
 
     if not args.max_time > 0:
@@ -273,8 +313,9 @@ def fuzz_command(args: argparse.Namespace) -> int:
     caps = probe.capabilities()
     promised = frozenset(caps.promised - caps.expected_failures)
     seed = _seed(args)
+    max_failures = args.max_failures if args.max_failures is not None else args.maxfail
     options = FuzzOptions(args.max_time, seed, args.generator, args.max_steps, args.shrink_time,
-                          args.max_failures, options_of(args), max_examples=args.max_examples,
+                          max_failures, options_of(args), max_examples=args.max_examples,
                           steer=not args.no_steer)
     source = source_description(options, probe)
     out = Path(args.out or DEFAULT_FAILURES)
@@ -282,22 +323,36 @@ def fuzz_command(args: argparse.Namespace) -> int:
     print(f"wfconform fuzz: engine {probe.name}, tier {probe.tier}{note}, seed {seed}, "
           f"generator {args.generator}, max time {args.max_time:g} s{budget} "
           f"(repeat with --seed {seed})\n  source: {source}", flush=True)
+    progress = Progress(options.max_time, quiet=verbosity(args) < 0)
     handler = FailureHandler(factory, options.run, promised, args.engine, probe.tier, out,
-                             shrink_budget=args.shrink_time)
-    results = ResultsDir(args.out) if args.out else None
-    try:
-        if results is not None:
-            results.start(command="fuzz", engine=args.engine, adapter=probe.name,
-                          tier=probe.tier, seed=seed, generator=args.generator,
-                          source=source, max_examples=args.max_examples,
-                          capabilities=capabilities_to_dict(caps))
-        stats = _fuzz_with_progress(factory, options, handler, results, _scale(args),
-                                    args.engine, tier)
-    finally:
-        if results is not None:
-            results.close()
+                             shrink_budget=args.shrink_time,
+                             on_shrink=_shrink_line(progress, args.shrink_time))
+    with junit_results(args.out, args.junitxml) as results_dir:
+        results = ResultsDir(results_dir) if results_dir else None
+        try:
+            if results is not None:
+                results.start(command="fuzz", engine=args.engine, adapter=probe.name,
+                              tier=probe.tier, seed=seed, generator=args.generator,
+                              source=source, max_examples=args.max_examples,
+                              capabilities=capabilities_to_dict(caps))
+            stats = _fuzz_with_progress(factory, options, handler, results, progress,
+                                            _scale(args), args.engine, tier)
+        finally:
+            if results is not None:
+                results.close()
+        if results_dir and args.junitxml:
+            print(f"wrote {write_junit(results_dir, args.junitxml)}")
+    return _fuzz_summary(args, probe, stats, promised, out)
+
+
+def _fuzz_summary(args: argparse.Namespace, probe: EngineAdapter, stats: FuzzStats,
+                  promised: frozenset[str], out: Path) -> int:
+    """Failures with their replay commands, coverage, the summary line; the exit status."""
+    from harness.coverage import reports_coverage
+
     if stats.failures:
-        print(f"failing scenarios written to {out}/; replay each with:")
+        print(f"failing scenarios written to {out}/ (one per failing clause); replay each "
+              "with:")
         for failure in stats.failures:
             print(_failure_lines(failure))
     cells = ""
@@ -309,10 +364,10 @@ def fuzz_command(args: argparse.Namespace) -> int:
             print(stats.coverage.format())
     elif args.coverage:
         print(f"kill-point coverage: tier {probe.tier} does not report it (use --tier sim)")
-    print(f"fuzz: {stats.scenarios} scenarios in {stats.seconds:.1f} s ({stats.rate:.1f} "
-          f"scenarios/s), {cells}{stats.not_applicable} not applicable, {stats.errors} "
-          f"error(s), {stats.failing_runs} failing run(s), {len(stats.failures)} failing "
-          f"clause(s); seed {seed}")
+    print(f"fuzz: {stats.scenarios} scenarios in {stats.seconds:.1f} s "
+          f"({rate_text(stats.scenarios, stats.seconds)}), {cells}{stats.not_applicable} not "
+          f"applicable, {stats.errors} error(s), {stats.failing_runs} failing run(s), "
+          f"{len(stats.failures)} failing clause(s); seed {stats.seed}")
     if stats.interrupted:
         print("wfconform: interrupted; the run's processes and temporary files were removed",
               file=sys.stderr)
@@ -340,12 +395,14 @@ def _scale(args: argparse.Namespace) -> Scale:
 
 
 def _fuzz_with_progress(factory: AdapterFactory, options: FuzzOptions, handler: FailureHandler,
-                        results: ResultsDir | None, scale: Scale, engine: str,
-                        tier: str | None) -> FuzzStats:
-    from harness.fuzz_campaign import run_campaign
-    from harness.progress import Progress
+                        results: ResultsDir | None, progress: Progress, scale: Scale,
+                        engine: str, tier: str | None) -> FuzzStats:
+    import time
 
-    progress = Progress(options.max_time)
+    from harness.fuzz_campaign import run_campaign
+
+    # shrinking ends with the time box (a failure found at the end still gets a few s)
+    handler.deadline = time.monotonic() + options.max_time
 
     def on_run(s: FuzzStats, run: ScenarioRun) -> None:
         note = s.error_log.last_note if run.status == "error" else None
@@ -372,20 +429,37 @@ def _fuzz_with_progress(factory: AdapterFactory, options: FuzzOptions, handler: 
 
 
 def _fuzz_tier(args: argparse.Namespace) -> tuple[str | None, str]:
-    """``sim`` for the reference engine when that tier exists, else the adapter's default."""
-    if args.tier is not None or args.engine != "reference":
-        return args.tier, ""
+    """``sim`` for the reference engine when that tier exists, else the adapter's default;
+    the note says why, for the header."""
+    if args.tier is not None:
+        return args.tier, ""  # the user's choice needs no reason
+    if args.engine != "reference":
+        return None, " (the adapter's default; --tier to choose)"
     from harness.adapters.reference import TIERS
 
     if "sim" in TIERS:
-        return "sim", ""
+        return "sim", (" (fuzz's default for the reference engine: in-process and seeded, "
+                       "the most scenarios per second; --tier embedded for worker processes)")
     return None, " (the sim tier is not available here: fuzzing on embedded)"
 
 
 def report_command(args: argparse.Namespace) -> int:
-    from harness.reports import write_reports
+    """The three reports; bad lines of ``verdicts.jsonl`` are said, never skipped silently,
+    and a directory whose every line is bad is an error (exit 2), not "no runs"."""
+    from harness.errors import ResultsDirError
+    from harness.reports import load_report, write_reports
 
-    written = write_reports(Path(args.directory), Path(args.to) if args.to else None)
+    directory = Path(args.directory)
+    report = load_report(directory)
+    if report.bad_lines:
+        first = report.bad_lines[0]
+        torn = " (the last line: a write torn by a kill)" if first.last else ""
+        print(f"wfconform: warning: {len(report.bad_lines)} line(s) of "
+              f"{directory / 'verdicts.jsonl'} are not verdict records, left out of the "
+              f"report; first: line {first.number}{torn}: {first.reason}", file=sys.stderr)
+        if not report.runs:
+            raise ResultsDirError(str(directory), "verdicts.jsonl holds no readable verdict")
+    written = write_reports(directory, Path(args.to) if args.to else None, report)
     for path in written:
         print(f"wrote {path}")
     return 0
@@ -407,9 +481,12 @@ def selftest_command(args: argparse.Namespace) -> int:
         raise UsageError("--detect-budget", budget, "a positive number of seconds")
     print(f"wfconform selftest: {len(names)} deliberately broken variant(s) of the reference "
           f"engine, tier {tier}; each must be caught within {budget:g} s", flush=True)
+    progress = Progress()
     outcomes = selftest(names, Path(args.out or DEFAULT_FAILURES), shrink_time=args.shrink_time,
-                        on_outcome=lambda o: print(o.line(), flush=True), tier=tier,
-                        detect_budget=budget)
+                        on_outcome=lambda o: progress.message(o.line()), tier=tier,
+                        detect_budget=budget,
+                        on_shrink=_shrink_line(progress, args.shrink_time))
+    progress.clear()
     counted = [o for o in outcomes if o.counted]
     caught = sum(o.caught for o in counted)
     print()

@@ -1,7 +1,7 @@
 """``run_conformance``: the function other projects call; CLI and pytest are shells over it.
 
 It runs scenarios (the catalog by default) on fresh adapters, merges each clause's
-results over the scenarios (fail > unknown > pass; a clause nothing exercised is
+results over the scenarios (fail > pass > unknown; a clause nothing decided is
 unknown) and applies the engine's declaration: clauses it does not promise read
 "not promised", and a declared expected failure that passes fails the run (strict).
 
@@ -83,6 +83,7 @@ class ConformanceResult:
     rows: tuple[ClauseRow, ...]
     runs: tuple[ScenarioRun, ...]
     seconds: float
+    stopped: int = 0  # scenarios not run: ``maxfail`` failing runs were reached first
 
     @property
     def passed(self) -> int:
@@ -176,11 +177,14 @@ def run_conformance(
     *,
     options: RunOptions | None = None,
     on_run: Callable[[ScenarioRun], None] | None = None,
+    maxfail: int = 0,
 ) -> ConformanceResult:
     """Run ``scenarios`` (default: the catalog) against fresh adapters; build the matrix.
 
     ``adapter_factory`` returns a new, unopened adapter each call (one per scenario);
-    ``on_run`` is called after each scenario, e.g. to print progress.
+    ``on_run`` is called after each scenario, e.g. to print progress. ``maxfail``
+    (pytest's ``--maxfail``; 0: never) stops after that many runs failed a promised
+    clause or errored; ``stopped`` then counts the scenarios left out.
     """
     if scenarios is None:
         from scenarios.catalog import CATALOG
@@ -189,11 +193,17 @@ def run_conformance(
     started = time.monotonic()
     probe = adapter_factory()
     capabilities, engine, tier = probe.capabilities(), probe.name, probe.tier
-    runs = []
-    for scenario in scenarios:
+    promised = frozenset(capabilities.promised - capabilities.expected_failures)
+    runs: list[ScenarioRun] = []
+    todo = list(scenarios)
+    bad = 0
+    for scenario in todo:
         run = run_scenario(adapter_factory, scenario, options)
         runs.append(run)
         if on_run is not None:
             on_run(run)
+        bad += run.status == "error" or bool(run.failed(promised))
+        if maxfail and bad >= maxfail:
+            break
     return ConformanceResult(engine, tier, capabilities, matrix(capabilities, runs),
-                             tuple(runs), time.monotonic() - started)
+                             tuple(runs), time.monotonic() - started, len(todo) - len(runs))

@@ -11,6 +11,7 @@ __all__ = [
     "AdapterSpecError",
     "ContractError",
     "HarnessError",
+    "ResultsDirError",
     "ScenarioFileError",
     "Unsupported",
     "UsageError",
@@ -70,6 +71,24 @@ class ScenarioFileError(HarnessError, ValueError):
         super().__init__(
             f"scenario file {path!r}: {reason}; pass a JSON file written by "
             "`wfconform run --out DIR` or Scenario.to_json()"
+        )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.path, self.reason))
+
+
+class ResultsDirError(HarnessError, ValueError):
+    """``wfconform report DIR``: DIR is missing or is not a results directory.
+
+    Fix: pass a directory written by ``wfconform run --out DIR`` or ``fuzz --out DIR``.
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(
+            f"results directory {path!r}: {reason}; pass a directory written by "
+            "`wfconform run --out DIR` or `wfconform fuzz --out DIR`"
         )
 
     def __reduce__(self) -> tuple[object, ...]:

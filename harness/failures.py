@@ -10,15 +10,17 @@ history and its failure record (with the run options it was found with) so that
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from harness.results import FailureRecord, write_failure
 from harness.runner import AdapterFactory, RunOptions, ScenarioRun, run_scenario
-from harness.shrink import ShrinkResult, shrink
+from harness.shrink import ShrinkProgress, ShrinkResult, shrink
 from scenarios.scenario import Scenario
 
-__all__ = ["ROOT_CAUSE_ORDER", "Failure", "FailureHandler", "target_clause"]
+__all__ = ["ROOT_CAUSE_ORDER", "Failure", "FailureHandler", "failing_clauses",
+           "target_clause"]
 
 ROOT_CAUSE_ORDER = ("K1", "K2", "K3", "K4", "K5", "K6", "K7", "K8", "N1", "N2", "N3", "N4",
                     "C2", "C3", "C5", "C6", "C1", "P1", "L2", "L1", "C4")
@@ -34,6 +36,18 @@ def target_clause(run: ScenarioRun, promised: frozenset[str]) -> str | None:
     if run.scenario.clause in failed:
         return run.scenario.clause
     return next(c for c in ROOT_CAUSE_ORDER if c in failed)
+
+
+def failing_clauses(run: ScenarioRun, promised: frozenset[str]) -> tuple[str, ...]:
+    """Every failed promised clause of ``run``, ``target_clause`` first, then the others in
+    ``ROOT_CAUSE_ORDER``: fuzz counts, shrinks and writes each of them."""
+    failed = {r.clause for r in run.failed(promised)}
+    first = target_clause(run, promised)
+    if first is None:
+        return ()
+    rest = [c for c in ROOT_CAUSE_ORDER if c in failed and c != first]
+    rest += sorted(failed - {first, *rest})
+    return (first, *rest)
 
 
 @dataclass(frozen=True)
@@ -61,12 +75,17 @@ class FailureHandler:
     """Shrinks and writes failures for one engine; ``shrink_budget`` is shared by all.
 
     ``engine``/``tier`` are recorded so that ``wfconform replay PATH`` reruns the failure
-    on the engine that failed, without the user repeating ``--engine``.
+    on the engine that failed, without the user repeating ``--engine``. ``deadline`` (a
+    ``time.monotonic()`` value; fuzz's time box) caps each shrink too, but a failure found
+    at the end still gets ``grace`` seconds (or two reruns): it must not stay unshrunk.
+    ``on_shrink(clause, tries, steps, size, seconds)`` is called after every shrink try.
     """
 
     def __init__(self, factory: AdapterFactory, options: RunOptions, promised: frozenset[str],
                  engine: str, tier: str, out: Path, shrink_budget: float = 60.0,
-                 max_tries: int = 200) -> None:
+                 max_tries: int = 200, deadline: float | None = None, grace: float = 5.0,
+                 on_shrink: Callable[[str, int, int, int, float], None] | None = None
+                 ) -> None:
         self.factory = factory
         self.options = options
         self.promised = promised
@@ -75,19 +94,40 @@ class FailureHandler:
         self.out = out
         self.shrink_left = shrink_budget
         self.max_tries = max_tries
+        self.deadline = deadline
+        self.grace = grace
+        self.on_shrink = on_shrink
+
+    def _budget(self, run: ScenarioRun) -> float:
+        """Seconds the next shrink may take: what is left of the shared budget, and no
+        more than the time box leaves, but at least ``grace`` and two reruns of ``run``."""
+        if self.deadline is None:
+            return self.shrink_left
+        boxed = max(self.deadline - time.monotonic(), self.grace, 2.2 * run.seconds)
+        return min(self.shrink_left, boxed)
 
     def handle(self, run: ScenarioRun, *, shrink_it: bool, seed: int | None = None,
-               name: str | None = None) -> Failure | None:
-        """Shrink (when asked and budget is left) and write ``run``; None if it passed."""
-        clause = target_clause(run, self.promised)
+               name: str | None = None, clause: str | None = None) -> Failure | None:
+        """Shrink (when asked and budget is left) and write ``run``; None if it passed.
+        ``clause``: the failed clause to keep failing while shrinking (default: the one
+        ``target_clause`` picks)."""
+        clause = clause or target_clause(run, self.promised)
         if clause is None:
             return None
         shrunk = None
-        if shrink_it and self.shrink_left > 0:
+        budget = self._budget(run)
+        if shrink_it and budget > 0:
             started = time.monotonic()
+            progress: ShrinkProgress | None = None
+            if self.on_shrink is not None:
+                report, about = self.on_shrink, clause
+
+                def progress(tries: int, steps: int, size: int, seconds: float) -> None:
+                    report(about, tries, steps, size, seconds)
             try:
                 shrunk = shrink(run.scenario, run, clause, self._rerun,
-                                max_seconds=self.shrink_left, max_tries=self.max_tries)
+                                max_seconds=budget, max_tries=self.max_tries,
+                                on_try=progress)
             except KeyboardInterrupt:  # keep the failure found so far, then stop
                 self._write(run, None, seed, name)
                 raise

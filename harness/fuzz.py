@@ -1,10 +1,12 @@
 """``fuzz``: run generated scenarios against an engine until a time box is spent.
 
 Each scenario runs on a fresh adapter exactly as in ``run``. The first failure of each
-clause is shrunk (``harness.shrink``) and written as a scenario JSON with its history and
-failure record; later failures of an already-reported clause are counted, not shrunk
-again, so one bug does not eat the time box. The loop stops starting scenarios at
-``max_time`` (a failure found before that is still shrunk, within ``shrink_time``), after
+clause is shrunk (``harness.shrink``, keeping that clause failing) and written as a
+scenario JSON with its history and failure record: every clause a run fails is counted,
+shrunk and written, not only the one it is "about"; later failures of an
+already-reported clause are counted, not shrunk again, so one bug does not eat the time
+box. The loop stops starting scenarios at ``max_time`` (shrinking also ends by then, but a
+failure found at the end gets a few seconds: ``FailureHandler.deadline``), after
 ``max_examples`` scenarios, after ``max_failures`` distinct failing clauses, or on Ctrl-C
 (what the current run started is cleaned up by the runner, and the summary is still
 returned).
@@ -29,7 +31,7 @@ from harness.adapter import EngineAdapter
 from harness.checks import FAIL, PASS
 from harness.coverage import CoverageCollector, CoverageTable, reports_coverage
 from harness.errors import UsageError
-from harness.failures import Failure, FailureHandler, target_clause
+from harness.failures import Failure, FailureHandler, failing_clauses, target_clause
 from harness.results import ResultsDir
 from harness.run_errors import ErrorLog
 from harness.runner import AdapterFactory, RunOptions, ScenarioRun, run_scenario
@@ -40,6 +42,9 @@ from scenarios.scenario import Scenario
 __all__ = ["FuzzOptions", "FuzzStats", "fuzz", "source_description", "steers"]
 
 GENERATORS = ("seeded", "hypothesis")
+PASSING_SAMPLE = 3
+"""Passing runs whose history fuzz keeps in ``--out`` (the first ones), so its report has
+a timeline of what passing looks like; every failing run's history is kept."""
 
 
 @dataclass(frozen=True)
@@ -165,6 +170,7 @@ class _Campaign:
         self.deadline = self.stats.started + options.max_time
         self.reported: set[str] = set()
         self.claim: Callable[[str], bool] | None = None
+        self.sampled = 0  # passing runs whose history was kept (``PASSING_SAMPLE``)
         # Shrinking reruns go through the handler's own (unwrapped) factory: not counted.
         self.collector = CoverageCollector(factory, self.stats.coverage)
 
@@ -195,24 +201,33 @@ class _Campaign:
         """Record the run; shrink and write the first failure of each clause."""
         clause = target_clause(run, self.handler.promised)
         if self.results is not None:
-            self.results.record(run, self.options.generator, history=clause is not None,
-                                scenario=clause is not None)
+            sample = clause is None and run.status == "ran" and self.sampled < PASSING_SAMPLE
+            self.sampled += sample
+            self.results.record(run, self.options.generator,
+                                history=clause is not None or sample,
+                                scenario=clause is not None or sample)
         if clause is None:
             return
         self.stats.failing_runs += 1
-        if clause in self.reported:
-            return
-        self.reported.add(clause)
-        if self.claim is not None and not self.claim(clause):
-            return
-        failure = self.handler.handle(run, shrink_it=True, seed=seed)
-        if failure is not None:
-            self.stats.failures.append(failure)
-            _record_shrunk(self.results, failure)
-            if self.on_failure is not None:
-                self.on_failure(failure)
+        new = [c for c in failing_clauses(run, self.handler.promised) if c not in self.reported]
+        limit = self.options.max_failures
+        for clause in new:
+            if limit and len(self.stats.failures) >= limit:
+                break  # --maxfail N: N failures, not more, even from one run
+            self.reported.add(clause)
+            if self.claim is not None and not self.claim(clause):
+                continue  # another worker process shrinks and writes this clause
+            # one file per clause: the same run shrinks differently for each
+            name = run.scenario.name if len(new) == 1 else f"{run.scenario.name}-{clause}"
+            failure = self.handler.handle(run, shrink_it=True, seed=seed, clause=clause,
+                                          name=name)
+            if failure is not None:
+                self.stats.failures.append(failure)
+                _record_shrunk(self.results, failure, name)
+                if self.on_failure is not None:
+                    self.on_failure(failure)
 
 
-def _record_shrunk(results: ResultsDir | None, failure: Failure) -> None:
+def _record_shrunk(results: ResultsDir | None, failure: Failure, name: str) -> None:
     if results is not None and failure.shrunk is not None:
-        results.record(failure.run, "shrunk", name=f"{failure.run.scenario.name}.shrunk")
+        results.record(failure.run, "shrunk", name=f"{name}.shrunk")

@@ -184,7 +184,9 @@ def _worker(spec: PoolSpec, worker: int, claims: Any, reports: Any) -> None:
 
     factory = load_adapter(spec.engine, spec.tier)
     handler = FailureHandler(factory, spec.options.run, spec.promised, spec.engine,
-                             factory().tier, Path(spec.out), shrink_budget=spec.shrink_time)
+                             factory().tier, Path(spec.out), shrink_budget=spec.shrink_time,
+                             # shrinking ends with the time box, as in one process
+                             deadline=time.monotonic() + spec.options.max_time)
     options = replace(spec.options, max_examples=_share(spec.options.max_examples, worker,
                                                         spec.workers))
     stream = Stream(spec.options.seed, spec.shard, worker, spec.workers)

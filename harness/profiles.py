@@ -15,13 +15,16 @@ from hypothesis import HealthCheck, settings
 __all__ = ["PROFILES", "profile", "register_profiles"]
 
 PROFILES: dict[str, dict[str, object]] = {
-    "quick": {"max_examples": 25, "deadline": None, "derandomize": False, "print_blob": True,
+    "quick": {"max_examples": 25, "deadline": None, "derandomize": False, "print_blob": False,
               "suppress_health_check": [HealthCheck.too_slow]},
-    "deep": {"max_examples": 2000, "deadline": None, "print_blob": True,
+    "deep": {"max_examples": 2000, "deadline": None, "print_blob": False,
              "suppress_health_check": [HealthCheck.too_slow]},
 }
 """``quick``: pull requests and CI; ``deep``: fuzzing (``wfconform fuzz --generator
-hypothesis`` and ``pytest --wfconform --wfconform-profile deep``)."""
+hypothesis`` and ``pytest --wfconform --wfconform-profile deep``). No ``print_blob``:
+its ``@reproduce_failure`` hint asks users to decorate a test they do not own (the
+suite's); a failure ends with ``wfconform replay FILE`` and the ``--hypothesis-seed``
+command instead."""
 
 
 def register_profiles() -> None:

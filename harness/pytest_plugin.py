@@ -1,6 +1,9 @@
 """wfconform's pytest plugin (entry point ``pytest11``): options, markers, fixtures.
 
-- Options: ``--engine`` and ``--tier`` choose the adapter under test; ``--wfconform``
+- Options, all namespaced (installing wfconform adds options to every pytest run in the
+  venv, so none may take a name another plugin could want): ``--wfconform-engine`` and
+  ``--wfconform-tier`` choose the adapter under test (``--engine``/``--tier``, their names
+  until 0.1, still work for one release, with a deprecation warning); ``--wfconform``
   collects the conformance suite (``harness.suite``: one test per clause and catalog
   scenario, plus a Hypothesis state machine whose faults are rules); ``--wfconform-profile``
   picks the Hypothesis profile (``quick`` or ``deep``, both registered here), and
@@ -38,12 +41,23 @@ if TYPE_CHECKING:
 SUITE_MODULE = "harness.suite"
 
 
+DEPRECATED = {"engine": "--wfconform-engine", "tier": "--wfconform-tier"}
+"""Old option name (without ``--``) -> its namespaced name; the old ones go in 0.3."""
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("wfconform", "workflow-engine conformance")
-    group.addoption("--engine", default="reference",
-                    help="adapter under test: 'reference', 'aiida' or 'pkg.module:Adapter'")
-    group.addoption("--tier", default=None,
+    group.addoption("--wfconform-engine", default=None, metavar="SPEC",
+                    help="adapter under test: 'reference' (default), 'aiida' or "
+                         "'pkg.module:Adapter'")
+    group.addoption("--wfconform-tier", default=None, metavar="TIER",
                     help="engine tier: 'embedded', 'sim' or 'real' (default: the adapter's own)")
+    for old, new in DEPRECATED.items():
+        try:  # another plugin may own the bare name: then only the new one exists
+            group.addoption(f"--{old}", default=None, dest=f"wfconform_deprecated_{old}",
+                            help=f"deprecated: use {new}")
+        except ValueError:
+            continue
     group.addoption("--wfconform", action="store_true", default=False,
                     help="collect the conformance suite (harness.suite); without test paths, "
                          "run only the suite")
@@ -61,10 +75,46 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "else a throwaway node); each xdist worker gets a vhost")
 
 
+def adapter_options(config: pytest.Config) -> tuple[str, str | None]:
+    """``(engine, tier)`` from ``--wfconform-engine``/``--wfconform-tier`` or, for one
+    more release, from ``--engine``/``--tier``."""
+    values = []
+    for old, new in DEPRECATED.items():
+        value = config.getoption(new.lstrip("-").replace("-", "_"))
+        if value is None:
+            value = config.getoption(f"wfconform_deprecated_{old}", None)
+        values.append(value)
+    return values[0] or "reference", values[1]
+
+
+def _warn_deprecated(config: pytest.Config) -> None:
+    for old, new in DEPRECATED.items():
+        if config.getoption(f"wfconform_deprecated_{old}", None) is not None:
+            config.issue_config_time_warning(pytest.PytestDeprecationWarning(
+                f"--{old} is deprecated and goes in wfconform 0.3: use {new}"), stacklevel=2)
+
+
+def _check_adapter(config: pytest.Config) -> None:
+    """A bad engine or tier is a usage error (one line), not a collection error."""
+    from harness.adapters import load_adapter
+    from harness.errors import AdapterSpecError
+
+    engine, tier = adapter_options(config)
+    try:
+        load_adapter(engine, tier)
+    except AdapterSpecError as error:
+        raise pytest.UsageError(str(error).replace("--tier", "--wfconform-tier")
+                                .replace("--engine", "--wfconform-engine")) from None
+
+
 def pytest_configure(config: pytest.Config) -> None:
     from harness.profiles import register_profiles
     from scenarios.capabilities import CLAUSES
 
+    _warn_deprecated(config)
+    engine, tier = adapter_options(config)
+    if config.getoption("wfconform") or engine != "reference" or tier is not None:
+        _check_adapter(config)
     register_profiles()
     config.addinivalue_line("markers", "wfconform: a test of wfconform's conformance suite")
     for clause, text in CLAUSES.items():
@@ -82,7 +132,14 @@ def _add_suite(config: pytest.Config) -> None:
     suite = spec.origin
     if config.args_source != pytest.Config.ArgsSource.ARGS:
         config.args[:] = [suite]
-    elif suite not in config.args:
+        return
+    # a suite test id as pytest prints it (``::test_clause[K4-...]``: the suite lives
+    # outside the rootdir) pastes back: ``pytest --wfconform '::test_clause[K4-...]'``
+    pasted = [i for i, arg in enumerate(config.args)
+              if arg.startswith(("::", f"{SUITE_MODULE}::"))]
+    for i in pasted:
+        config.args[i] = suite + config.args[i][config.args[i].index("::"):]
+    if not pasted and suite not in config.args:
         config.args.append(suite)
 
 
@@ -145,12 +202,13 @@ def worker_id() -> str:
 # --------------------------------------------------------------------------- fixtures
 @pytest.fixture(scope="session")
 def wfconform_adapter_factory(pytestconfig: pytest.Config) -> AdapterFactory:
-    """Fresh, unopened adapters for ``--engine``/``--tier`` (one per call)."""
+    """Fresh, unopened adapters for ``--wfconform-engine``/``--wfconform-tier`` (one per
+    call)."""
     from harness.adapters import load_adapter
     from harness.errors import AdapterSpecError
 
     try:
-        return load_adapter(pytestconfig.getoption("engine"), pytestconfig.getoption("tier"))
+        return load_adapter(*adapter_options(pytestconfig))
     except AdapterSpecError as error:
         raise pytest.UsageError(str(error)) from None
 

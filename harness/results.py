@@ -11,7 +11,11 @@ Layout (everything JSON, so a report never needs the engine or a re-run)::
     DIR/<name>.history.jsonl       its history
 
 Verdict lines are appended as runs finish, so an interrupted run leaves a readable
-directory. ``FailureRecord`` is the replay contract: ``signature`` is the failure with
+directory. ``verdicts.jsonl`` is plain JSON Lines (one record per line, no blank lines:
+line-by-line readers work); only this process writes it, so unlike the journal it needs
+no leading newline against torn writes: a line torn by a kill is ended on reopening, and
+the reader counts and reports lines that do not parse instead of skipping them silently.
+``FailureRecord`` is the replay contract: ``signature`` is the failure with
 everything a rerun may change legitimately (times, worker pids, the engine's process
 ids: see ``harness.engine_ids``) taken out, so "same verdict and same witness" is a
 string comparison; and ``options`` are the run options the failure was found with, so a
@@ -35,19 +39,21 @@ from typing import Any
 
 from harness.checks import ClauseResult
 from harness.engine_ids import IdNames
-from harness.errors import ScenarioFileError
+from harness.errors import ResultsDirError, ScenarioFileError
 from harness.history import History
-from harness.journal import AppendLog
+from harness.journal import dump_line
 from harness.runner import RunOptions, ScenarioRun
 from scenarios.capabilities import Capabilities
 
 __all__ = [
+    "BadLine",
     "FailureRecord",
     "ResultsDir",
     "RunRecord",
     "capabilities_from_dict",
     "capabilities_to_dict",
     "literal_signature",
+    "load_results",
     "load_runs",
     "name_ids",
     "options_from_record",
@@ -266,7 +272,7 @@ class ResultsDir:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "histories").mkdir(exist_ok=True)
-        self._verdicts = AppendLog(self.root / "verdicts.jsonl")
+        self._verdicts = _LineWriter(self.root / "verdicts.jsonl")
         self._meta: dict[str, Any] = {}
 
     def close(self) -> None:
@@ -304,6 +310,24 @@ class ResultsDir:
         return write_failure(self.root, run, record, name)
 
 
+class _LineWriter:
+    """Appends one JSON line per record to a file only this process writes."""
+
+    def __init__(self, path: Path) -> None:
+        self._file = open(path, "a+", encoding="utf-8")  # noqa: SIM115 (closed by close())
+        if self._file.tell() > 0:
+            self._file.seek(self._file.tell() - 1)
+            if self._file.read(1) != "\n":  # a line torn by a kill: end it
+                self._file.write("\n")
+
+    def append(self, record: dict[str, Any]) -> None:
+        self._file.write(dump_line(record))
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
 def write_failure(root: Path, run: ScenarioRun, record: FailureRecord,
                   name: str | None = None) -> Path:
     """``<root>/<name>.json`` (+ ``.history.jsonl``, ``.verdict.json``) for a failure."""
@@ -317,29 +341,61 @@ def write_failure(root: Path, run: ScenarioRun, record: FailureRecord,
     return path
 
 
+@dataclass(frozen=True)
+class BadLine:
+    """A line of ``verdicts.jsonl`` that is not a verdict record: where and why."""
+
+    number: int
+    reason: str
+    last: bool  # the file's last line: a write torn by a kill of the writer
+
+
 def load_runs(root: str | Path) -> tuple[dict[str, Any], tuple[RunRecord, ...]]:
-    """``run.json`` and every verdict line of a results directory."""
+    """``run.json`` and every verdict line of a results directory (bad lines dropped;
+    ``load_results`` also says which lines were bad)."""
+    meta, runs, _ = load_results(root)
+    return meta, runs
+
+
+def load_results(root: str | Path
+                 ) -> tuple[dict[str, Any], tuple[RunRecord, ...], tuple[BadLine, ...]]:
+    """``run.json``, every verdict record, and the lines that are not verdict records.
+
+    Raises ``ResultsDirError`` when ``root`` is not a results directory at all."""
     base = Path(root)
+    if not base.exists():
+        raise ResultsDirError(str(base), "no such directory")
+    if not base.is_dir():
+        raise ResultsDirError(str(base), "not a directory")
     meta_path = base / "run.json"
     if not meta_path.is_file():
-        raise ScenarioFileError(str(base), "not a results directory (no run.json); write "
-                                "one with `wfconform run --out DIR` or `wfconform fuzz --out DIR`")
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    runs = []
+        raise ResultsDirError(str(base), "not a results directory (no run.json)")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        capabilities_from_dict(meta["capabilities"])
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as error:
+        raise ResultsDirError(str(base), f"run.json is not a wfconform run record "
+                              f"({type(error).__name__}: {error})") from None
     verdicts = base / "verdicts.jsonl"
-    text = verdicts.read_text(encoding="utf-8") if verdicts.exists() else ""
-    for line in text.splitlines():
+    text = verdicts.read_text(encoding="utf-8", errors="replace") if verdicts.exists() else ""
+    lines = text.splitlines()
+    runs, bad = [], []
+    for number, line in enumerate(lines, 1):
         if not line.strip():
-            continue
+            continue  # the older format put a blank line before every record
         try:
-            data = json.loads(line)
-        except ValueError:
-            continue  # a line torn by a kill of the writer
-        results = tuple(ClauseResult(r["clause"], r["verdict"], tuple(r["witness"]),
-                                     r["sentence"], r["exercised"], r["scenario"],
-                                     int(r.get("loose", 0)))
-                        for r in data["results"])
-        runs.append(RunRecord(data["scenario"], data["status"], tuple(data["reasons"]),
-                              float(data["seconds"]), results, data.get("source", ""),
-                              data.get("history"), data.get("scenario_data")))
-    return meta, tuple(runs)
+            runs.append(_run_record(json.loads(line)))
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            last = number == len(lines)
+            bad.append(BadLine(number, f"{type(error).__name__}: {error}"[:120], last))
+    return meta, tuple(runs), tuple(bad)
+
+
+def _run_record(data: dict[str, Any]) -> RunRecord:
+    results = tuple(ClauseResult(r["clause"], r["verdict"], tuple(r["witness"]),
+                                 r["sentence"], r["exercised"], r["scenario"],
+                                 int(r.get("loose", 0)))
+                    for r in data["results"])
+    return RunRecord(data["scenario"], data["status"], tuple(data["reasons"]),
+                     float(data["seconds"]), results, data.get("source", ""),
+                     data.get("history"), data.get("scenario_data"))

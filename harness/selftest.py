@@ -27,6 +27,9 @@ from harness.runner import RunOptions, run_scenario
 from scenarios.capabilities import ALL_CLAUSES
 from scenarios.catalog import by_name
 
+ShrinkLine = Callable[[str, int, int, int, float], None]
+"""A shrink's progress: (clause, tries, edits kept, size, seconds)."""
+
 __all__ = ["DEFAULT_DETECT_BUDGET", "VariantOutcome", "check_variant", "clause_table",
            "selftest"]
 
@@ -73,7 +76,8 @@ class VariantOutcome:
 
 def check_variant(name: str, out: Path, *, shrink_time: float = 30.0,
                   options: RunOptions | None = None, tier: str | None = None,
-                  detect_budget: float | None = None) -> VariantOutcome:
+                  detect_budget: float | None = None,
+                  on_shrink: ShrinkLine | None = None) -> VariantOutcome:
     """Run variant ``name`` on its catalog scenario on ``tier`` (None: embedded); shrink
     and write the failure to ``out/<name>/`` (variants caught by the same scenario must not
     overwrite each other). Caught only within ``detect_budget`` seconds, when given."""
@@ -90,7 +94,7 @@ def check_variant(name: str, out: Path, *, shrink_time: float = 30.0,
     probe = factory()
     promised = probe.capabilities().promised - probe.capabilities().expected_failures
     handler = FailureHandler(factory, options, frozenset(promised), variant.spec, probe.tier,
-                             out / name, shrink_budget=shrink_time)
+                             out / name, shrink_budget=shrink_time, on_shrink=on_shrink)
     run = run_scenario(factory, by_name(variant.catches), options)
     detected = time.monotonic() - started
     if run.status == "not_applicable":  # the scenario needs a fault this tier cannot make
@@ -113,13 +117,13 @@ def check_variant(name: str, out: Path, *, shrink_time: float = 30.0,
 
 def selftest(names: Iterable[str], out: Path, *, shrink_time: float = 30.0,
              on_outcome: Callable[[VariantOutcome], None] | None = None,
-             tier: str | None = None, detect_budget: float | None = None
-             ) -> list[VariantOutcome]:
-    """``check_variant`` for each name, in order."""
+             tier: str | None = None, detect_budget: float | None = None,
+             on_shrink: ShrinkLine | None = None) -> list[VariantOutcome]:
+    """``check_variant`` for each name, in order (``on_shrink``: a progress line)."""
     outcomes = []
     for name in names:
         outcome = check_variant(name, out, shrink_time=shrink_time, tier=tier,
-                                detect_budget=detect_budget)
+                                detect_budget=detect_budget, on_shrink=on_shrink)
         outcomes.append(outcome)
         if on_outcome is not None:
             on_outcome(outcome)

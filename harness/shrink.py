@@ -21,7 +21,7 @@ from harness.runner import ScenarioRun
 from harness.shrink_edits import candidates, size
 from scenarios.scenario import Scenario
 
-__all__ = ["ShrinkResult", "shrink"]
+__all__ = ["ShrinkProgress", "ShrinkResult", "shrink"]
 
 
 @dataclass(frozen=True)
@@ -48,14 +48,19 @@ class ShrinkResult:
                 f"{self.tries} run(s), {self.seconds:.1f} s{state}")
 
 
+ShrinkProgress = Callable[[int, int, int, float], None]
+"""Called after every try: (tries, steps kept, current size, seconds so far)."""
+
+
 def shrink(scenario: Scenario, run: ScenarioRun, clause: str,
            rerun: Callable[[Scenario], ScenarioRun], *, max_seconds: float = 60.0,
-           max_tries: int = 200) -> ShrinkResult:
+           max_tries: int = 200, on_try: ShrinkProgress | None = None) -> ShrinkResult:
     """Shrink ``scenario`` (whose ``run`` fails ``clause``) with ``rerun`` as the oracle.
 
     ``rerun(candidate)`` runs a candidate on a fresh engine; the candidate is kept when
     ``clause`` is among its failed clauses. Stops at a fixpoint, after ``max_tries``, or
     before a try that would end past ``max_seconds`` (judged by the slowest run so far).
+    ``on_try`` (a progress line: shrinking can take minutes) is called after every try.
     """
     started = time.monotonic()
     current, current_run = scenario, run
@@ -76,9 +81,13 @@ def shrink(scenario: Scenario, run: ScenarioRun, clause: str,
             before = time.monotonic()
             attempt = rerun(candidate)
             slowest = max(slowest, time.monotonic() - before)
-            if clause in {r.clause for r in attempt.failed()}:
+            kept = clause in {r.clause for r in attempt.failed()}
+            if kept:
                 current, current_run, improved = candidate, attempt, True
                 steps += 1
+            if on_try is not None:
+                on_try(tries, steps, size(current), time.monotonic() - started)
+            if kept:
                 break
         else:
             complete = not improved

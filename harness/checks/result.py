@@ -2,8 +2,12 @@
 
 Verdicts follow Jepsen: a check that finds a violation says ``fail`` with the few
 history lines that prove it; one that cannot decide (or crashes) says ``unknown``;
-``pass`` needs evidence. Merging over scenarios is fail > unknown > pass, and a clause
-no scenario exercised is ``unknown``, never ``pass``. ``not_promised`` is applied last,
+``pass`` needs evidence. Merging over scenarios is fail > pass > unknown: one violation
+fails the clause; a clause that held wherever a scenario could decide it passes, and the
+merged sentence counts the scenarios that could not decide (290 passes and 4 undecided
+read "pass", not "unknown": the undecided ones are not evidence against it); a clause no
+scenario decided is ``unknown``, never ``pass``. (Jepsen's false > unknown > true is
+for checkers of one history; these are independent scenarios.) ``not_promised`` is applied last,
 from the engine's declaration.
 """
 
@@ -27,7 +31,7 @@ FAIL = "fail"
 UNKNOWN = "unknown"
 NOT_PROMISED = "not_promised"
 VERDICTS = (PASS, FAIL, UNKNOWN, NOT_PROMISED)
-_RANK = {FAIL: 3, UNKNOWN: 2, PASS: 1}
+_RANK = {FAIL: 3, PASS: 2, UNKNOWN: 1}
 
 
 @dataclass(frozen=True)
@@ -66,10 +70,11 @@ class ClauseResult:
 
 
 def merge_results(clause: str, results: Iterable[ClauseResult]) -> ClauseResult:
-    """fail > unknown > pass over the results that count; nothing counted -> unknown.
+    """fail > pass > unknown over the results that count; nothing counted -> unknown.
 
     The merged result keeps the witness and sentence of the deciding scenario and
-    names, in ``scenario``, every scenario with that verdict (comma-separated).
+    names, in ``scenario``, every scenario with that verdict (comma-separated); a pass
+    says how many scenarios could not decide (and why the first could not).
     """
     counted = [r for r in results if r.counts]
     if not counted:
@@ -78,4 +83,9 @@ def merge_results(clause: str, results: Iterable[ClauseResult]) -> ClauseResult:
     deciding = [r for r in counted if _RANK[r.verdict] == worst]
     first = deciding[0]
     names = ", ".join(dict.fromkeys(r.scenario for r in deciding if r.scenario))
-    return ClauseResult(clause, first.verdict, first.witness, first.sentence, True, names)
+    sentence = first.sentence
+    undecided = [r for r in counted if r.verdict == UNKNOWN]
+    if first.verdict == PASS and undecided:
+        sentence = (f"{sentence} [held in {len(deciding)} scenario(s); {len(undecided)} "
+                    f"could not decide it, e.g. {undecided[0].sentence}]")
+    return ClauseResult(clause, first.verdict, first.witness, sentence, True, names)

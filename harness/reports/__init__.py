@@ -20,10 +20,11 @@ __all__ = ["Report", "load_report", "render_html", "render_junit", "render_markd
            "write_reports"]
 
 
-def write_reports(directory: Path, to: Path | None = None) -> list[Path]:
+def write_reports(directory: Path, to: Path | None = None,
+                  report: Report | None = None) -> list[Path]:
     """Write the three reports of results directory ``directory`` (into ``to``, default
     the same directory); return their paths."""
-    report = load_report(directory)
+    report = report or load_report(directory)
     target = to or directory
     target.mkdir(parents=True, exist_ok=True)
     outputs = {"report.md": render_markdown(report), "junit.xml": render_junit(report),

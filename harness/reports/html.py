@@ -11,7 +11,7 @@ from html import escape
 
 from harness.history import History
 from harness.reports.model import Report, xml_safe
-from harness.reports.timeline import build_timeline, render_svg
+from harness.reports.timeline import Timeline, build_timeline, render_svg
 from harness.results import RunRecord
 
 __all__ = ["render_html"]
@@ -34,7 +34,8 @@ LEGEND = ('<p class="legend"><span style="color:#1565c0">&#9632; effect</span>'
           '<span style="color:#6a1b9a">&#9670; launch</span>'
           '<span style="color:#00838f">&#9679; engine state change</span>'
           '<span style="color:#2e7d32">&#9675; terminal state seen</span>'
-          '<span style="color:#d50000">| fault fired</span> (hover a mark for details)</p>')
+          '<span style="color:#d50000">| fault fired, named under the axis (kill: a worker '
+          'SIGKILLed)</span> (hover a mark for details)</p>')
 
 
 def _e(text: object) -> str:
@@ -80,6 +81,12 @@ def _history_table(history: History, start: float) -> str:
     return "\n".join(rows)
 
 
+def _lane_key(timeline: Timeline) -> str:
+    """Every lane's full label (the SVG has room for a short one only)."""
+    items = "".join(f"<li>process {_e(pid)}: {_e(text)}</li>" for pid, text in timeline.lanes)
+    return f'<ol class="lanes">{items}</ol>'
+
+
 def _scenario(report: Report, run: RunRecord) -> list[str]:
     failed = run.failed(report.promised)
     status = "FAIL" if failed else run.status
@@ -98,9 +105,10 @@ def _scenario(report: Report, run: RunRecord) -> list[str]:
     timeline = build_timeline(history) if history is not None else None
     if history is None or timeline is None:
         parts.append("<p><i>no history recorded for this run (fuzz keeps the histories of "
-                     "failing runs only)</i></p>")
+                     "failing runs and of its first passing ones only)</i></p>")
     else:
         parts.append(render_svg(timeline))
+        parts.append(_lane_key(timeline))
         if not timeline.aligned_events:
             parts.append("<p><i>engine events could not be aligned with the harness clock"
                          "</i></p>")

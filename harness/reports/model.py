@@ -10,7 +10,7 @@ from typing import Any
 
 from harness.conformance import ClauseRow, matrix
 from harness.history import History
-from harness.results import RunRecord, capabilities_from_dict, load_runs
+from harness.results import BadLine, RunRecord, capabilities_from_dict, load_results
 from scenarios.capabilities import Capabilities
 
 __all__ = ["Report", "load_report", "xml_safe"]
@@ -25,6 +25,7 @@ class Report:
     capabilities: Capabilities
     runs: tuple[RunRecord, ...]
     rows: tuple[ClauseRow, ...]
+    bad_lines: tuple[BadLine, ...] = ()
 
     @property
     def promised(self) -> frozenset[str]:
@@ -58,14 +59,19 @@ class Report:
 
     def scenario_file(self, run: RunRecord) -> Path | None:
         """The replayable file written for a failing run, if there is one."""
-        path = self.root / f"{run.name.removesuffix('.shrunk')}.json"
-        return path if path.is_file() else None
+        name = run.name.removesuffix(".shrunk")
+        path = self.root / f"{name}.json"
+        if path.is_file():
+            return path
+        # fuzz writes a run that failed several clauses once per clause: NAME-CLAUSE.json
+        return next((p for p in sorted(self.root.glob(f"{name}-*.json"))
+                     if not p.name.endswith(".verdict.json")), None)
 
 
 def load_report(directory: Path) -> Report:
-    meta, runs = load_runs(directory)
+    meta, runs, bad = load_results(directory)
     caps = capabilities_from_dict(meta["capabilities"])
-    return Report(directory, meta, caps, runs, matrix(caps, runs))
+    return Report(directory, meta, caps, runs, matrix(caps, runs), bad)
 
 
 _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")

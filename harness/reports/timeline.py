@@ -21,9 +21,12 @@ from typing import Any
 
 from harness.history import History, Line
 
-__all__ = ["Mark", "Timeline", "build_timeline", "render_svg"]
+__all__ = ["Mark", "Timeline", "build_timeline", "fault_name", "render_svg"]
 
-WIDTH, LEFT, LANE, TOP = 960, 230, 22, 26
+WIDTH, LEFT, LANE, TOP = 1100, 330, 22, 26
+LABEL_CHARS = 48
+"""A lane label's characters that fit in ``LEFT`` at 11 px monospace; the full label is
+its tooltip and is listed under the timeline."""
 GAP_SHARE = 0.06
 STATE_COLOURS = {"finished": "#2e7d32", "excepted": "#ef6c00", "killed": "#616161"}
 
@@ -133,6 +136,12 @@ def build_timeline(history: History) -> Timeline | None:
     return Timeline(lanes, tuple(marks), start, end, aligned, _gaps(times, start, end))
 
 
+def fault_name(mark: Mark) -> str:
+    """A fault's short visible name: ``kill`` for a worker SIGKILL, else its kind."""
+    what = mark.label.removeprefix("fault ").split(",")[0].strip()
+    return "kill" if "kill" in what else what or "fault"
+
+
 def _x(timeline: Timeline, t: float) -> float:
     return LEFT + timeline.position(t) * (WIDTH - LEFT - 10)
 
@@ -144,9 +153,12 @@ def _shape(timeline: Timeline, mark: Mark, y: float, height: float) -> str:
     if mark.kind == "effect":
         return (f'<rect class="effect" x="{x0:.1f}" y="{y + 4}" width="{max(3.0, x1 - x0):.1f}" '
                 f'height="{LANE - 8}" fill="{mark.colour}">{title}</rect>')
-    if mark.kind == "fault":
+    if mark.kind == "fault":  # named in plain sight under the axis, not only on hover
         return (f'<line class="fault" x1="{x0:.1f}" y1="{TOP - 6}" x2="{x0:.1f}" '
-                f'y2="{TOP + height}" stroke="{mark.colour}" stroke-width="2">{title}</line>')
+                f'y2="{TOP + height}" stroke="{mark.colour}" stroke-width="2">{title}</line>'
+                f'<text class="faultlabel" x="{x0 + 2:.1f}" y="{TOP + height + 12}" '
+                f'font-family="monospace" font-size="10" fill="{mark.colour}">'
+                f"{escape(fault_name(mark))}{title}</text>")
     cy = y + LANE / 2
     if mark.kind == "launch":
         points = f"{x0:.1f},{cy - 6} {x0 + 6:.1f},{cy} {x0:.1f},{cy + 6} {x0 - 6:.1f},{cy}"
@@ -173,9 +185,11 @@ def render_svg(timeline: Timeline) -> str:
         y = lane_y[pid]
         parts.append(f'<rect x="0" y="{y}" width="{WIDTH}" height="{LANE}" class="lane" '
                      'fill="none" stroke="#e0e0e0"/>')
+        label = f"process {pid}: {description}"
+        shown = label if len(label) <= LABEL_CHARS else label[:LABEL_CHARS - 1] + "\u2026"
         parts.append(f'<text x="4" y="{y + 15}" class="lanelabel" font-family="monospace" '
-                     f'font-size="11" fill="#212121">process {escape(pid)}: '
-                     f"{escape(description[:30])}</text>")
+                     f'font-size="11" fill="#212121">{escape(shown)}'
+                     f"<title>{escape(label)}</title></text>")
     for a, b in timeline.gaps:
         x = (_x(timeline, a) + _x(timeline, b)) / 2
         parts.append(f'<text x="{x:.1f}" y="{TOP - 8}" class="gap" text-anchor="middle" '

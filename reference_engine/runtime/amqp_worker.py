@@ -33,7 +33,7 @@ from reference_engine.crashpoints import CrashPlan
 from reference_engine.errors import BrokerUnavailableError, StoreUnavailableError
 from reference_engine.runtime.amqp_env import BROKER_ENV
 from reference_engine.runtime.executor import armed_for, execute
-from reference_engine.runtime.worker import die_with_parent, run_prelude
+from reference_engine.runtime.worker import die_with_parent, redirect_output, run_prelude
 from reference_engine.storage.records import ClaimedTask
 from reference_engine.storage.store import Store
 
@@ -171,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.broker:
         parser.error(f"give --broker amqp://... or set {BROKER_ENV}")
+    redirect_output()
     die_with_parent()
     run_prelude()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")

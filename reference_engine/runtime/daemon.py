@@ -130,7 +130,10 @@ class Daemon:
                 command += ["--lease", str(self.lease_seconds)]
         env = self.env if self.broker_url is None else {**self.env,
                                                         BROKER_ENV: self.broker_url}
-        proc = subprocess.Popen(command, env=env)
+        # own session: a Ctrl-C at the terminal reaches the daemon's owner, which stops
+        # the workers in order, not the workers themselves (no KeyboardInterrupt
+        # fragments); PR_SET_PDEATHSIG still ends them if the daemon dies
+        proc = subprocess.Popen(command, env=env, start_new_session=True)
         with self._lock:
             self._procs[owner] = proc
 

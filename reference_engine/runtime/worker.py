@@ -8,6 +8,10 @@ Hook for test tooling: ``$REFERENCE_ENGINE_WORKER_PRELUDE`` names modules (comma
 that a worker imports at start-up, before its loop (``run_prelude``). Why: tools that must
 act inside the worker OS processes (instrumentation, or wfconform's deliberately broken
 variants, which monkeypatch the engine there) need no other way in; unset, it does nothing.
+
+``$REFERENCE_ENGINE_WORKER_LOG`` names a file that takes the worker's stdout and stderr
+(its log records, and the traceback of a worker that dies): a tool that runs workers
+under its own terminal output (wfconform) keeps them off the user's screen but on disk.
 """
 
 from __future__ import annotations
@@ -28,6 +32,20 @@ from reference_engine.storage.store import Store
 PR_SET_PDEATHSIG = 1
 LEASE_SECONDS = 60.0
 PRELUDE_ENV_VAR = "REFERENCE_ENGINE_WORKER_PRELUDE"
+LOG_ENV_VAR = "REFERENCE_ENGINE_WORKER_LOG"
+
+
+def redirect_output() -> None:
+    """stdout and stderr to ``$REFERENCE_ENGINE_WORKER_LOG`` (appended) when it is set."""
+    path = os.environ.get(LOG_ENV_VAR)
+    if not path:
+        return
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
 
 
 def die_with_parent() -> None:
@@ -98,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", required=True)
     parser.add_argument("--owner", required=True)
     args = parser.parse_args(argv)
+    redirect_output()
     die_with_parent()
     run_prelude()
     worker = Worker(args.url, args.owner)

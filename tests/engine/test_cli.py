@@ -52,6 +52,8 @@ def test_submit_show_restart_and_list_through_the_daemon(db: Path) -> None:
     assert {str(r["id"]) for r in rows if r["parent"] is None} == {pid, new}
     assert "stopped" in cli(db, "daemon", "stop").stdout
     assert "not running" in cli(db, "daemon", "status").stdout
+    log = db.with_name(db.name + ".daemon.log")
+    assert log.is_file() and "Warning" not in log.read_text()  # no runpy RuntimeWarning
 
 
 def test_caching_command_turns_hits_on(db: Path) -> None:
@@ -76,6 +78,7 @@ def test_caching_command_turns_hits_on(db: Path) -> None:
 def test_user_mistakes_give_one_clear_line_and_exit_2(
     db: Path, args: tuple[str, ...], message: str
 ) -> None:
+    cli(db, "caching")  # the database exists: the mistake is the argument
     done = cli(db, *args, check=False)
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
@@ -83,4 +86,22 @@ def test_user_mistakes_give_one_clear_line_and_exit_2(
 
 def test_a_database_in_a_missing_directory_is_reported(tmp_path: Path) -> None:
     done = cli(tmp_path / "nope" / "engine.db", "list", check=False)
-    assert done.returncode == 2 and "does not exist" in done.stderr
+    assert done.returncode == 2 and "no engine database at" in done.stderr
+
+
+def test_status_and_list_on_a_missing_database_create_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "typo.db"
+    assert "not running (no engine database" in cli(db, "daemon", "status").stdout
+    done = cli(db, "list", check=False)
+    assert done.returncode == 2 and "no engine database at" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not db.exists()
+
+
+@pytest.mark.parametrize("command", ["list", "show", "kill", "restart", "invalidate"])
+def test_every_command_has_help(tmp_path: Path, command: str) -> None:
+    from reference_engine.cli import build_parser
+
+    listing = build_parser().format_help()
+    line = next(x for x in listing.splitlines() if x.strip().startswith(command + " "))
+    assert len(line.split()) > 2, f"{command} has no help in: {listing}"

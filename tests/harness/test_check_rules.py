@@ -44,12 +44,15 @@ def test_a_violation_fails_even_where_the_scenario_does_not_exercise_the_clause(
     assert result.verdict == FAIL and result.counts
 
 
-def test_merging_puts_fail_before_unknown_before_pass() -> None:
+def test_merging_puts_fail_before_pass_before_unknown() -> None:
     ok = ClauseResult("C1", PASS, scenario="a")
     unsure = ClauseResult("C1", UNKNOWN, sentence="cannot tell", scenario="b")
     bad = ClauseResult("C1", FAIL, ("line",), "broken", scenario="c")
     assert merge_results("C1", [ok, unsure, bad]).verdict == FAIL
-    assert merge_results("C1", [ok, unsure]).verdict == UNKNOWN
+    # held wherever it could be decided: a pass that counts the undecided scenarios
+    merged = merge_results("C1", [ok, unsure, ok])
+    assert merged.verdict == PASS and "1 could not decide it, e.g. cannot tell" in merged.sentence
+    assert merge_results("C1", [unsure]).verdict == UNKNOWN
     assert merge_results("C1", [ok]).verdict == PASS
     assert merge_results("C1", [ok, bad]).witness == ("line",)
 

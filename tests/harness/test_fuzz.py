@@ -57,8 +57,10 @@ def test_fuzz_finds_a_broken_engine_and_writes_a_shrunk_witness_to_replay(
     out = capsys.readouterr().out
     assert code == 1
     assert out.splitlines()[0].startswith("wfconform fuzz: engine reference+unfenced_"
-                                          "duplicate_delivery, tier embedded, seed 5")
-    assert "scenarios/s" in out.splitlines()[-1] and "seed 5" in out.splitlines()[-1]
+                                          "duplicate_delivery, tier embedded (the adapter's "
+                                          "default; --tier to choose), seed 5")
+    last = out.splitlines()[-1]
+    assert ("scenarios/s" in last or "s/scenario" in last) and "seed 5" in last
     (path,) = {Path(p) for p in REPLAY.findall(out)}
     record = json.loads(path.with_suffix(".verdict.json").read_text())
     assert record["engine"] == spec and record["seed"] is not None
@@ -78,7 +80,8 @@ def test_fuzzing_the_reference_engine_with_hypothesis_prints_seed_and_rate(
     assert code == 0, out
     first, last = out.splitlines()[0], out.splitlines()[-1]
     assert "seed 3, generator hypothesis" in first and "(repeat with --seed 3)" in first
-    assert re.search(r"fuzz: \d+ scenarios in [\d.]+ s \([\d.]+ scenarios/s\)", last)
+    assert re.search(r"fuzz: \d+ scenarios in [\d.]+ s \([\d.]+ (scenarios/s|s/scenario)\)",
+                     last)
     assert "0 failing clause(s); seed 3" in last
     text = (tmp_path / "verdicts.jsonl").read_text()
     verdicts = [line for line in text.splitlines() if line.strip()]
@@ -94,11 +97,15 @@ def test_fuzz_defaults_to_the_sim_tier_when_the_reference_adapter_has_it() -> No
     def tier(engine: str, given: str | None) -> tuple[str | None, str]:
         return _fuzz_tier(argparse.Namespace(engine=engine, tier=given))
 
-    expected = ("sim", "") if "sim" in TIERS else (None, " (the sim tier is not available "
-                                                  "here: fuzzing on embedded)")
-    assert tier("reference", None) == expected
+    chosen, why = tier("reference", None)
+    if "sim" in TIERS:  # the header says why it picked the tier it picked
+        assert chosen == "sim" and "fuzz's default for the reference engine" in why
+    else:
+        assert (chosen, why) == (None, " (the sim tier is not available here: fuzzing on "
+                                       "embedded)")
     assert tier("reference", "embedded") == ("embedded", "")
-    assert tier(VARIANTS["cached_workflow"].spec, None) == (None, "")
+    assert tier(VARIANTS["cached_workflow"].spec, None) == (
+        None, " (the adapter's default; --tier to choose)")
 
 
 def test_fuzz_rejects_a_non_positive_time_box_in_one_line(

@@ -48,7 +48,8 @@ def test_a_broken_engine_fails_the_suite_with_the_witness_and_a_replay_command(
         pytester: pytest.Pytester) -> None:
     out = pytester.path / "failures"
     result = pytester.runpytest_subprocess(
-        "--wfconform", "--engine", "harness.adapters.broken_reference:cached_workflow",
+        "--wfconform", "--wfconform-engine",
+        "harness.adapters.broken_reference:cached_workflow",
         "-k", f"K6-{K6}", "--wfconform-out", str(out), "-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*K6: *B*", f"*replay: wfconform replay {out}/{K6}.json*"])
@@ -162,7 +163,8 @@ def make(tier=None):
 
 
 def test_a_suite_that_checked_something_keeps_its_exit_status(pytester: pytest.Pytester) -> None:
-    result = pytester.runpytest_subprocess("--wfconform", "--tier", "sim", "-k", f"K6-{K6}",
+    result = pytester.runpytest_subprocess("--wfconform", "--wfconform-tier", "sim",
+                                           "-k", f"K6-{K6}",
                                            "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
     assert result.ret == pytest.ExitCode.OK

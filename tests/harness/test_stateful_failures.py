@@ -180,18 +180,21 @@ def test_a_plugin_user_sees_the_failed_clause_and_how_to_reproduce_the_state_mac
     spec = VARIANTS["unfenced_duplicate_delivery"].spec
     out = pytester.path / "failures"
     result = pytester.runpytest_subprocess(
-        "--wfconform", "--engine", spec, "--tier", "sim", "-k", "test_state_machine",
+        "--wfconform", "--wfconform-engine", spec, "--wfconform-tier", "sim",
+        "-k", "test_state_machine",
         "--wfconform-examples", "5", "--hypothesis-seed", str(SEED),
         "--wfconform-out", str(out), "-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
     text = result.stdout.str()
+    assert "reproduce_failure" not in text  # a decorator for a test the user does not own
     shown = set(FAILED_CLAUSE.findall(text))
     assert shown & VARIANTS["unfenced_duplicate_delivery"].breaks, text
     result.stdout.fnmatch_lines([
         f"*replay the minimal failing case (on {spec}, tier sim, *) with: "
         f"wfconform replay {out}/stateful.json*",
-        f"*rerun this search (Hypothesis seed {SEED}) with: pytest --wfconform --engine "
-        f"{spec} --tier sim -k test_state_machine --wfconform-examples 5 "
+        f"*rerun this search (Hypothesis seed {SEED}) with: pytest --wfconform "
+        f"--wfconform-engine {spec} --wfconform-tier sim -k test_state_machine "
+        "--wfconform-examples 5 "
         f"--hypothesis-seed={SEED}*"])
 
     capsys.readouterr()
