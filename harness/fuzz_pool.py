@@ -35,6 +35,7 @@ from harness.run_errors import ErrorGroup, ErrorLog
 from harness.run_errors import _key as error_key
 from harness.runner import ScenarioRun
 from harness.seeds import Shard, Stream
+from harness.sources import StopSource
 from scenarios.capabilities import ALL_CLAUSES
 from scenarios.scenario import Scenario
 
@@ -193,15 +194,19 @@ def _worker(spec: PoolSpec, worker: int, claims: Any, reports: Any) -> None:
     results = ResultsDir(spec.results) if spec.results else None
     last = [0.0]
 
+    limit = spec.options.max_failures  # --max-failures/--maxfail: for the whole campaign
+
     def claim(clause: str) -> bool:
         index = ALL_CLAUSES.index(clause)
         with claims.get_lock():
-            if claims[index]:
+            if claims[index] or (limit and sum(claims) >= limit):
                 return False
             claims[index] = 1
             return True
 
     def on_run(stats: FuzzStats, run: ScenarioRun) -> None:
+        if limit and sum(claims) >= limit:
+            raise StopSource  # another worker reached the campaign's failure limit
         now = time.monotonic()
         if now - last[0] >= REPORT_EVERY:
             last[0] = now
