@@ -1,0 +1,68 @@
+"""Issue 12 on the embedded tier: one bad input never stops the engine.
+
+The checks live in ``tests/engine/robustness.py`` and run on the real tier too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from reference_engine import Daemon, Engine
+from tests.engine import robustness as rb
+from tests.engine.workflows import EFFECT_LOG
+
+QUARANTINE_LIMIT = 3
+
+
+@pytest.fixture
+def poison_daemon(engine: Engine, effect_log: Path) -> Iterator[Daemon]:
+    env = {EFFECT_LOG: str(effect_log), "WFC_TEST_POISON_IMPORT": "1",
+           "REFERENCE_ENGINE_MAX_CLAIMS": str(QUARANTINE_LIMIT)}
+    with engine.daemon(2, env) as d:
+        d.wait_for_workers()
+        yield d
+
+
+def test_deep_surrogate_and_nul_inputs_are_refused_at_submit_naming_the_path(
+    engine: Engine,
+) -> None:
+    rb.refuses_deep_and_bad_inputs_at_submit(engine)
+
+
+def test_values_nested_to_the_depth_limit_round_trip(
+    engine: Engine, poison_daemon: Daemon
+) -> None:
+    rb.deep_values_within_the_limit_round_trip(engine)
+
+
+def test_an_undecodable_stored_task_is_excepted_and_unrelated_work_finishes(
+    engine: Engine, poison_daemon: Daemon
+) -> None:
+    rb.a_stored_poison_task_is_excepted_and_others_run(engine)
+
+
+def test_a_lone_surrogate_in_a_result_excepts_the_process_once(
+    engine: Engine, poison_daemon: Daemon, effect_log: Path
+) -> None:
+    rb.surrogates_except_once(engine, poison_daemon, effect_log)
+
+
+def test_a_module_failing_at_import_excepts_the_process_without_killing_workers(
+    engine: Engine, poison_daemon: Daemon
+) -> None:
+    rb.failing_import_excepts_once(engine, poison_daemon)
+
+
+def test_an_overlong_child_key_or_a_nul_label_excepts_the_parent_once(
+    engine: Engine, poison_daemon: Daemon
+) -> None:
+    rb.bad_child_names_except_the_parent(engine, poison_daemon)
+
+
+def test_a_body_that_kills_its_worker_every_time_is_quarantined(
+    engine: Engine, poison_daemon: Daemon, effect_log: Path
+) -> None:
+    rb.crash_loops_are_quarantined(engine, poison_daemon, effect_log, QUARANTINE_LIMIT)
