@@ -37,6 +37,7 @@ def assert_unrelated_finish(engine: Engine, pids: list[int], timeout: float = 60
 
 def refuses_deep_and_bad_inputs_at_submit(engine: Engine) -> None:
     """Item 1 and 4 at submit: one clear error naming the input and the path."""
+    before = len(engine.list())
     for depth in (201, 985, 5000):
         with pytest.raises(StorageLimitError) as caught:
             engine.submit(echo, value=nested(depth))
@@ -46,11 +47,11 @@ def refuses_deep_and_bad_inputs_at_submit(engine: Engine) -> None:
     with pytest.raises(StorageLimitError, match=r"\['value'\]\['x'\] is a string with a "
                                                 r"lone surrogate"):
         engine.submit(echo, value={"x": "\ud800"})
-    with pytest.raises(StorageLimitError, match="label of .* contains a NUL"):
+    with pytest.raises(StorageLimitError, match=r"label of .* contains a NUL"):
         engine.submit(echo, label="a\x00b", value=1)
     with pytest.raises(StorageLimitError, match="201 characters long"):
         engine.submit(echo, label="l" * 201, value=1)
-    assert engine.list() == []  # nothing was written
+    assert len(engine.list()) == before  # nothing was written
 
 
 def deep_values_within_the_limit_round_trip(engine: Engine) -> None:
