@@ -7,6 +7,11 @@ so the same assertion proves the same behaviour on SQLite and on PostgreSQL + Ra
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -149,3 +154,55 @@ def crash_loops_are_quarantined(engine: Engine, daemon: Daemon, log: Path,
     assert done.state == "excepted" and "quarantined" in done.message
     assert [e.name for e in read_effects(log)].count("dies_every_time") == limit
     assert_unrelated_finish(engine, unrelated)
+
+
+_DAEMON_SCRIPT = """\
+import sys, time
+from reference_engine.runtime.daemon import Daemon
+Daemon(sys.argv[1], 2, broker_url=sys.argv[2] or None).start()
+time.sleep(600)
+"""
+
+
+def _children(pid: int) -> set[int]:
+    found: set[int] = set()
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                found |= {int(c) for c in f.read().split()}
+    except OSError:
+        pass
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def workers_die_with_their_daemon(url: str, broker_url: str, delay: float) -> None:
+    """Item 6: SIGKILL the daemon ``delay`` s after its first worker appeared (0: while
+    that worker still imports); every worker must be gone within one second."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    daemon = subprocess.Popen([sys.executable, "-c", _DAEMON_SCRIPT, url, broker_url],
+                              env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while not (workers := _children(daemon.pid)):
+            assert time.monotonic() < deadline, "the daemon started no worker in 60 s"
+            time.sleep(0.001)
+        time.sleep(delay)
+        workers |= _children(daemon.pid)
+    finally:
+        daemon.kill()
+        daemon.wait()
+    killed_at = time.monotonic()
+    while any(_alive(w) for w in workers) and time.monotonic() - killed_at < 1.0:
+        time.sleep(0.01)
+    orphans = [w for w in workers if _alive(w)]
+    for orphan in orphans:  # leave nothing behind, then fail
+        os.kill(orphan, signal.SIGKILL)
+    assert orphans == [], f"workers {orphans} outlived their daemon by more than 1 s"

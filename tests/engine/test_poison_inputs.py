@@ -49,3 +49,10 @@ def test_a_body_that_kills_its_worker_every_time_is_quarantined(
     engine: Engine, poison_daemon: Daemon, effect_log: Path
 ) -> None:
     rb.crash_loops_are_quarantined(engine, poison_daemon, effect_log, QUARANTINE_LIMIT)
+
+
+@pytest.mark.parametrize("delay", [0.0, 1.0], ids=["while-importing", "running"])
+def test_workers_die_within_a_second_of_a_sigkilled_daemon(
+    tmp_path: Path, delay: float
+) -> None:
+    rb.workers_die_with_their_daemon(f"sqlite:///{tmp_path / 'engine.db'}", "", delay)

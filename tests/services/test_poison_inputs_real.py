@@ -55,3 +55,9 @@ def test_a_body_that_kills_its_worker_every_time_is_quarantined_on_the_real_tier
     engine: Engine, poison_daemon: Daemon, effect_log: Path
 ) -> None:
     rb.crash_loops_are_quarantined(engine, poison_daemon, effect_log, QUARANTINE_LIMIT)
+
+
+def test_amqp_workers_die_within_a_second_of_a_sigkilled_daemon(
+    pg_url: str, broker_url: str
+) -> None:
+    rb.workers_die_with_their_daemon(pg_url, broker_url, 0.0)
