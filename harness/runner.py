@@ -12,7 +12,6 @@ removed in ``finally``: also on failures and Ctrl-C, nothing the run started sur
 from __future__ import annotations
 
 import shutil
-import tempfile
 import time
 import traceback
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from harness.errors import Unsupported
 from harness.history import History, HistoryRecorder
 from harness.nemesis import Nemesis, needs_gate
 from harness.session import Session
+from harness.workdirs import make_workdir, unmark
 from scenarios.capabilities import ALL_CLAUSES
 from scenarios.faults import fault_kind
 from scenarios.oracle import Expectation, expect
@@ -115,8 +115,7 @@ def run_scenario(factory: AdapterFactory, scenario: Scenario,
     if reasons:
         return ScenarioRun(scenario, "not_applicable", reasons, expectation,
                            seconds=time.monotonic() - started)
-    workdir = Path(tempfile.mkdtemp(prefix=f"wfconform-{scenario.name[:40]}-",
-                                    dir=options.workdir_root))
+    workdir = make_workdir(scenario.name, options.workdir_root)  # reclaims dead runs
     try:
         history, unsupported = _execute(adapter, scenario, workdir, options)
     except Unsupported as error:  # open() or observe() declared what the tier cannot do
@@ -150,6 +149,8 @@ def _close(adapter: EngineAdapter, workdir: Path, options: RunOptions,
     finally:
         if not options.keep_workdir:
             shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            unmark(workdir)
     return None
 
 
