@@ -73,11 +73,16 @@ def set_leaf_check(check: Callable[[object], str | None]) -> None:
 
 
 def _render(path: tuple[Any, ...] | None) -> str:
+    """``['a'][0]['b']``; a path longer than 8 items keeps its ends, so the message of
+    a value nested 200 deep stays one readable line."""
     parts: list[str] = []
     while path is not None:
         path, key = path
-        parts.append(f"[{key!r}]")
-    return "".join(reversed(parts))
+        parts.append(f"[{key!r:.40}]")
+    parts.reverse()
+    if len(parts) > 8:
+        parts = [*parts[:4], f"[...{len(parts) - 6} more...]", *parts[-2:]]
+    return "".join(parts)
 
 
 def check_limits(value: object, where: str) -> None:
