@@ -38,7 +38,13 @@ _PERMANENT_SQLSTATE_CLASSES = ("22", "23", "42")  # data, integrity, syntax/acce
 
 
 def is_outage(exc: BaseException) -> bool:
-    """True when a retry later can succeed with the same input (see module doc)."""
+    """True when a retry later can succeed with the same input (see module doc).
+
+    An exception class may declare itself one with ``outage = True`` (the simulation's
+    lost connection does: it must take the path a real ``OperationalError`` takes).
+    """
+    if getattr(exc, "outage", False) is True:
+        return True
     if not isinstance(exc, DBAPIError):
         return False
     if exc.connection_invalidated:
