@@ -115,13 +115,18 @@ def soak(tier: str, engine: Engine, args: argparse.Namespace,
         started = time.monotonic()
         kills, fired = storm(engine, daemon, args.n, args, faults)
         storm_end = time.monotonic()
-        deadline = storm_end + args.drain_timeout
+        deadline, report = storm_end + args.drain_timeout, storm_end + 30
         while time.monotonic() < deadline:
             try:
-                if terminal_count(engine) >= args.n:
-                    break
+                done = terminal_count(engine)
             except Exception:  # a database still restarting: keep waiting
-                pass
+                done = -1
+            if done >= args.n:
+                break
+            if time.monotonic() > report:  # progress, so a stall shows from a crawl
+                report += 30
+                print(f"  {tier}: {done} of {args.n} terminal, "
+                      f"{time.monotonic() - storm_end:.0f} s after the storm", flush=True)
             time.sleep(0.1)
         drained = time.monotonic()
     lost, duplicated = judge(engine, ids)
