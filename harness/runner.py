@@ -12,7 +12,6 @@ removed in ``finally``: also on failures and Ctrl-C, nothing the run started sur
 from __future__ import annotations
 
 import shutil
-import tempfile
 import time
 import traceback
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from harness.history import History, HistoryRecorder
 from harness.nemesis import Nemesis, needs_gate
 from harness.session import Session
 from harness.sim_fast import MemorySession, SyncNemesis, runs_in_memory
+from harness.workdirs import make_workdir, unmark
 from scenarios.capabilities import ALL_CLAUSES
 from scenarios.faults import fault_kind
 from scenarios.oracle import Expectation, expect
@@ -118,9 +118,8 @@ def run_scenario(factory: AdapterFactory, scenario: Scenario,
         return ScenarioRun(scenario, "not_applicable", reasons, expectation,
                            seconds=time.monotonic() - started)
     memory = options.in_memory and not options.keep_workdir and runs_in_memory(adapter)
-    workdir = (Path(f"<memory:{scenario.name}>") if memory else
-               Path(tempfile.mkdtemp(prefix=f"wfconform-{scenario.name[:40]}-",
-                                     dir=options.workdir_root)))
+    workdir = (Path(f"<memory:{scenario.name}>") if memory
+               else make_workdir(scenario.name, options.workdir_root))  # reclaims dead runs
     try:
         history, unsupported = _execute(adapter, scenario, workdir, options, memory)
     except Unsupported as error:  # open() or observe() declared what the tier cannot do
@@ -152,8 +151,12 @@ def _close(adapter: EngineAdapter, workdir: Path, options: RunOptions,
     except Exception as error:
         return None if quiet else error
     finally:
-        if not options.keep_workdir and not str(workdir).startswith("<memory:"):
+        if str(workdir).startswith("<memory:"):
+            pass  # an in-memory run made no folder
+        elif not options.keep_workdir:
             shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            unmark(workdir)
     return None
 
 

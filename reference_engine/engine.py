@@ -16,12 +16,20 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.exc import DBAPIError
 
 from reference_engine.core.caching import CachingConfig
+from reference_engine.core.limits import MAX_TYPE_LENGTH, check_name, check_stored
 from reference_engine.core.process import type_string_of
-from reference_engine.core.values import JsonValue, check_value
+from reference_engine.core.values import JsonValue
 from reference_engine.crashpoints import ARMABLE
-from reference_engine.errors import InvalidInputsError, InvalidStateError, WaitTimeoutError
+from reference_engine.errors import (
+    EngineError,
+    InvalidInputsError,
+    InvalidStateError,
+    StoreUnavailableError,
+    WaitTimeoutError,
+)
 from reference_engine.loader import check_inputs, kind_of
 from reference_engine.runtime.daemon import Daemon
+from reference_engine.runtime.failures import describe, is_disk_full, is_outage
 from reference_engine.storage.records import ProcessRecord
 from reference_engine.storage.store import Store
 
@@ -37,6 +45,16 @@ class RestartBuilder:
     label: str
     inputs: dict[str, JsonValue]
     restart_of: int
+
+
+def _store_error(url: str, type_string: str, exc: DBAPIError) -> EngineError:
+    """The user-facing error for a failed write of a submit (see runtime/failures.py)."""
+    if is_disk_full(exc):
+        return StoreUnavailableError(url, f"the disk is full ({describe(exc)}); free space "
+                                     "and submit again (nothing was written)")
+    if is_outage(exc):
+        return StoreUnavailableError(url, describe(exc))
+    return InvalidInputsError(type_string, f"the database refused them ({describe(exc)})")
 
 
 class Engine:
@@ -81,14 +99,18 @@ class Engine:
     def submit(self, process: object, label: str | None = None, **inputs: JsonValue) -> int:
         """Create a process and its task; workers will run it. Returns the process id."""
         type_string = type_string_of(process)
+        check_name(type_string, "process type", MAX_TYPE_LENGTH)
         kind = kind_of(type_string)
-        check_value(inputs, f"inputs of {type_string}")
+        label = label or type_string.split(":")[-1].split(".")[-1]
+        check_name(label, f"label of {type_string}")
+        check_stored(inputs, f"inputs of {type_string}")
         problems = check_inputs(type_string, inputs)
         if problems:
             raise InvalidInputsError(type_string, "; ".join(problems))
-        return self.store.create_process(
-            type_string, label or type_string.split(":")[-1].split(".")[-1], kind, inputs
-        )
+        try:
+            return self.store.create_process(type_string, label, kind, inputs)
+        except DBAPIError as exc:  # one line naming the cause, never SQL text
+            raise _store_error(self.url, type_string, exc) from None
 
     def restart_builder(self, process_id: int) -> RestartBuilder:
         """The inputs of a terminated process, for a new instance (AiiDA's restart builder)."""

@@ -133,3 +133,35 @@ class BrokerUnavailableError(EngineError, OSError):
             f"cannot use the message broker at {url}: {reason}; check that RabbitMQ is "
             "running there and that the user may use this vhost"
         )
+
+
+class StorageLimitError(EngineError, ValueError):
+    """A value or name breaks a storage limit that every tier enforces (``core.limits``).
+
+    Raised at the boundary: by ``submit`` for inputs and labels, and at run time for a
+    step's context, outputs and launches or a calculation's results (the process is then
+    excepted with this message). Fix: what the message says; the limits are documented
+    in ``docs/limits.md``.
+    """
+
+    def __init__(self, where: str, path: str, problem: str, fix: str) -> None:
+        self.where = where
+        self.path = path
+        self.problem = problem
+        self.fix = fix
+        super().__init__(f"{where}{path} {problem}" + (f"; {fix}" if fix else ""))
+
+
+class CorruptRecordError(EngineError, ValueError):
+    """A stored process row cannot be decoded (e.g. written before the storage limits).
+
+    A worker that meets one excepts that process with this message instead of dying on
+    it; reading it with ``get`` raises this. Fix: relaunch with valid inputs.
+    """
+
+    def __init__(self, process_id: int, column: str, reason: str) -> None:
+        self.process_id = process_id
+        self.column = column
+        self.reason = reason
+        super().__init__(f"process {process_id}: its stored {column} cannot be decoded "
+                         f"({reason:.200}); it cannot run, relaunch it with valid inputs")

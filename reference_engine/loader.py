@@ -28,6 +28,13 @@ def resolve(type_string: str) -> type[WorkChain] | Calculation:
         obj: Any = importlib.import_module(module_name)
     except ImportError as exc:
         raise UnknownProcessTypeError(type_string, f"module not importable ({exc})") from None
+    except Exception as exc:  # any failure at import is the module's
+        # A module may fail at import with anything (a KeyError for a missing environment
+        # variable, a RuntimeError): in a worker this must except the process, not kill
+        # the worker and loop (runtime/failures.py).
+        raise UnknownProcessTypeError(
+            type_string, f"module {module_name} raised {type(exc).__name__} at import "
+            f"({str(exc)[:200]})") from None
     for part in qualname.split("."):
         obj = getattr(obj, part, None)
         if obj is None:

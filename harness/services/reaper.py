@@ -7,6 +7,13 @@ session's pid; when that pid is gone it kills every process carrying a listed se
 marker (see ``_proc.marked``) and deletes every listed directory, then exits. The
 registry is rewritten whenever a server starts or stops, so the reaper never touches
 what was already cleaned up.
+
+The reaper keeps the last registry it read in memory (issue 12, item 8): the registry
+lives in the servers' base folder, and when a caller removed that folder while the
+servers still ran (a test whose fixture gave up on a hung session), the reaper found no
+registry at its session's death and left a RabbitMQ node and a PostgreSQL running. A
+normal end stops it with SIGUSR1; a SIGTERM (a CI runner ending the whole job) makes it
+reap if its session dies within ``TERM_GRACE_SECONDS``.
 """
 
 from __future__ import annotations
@@ -20,12 +27,14 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 from harness.services._proc import kill_marked
 from harness.services.base import ServiceError
 
 POLL_SECONDS = 0.2
+TERM_GRACE_SECONDS = 2.0
 # -c, not -m: the package imports this module first, and runpy warns about that.
 REAPER_MAIN = "import sys; from harness.services.reaper import main; sys.exit(main())"
 
@@ -87,9 +96,10 @@ class Reaper:
         )
 
     def close(self) -> None:
-        """Normal end of session: everything is cleaned; stop the watchdog."""
+        """Normal end of session: everything is cleaned; stop the watchdog (SIGUSR1:
+        SIGTERM means "the job is being torn down", see the module doc)."""
         if self._proc is not None and self._proc.poll() is None:
-            self._proc.terminate()
+            self._proc.send_signal(signal.SIGUSR1)
             self._proc.wait(10)
         self.registry.unlink(missing_ok=True)
 
@@ -98,12 +108,22 @@ class Reaper:
         return None if self._proc is None else self._proc.pid
 
 
-def reap(registry: Path) -> None:
-    """Kill the listed servers' processes and delete the listed directories."""
+def read_registry(registry: Path) -> dict[str, list[str]] | None:
     try:
         data = json.loads(registry.read_text())
     except (OSError, ValueError):
-        return
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def reap(registry: Path, known: dict[str, list[str]] | None = None) -> None:
+    """Kill the listed servers' processes and delete the listed directories.
+
+    ``known``: the last registry read, used when the file itself is gone.
+    """
+    data = read_registry(registry)
+    if data is None:
+        data = known or {}
     for marker in data.get("markers", []):
         with contextlib.suppress(ServiceError):
             kill_marked(marker)
@@ -117,14 +137,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parent", type=int, required=True)
     parser.add_argument("--registry", type=Path, required=True)
     args = parser.parse_args(argv)
-    stop = threading.Event()
+    stop, closed = threading.Event(), threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGUSR1, lambda *_: (closed.set(), stop.set()))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C is pytest's to handle
     born = _start_time(args.parent)
+    known = read_registry(args.registry)
+
+    def parent_gone() -> bool:
+        return born is None or _start_time(args.parent) != born
+
     while not stop.wait(POLL_SECONDS):
-        if born is None or _start_time(args.parent) != born:
-            reap(args.registry)
+        known = read_registry(args.registry) or known
+        if parent_gone():
+            reap(args.registry, known)
             return 0
+    if closed.is_set():
+        return 0
+    deadline = time.monotonic() + TERM_GRACE_SECONDS  # SIGTERM: is the session dying?
+    while time.monotonic() < deadline:
+        if parent_gone():
+            reap(args.registry, known)
+            return 0
+        time.sleep(0.05)
     return 0
 
 

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from reference_engine.core.checkpoint import Checkpoint
+from reference_engine.core.limits import check_name, check_stored
 from reference_engine.core.process import ChildRequest, ExitCode, WorkChain
-from reference_engine.core.values import JsonValue, check_value
+from reference_engine.core.values import JsonValue
 
 Outcome = Literal["continue", "wait", "finished", "excepted"]
 CONTROL_FLOW_BUDGET = 10_000
@@ -116,10 +117,12 @@ def _after_step(
     outcome: Outcome,
     exit_code: ExitCode | None = None,
 ) -> Transition:
-    check_value(proc.ctx, f"context of process {proc.process_id} after step {step!r}")
-    check_value(proc.outputs, f"outputs of process {proc.process_id}")
+    check_stored(proc.ctx, f"context of process {proc.process_id} after step {step!r}")
+    check_stored(proc.outputs, f"outputs of process {proc.process_id}")
     for req in proc.requests:
-        check_value(req.inputs, f"inputs of child {req.key!r} launched by step {step!r}")
+        check_name(req.key, f"ctx key of a child launched by step {step!r}")
+        check_name(req.label, f"label of child {req.key!r} launched by step {step!r}")
+        check_stored(req.inputs, f"inputs of child {req.key!r} launched by step {step!r}")
     keys = [r.key for r in proc.requests]
     if len(set(keys)) != len(keys):
         raise ValueError(f"step {step!r} launched two children under one ctx key: {keys}")
@@ -137,8 +140,8 @@ def _after_step(
 
 
 def _finish(proc: WorkChain, pc: int, old: Checkpoint, step: str | None) -> Transition:
-    check_value(proc.outputs, f"outputs of process {proc.process_id}")
+    check_stored(proc.outputs, f"outputs of process {proc.process_id}")
     if step is not None:
-        check_value(proc.ctx, f"context of process {proc.process_id} after step {step!r}")
+        check_stored(proc.ctx, f"context of process {proc.process_id} after step {step!r}")
     new = Checkpoint(pc, proc.ctx, proc.outputs, {}, old.steps_done + (step is not None))
     return Transition("finished", new, step, exit_status=0, outputs=proc.outputs)

@@ -122,12 +122,12 @@ class Daemon:
     # --------------------------------------------------------------- supervision
     def _spawn(self) -> None:
         owner = f"w{secrets.token_hex(4)}"
-        command = [sys.executable, "-m", "reference_engine.runtime.worker",
-                   "--url", self.url, "--owner", owner]
-        if self.broker_url is not None:
-            command[2] = "reference_engine.runtime.amqp_worker"  # broker URL: in env,
-            if self.lease_seconds is not None:  # so its password is not on `ps`
-                command += ["--lease", str(self.lease_seconds)]
+        module = ("reference_engine.runtime.worker" if self.broker_url is None
+                  else "reference_engine.runtime.amqp_worker")  # broker URL: in env,
+        args = ["--url", self.url, "--owner", owner]  # so its password is not on `ps`
+        if self.broker_url is not None and self.lease_seconds is not None:
+            args += ["--lease", str(self.lease_seconds)]
+        command = worker_command(module, args)
         env = self.env if self.broker_url is None else {**self.env,
                                                         BROKER_ENV: self.broker_url}
         # own session: a Ctrl-C at the terminal reaches the daemon's owner, which stops
@@ -180,6 +180,30 @@ class Daemon:
             self._release(owner)
         with self._lock:
             self._procs.clear()
+
+
+# Runs before anything else in a worker (``python -c``): ask for SIGKILL when the parent
+# dies, then check that the parent is still the one that spawned us. Why not in the
+# worker module: importing it (SQLAlchemy, the engine) takes a few hundred milliseconds
+# under load, and a daemon SIGKILLed in that window left workers polling with no parent.
+# The getppid check closes the last gap (a parent that died before the prctl).
+_BOOTSTRAP = """\
+import ctypes, os, signal, sys
+try:
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+except (OSError, AttributeError):
+    pass
+if os.getppid() != int(sys.argv[1]):
+    os._exit(0)
+import runpy
+sys.argv = [sys.argv[2], *sys.argv[3:]]
+runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
+"""
+
+
+def worker_command(module: str, args: list[str]) -> list[str]:
+    """The command of a worker OS process that dies with this process from its start."""
+    return [sys.executable, "-c", _BOOTSTRAP, str(os.getpid()), module, *args]
 
 
 def _worker_env(extra: dict[str, str] | None) -> dict[str, str]:

@@ -20,8 +20,8 @@ from reference_engine.core.caching import choose_source
 from reference_engine.core.checkpoint import Checkpoint
 from reference_engine.core.hashing import calculation_hash
 from reference_engine.core.interpreter import Transition, advance
+from reference_engine.core.limits import check_stored
 from reference_engine.core.process import CalcResult, Calculation, WorkChain
-from reference_engine.core.values import check_value
 from reference_engine.crashpoints import (
     AFTER_CHECKPOINT_BEFORE_ACK,
     AFTER_CLAIM,
@@ -37,6 +37,7 @@ from reference_engine.runtime.context import (
     set_current,
     take_commit_refusal,
 )
+from reference_engine.runtime.failures import MAX_CLAIMS, describe, is_outage
 from reference_engine.storage.records import Armed, ClaimedTask
 from reference_engine.storage.store import Store
 
@@ -52,6 +53,9 @@ def execute(store: Store, claimed: ClaimedTask, plan: CrashPlan) -> None:
     if process.is_terminal:  # N1: a redelivered task of a terminated process does nothing
         store.drop_task(claimed)
         return
+    if claimed.attempt > MAX_CLAIMS:
+        store.except_process(claimed, quarantine_message(claimed), "")
+        return
     try:
         target = resolve(process.type)
     except EngineError as exc:
@@ -64,8 +68,29 @@ def execute(store: Store, claimed: ClaimedTask, plan: CrashPlan) -> None:
             _run_step(store, claimed, plan, target)
     except CommitRefusedError as refused:
         _commit_refused(store, claimed, refused)
+    except Exception as exc:  # classified: see runtime/failures.py
+        if is_outage(exc):
+            raise  # the worker backs off and retries; the task is freed for another
+        _except_permanently(store, claimed, exc)
     finally:
         set_current(None)
+
+
+def quarantine_message(claimed: ClaimedTask) -> str:
+    return (f"quarantined: process {claimed.process.id} ({claimed.process.label}) was "
+            f"claimed {claimed.attempt - 1} times in a row without a commit (its worker "
+            f"died every time, limit {MAX_CLAIMS}); fix the body, then relaunch it")
+
+
+def _except_permanently(store: Store, claimed: ClaimedTask, exc: Exception) -> None:
+    """A failure the same input will repeat (data, encoding, a limit): except once.
+
+    If even that write fails permanently the exception propagates; the claim limit
+    (``MAX_CLAIMS``) then ends the loop.
+    """
+    store.except_process(claimed, f"{describe(exc)} (while storing the result of "
+                         f"{claimed.process.label}; the same input fails the same way)",
+                         traceback.format_exc())
 
 
 def _commit_refused(store: Store, claimed: ClaimedTask, refused: CommitRefusedError) -> None:
@@ -166,7 +191,7 @@ def _run_calculation(
                     "return a dict of outputs or a CalcResult"
                 )
             result = CalcResult(result)
-        check_value(result.outputs, f"outputs of calculation {process.label}")
+        check_stored(result.outputs, f"outputs of calculation {process.label}")
     except Exception as exc:
         store.except_process(claimed, f"{type(exc).__name__}: {exc}", traceback.format_exc(),
                              **_refusal(plan, names, attempt))

@@ -23,15 +23,17 @@ import os
 import signal
 import sys
 import threading
-import time
 
 from reference_engine.crashpoints import CrashPlan
 from reference_engine.runtime.executor import armed_for, execute
+from reference_engine.runtime.failures import describe, is_disk_full, is_outage
 from reference_engine.storage.store import Store
 
 PR_SET_PDEATHSIG = 1
 LEASE_SECONDS = 60.0
 PRELUDE_ENV_VAR = "REFERENCE_ENGINE_WORKER_PRELUDE"
+OUTAGE_MIN_SECONDS = 0.05
+OUTAGE_MAX_SECONDS = 2.0
 LOG_ENV_VAR = "REFERENCE_ENGINE_WORKER_LOG"
 
 
@@ -81,6 +83,7 @@ class Worker:
         self.idle_min, self.idle_max = idle_min, idle_max
         self.stopping = threading.Event()
         self.current_task: int | None = None
+        self.owes_release = False
 
     def _heartbeat(self) -> None:
         while not self.stopping.wait(LEASE_SECONDS / 3):
@@ -90,25 +93,54 @@ class Worker:
 
     def run(self) -> None:
         threading.Thread(target=self._heartbeat, daemon=True).start()
-        idle = self.idle_min
+        idle, backoff = self.idle_min, OUTAGE_MIN_SECONDS
         while not self.stopping.is_set():
-            claimed = self.store.claim(self.owner, LEASE_SECONDS)
-            if claimed is None:
-                time.sleep(idle)
-                idle = min(idle * 2, self.idle_max)
+            try:
+                worked = self._once()
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise  # a bug of the engine: die loudly; MAX_CLAIMS bounds the loop
+                backoff = self._outage(exc, backoff)
                 continue
-            idle = self.idle_min
-            self.current_task = claimed.task_id
-            pid = claimed.process.id
-            plan = CrashPlan(
-                armed_for(self.store, claimed),
-                on_fire=lambda point, name, pid=pid: self.store.record_crash(
-                    self.owner, pid, point, name
-                ),
-            )
-            execute(self.store, claimed, plan)
-            self.current_task = None
+            backoff = OUTAGE_MIN_SECONDS
+            if worked:
+                idle = self.idle_min
+            else:
+                self.stopping.wait(idle)
+                idle = min(idle * 2, self.idle_max)
         self.store.close()
+
+    def _once(self) -> bool:
+        """Claim and execute one task; False when there was none."""
+        if self.owes_release:  # an outage interrupted a task we may still hold
+            self.store.release_owner(self.owner)
+            self.owes_release = False
+        claimed = self.store.claim(self.owner, LEASE_SECONDS)
+        if claimed is None:
+            return False
+        self.current_task = claimed.task_id
+        pid = claimed.process.id
+        plan = CrashPlan(
+            armed_for(self.store, claimed),
+            on_fire=lambda point, name, pid=pid: self.store.record_crash(
+                self.owner, pid, point, name
+            ),
+        )
+        try:
+            execute(self.store, claimed, plan)
+        finally:
+            self.current_task = None
+        return True
+
+    def _outage(self, exc: Exception, backoff: float) -> float:
+        """The database failed (down, restarting, disk full): log one line, free what we
+        hold once it answers, wait, and return the next (doubled, capped) wait."""
+        what = "the disk is full" if is_disk_full(exc) else "the database failed"
+        print(f"reference_engine worker {self.owner}: {what} ({describe(exc)}); "
+              f"retrying in {backoff:.2f} s", file=sys.stderr, flush=True)
+        self.owes_release = True
+        self.stopping.wait(backoff)
+        return min(backoff * 2, OUTAGE_MAX_SECONDS)
 
 
 def main(argv: list[str] | None = None) -> int:

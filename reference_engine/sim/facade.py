@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from reference_engine.core.caching import CachingConfig
+from reference_engine.core.limits import MAX_TYPE_LENGTH, check_name, check_stored
 from reference_engine.core.process import type_string_of
-from reference_engine.core.values import JsonValue, check_value
+from reference_engine.core.values import JsonValue
 from reference_engine.crashpoints import ARMABLE
 from reference_engine.engine import RestartBuilder
 from reference_engine.errors import InvalidInputsError, InvalidStateError
@@ -43,8 +44,10 @@ class EngineFacade:
 
     def launch(self, type_string: str, label: str, inputs: dict[str, JsonValue]) -> int:
         """``submit`` with the inputs as one mapping (an input may be named ``label``)."""
+        check_name(type_string, "process type", MAX_TYPE_LENGTH)
         kind = kind_of(type_string)
-        check_value(inputs, f"inputs of {type_string}")
+        check_name(label, f"label of {type_string}")
+        check_stored(inputs, f"inputs of {type_string}")
         problems = check_inputs(type_string, inputs)
         if problems:
             raise InvalidInputsError(type_string, "; ".join(problems))

@@ -67,7 +67,11 @@ class SimulatedDatabaseError(Exception):
     Deliberately not an ``EngineError``: a real ``OperationalError`` is none either, so it
     takes the same path through the executor (no handler catches it; the worker exits).
     ``committed`` says whether the transaction committed before the reply was lost.
+    ``outage``: the executor lets it through, as it does a real connection failure
+    (``runtime/failures.is_outage``), instead of excepting the process.
     """
+
+    outage = True
 
     def __init__(self, owner: str, method: str, committed: bool) -> None:
         self.owner = owner

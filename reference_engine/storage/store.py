@@ -32,8 +32,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from reference_engine.core.caching import CachingConfig, SourceCandidate
 from reference_engine.core.checkpoint import Checkpoint
 from reference_engine.core.interpreter import Transition
+from reference_engine.core.limits import safe_text
 from reference_engine.core.values import JsonValue, dumps, loads
-from reference_engine.errors import CommitRefusedError, NoSuchProcessError
+from reference_engine.errors import CommitRefusedError, CorruptRecordError, NoSuchProcessError
 from reference_engine.storage import statements_pg as pg
 from reference_engine.storage.connect import normalise_url, open_database
 from reference_engine.storage.records import (
@@ -164,14 +165,17 @@ class Store:
             row = conn.execute(LEASE_TASK_OF, params).first()
             return None if row is None else self._take(conn, row, owner, now)
 
-    def _take(self, conn: Connection, row: Any, owner: str, now: float) -> ClaimedTask:
+    def _take(self, conn: Connection, row: Any, owner: str, now: float) -> ClaimedTask | None:
         """Bump the leased task's process version (fences older holders) and load it."""
         task_id, pid, attempts = row
         bumped = conn.execute(BUMP_PROCESS, {"pid": pid, "now": now}).mappings().first()
         self._event(conn, pid, "claimed", owner, now)
         # The executor needs no child list; a terminal process (nothing bumped) is loaded
         # whole, for its N1 path.
-        record = _record(bumped, ()) if bumped is not None else self._load(conn, pid)
+        try:
+            record = _record(bumped, ()) if bumped is not None else self._load(conn, pid)
+        except CorruptRecordError as exc:
+            return self._quarantine(conn, task_id, pid, owner, str(exc), now)
         armed = tuple(tuple(r) for r in conn.execute(ARMED))
         return ClaimedTask(task_id, attempts, owner, record, armed)  # type: ignore[arg-type]
 
@@ -180,10 +184,30 @@ class Store:
         row = result.mappings().first()
         if row is None:
             return None
-        record = (_record(row, ()) if row["id"] is not None
-                  else self._load(conn, row["task_process"]))  # terminal: nothing bumped
+        try:
+            record = (_record(row, ()) if row["id"] is not None
+                      else self._load(conn, row["task_process"]))  # terminal: no bump
+        except CorruptRecordError as exc:
+            return self._quarantine(conn, row["task_id"], row["task_process"], owner,
+                                    str(exc), self.clock())
         armed = tuple((a[0], a[1], a[2]) for a in row["armed"])
         return ClaimedTask(row["task_id"], row["task_attempts"], owner, record, armed)
+
+    def _quarantine(self, conn: Connection, task_id: int, pid: int, owner: str,
+                    reason: str, now: float) -> None:
+        """Except a process whose row cannot be loaded, in the claim's own transaction.
+
+        Why here: a claim that raised would roll back and leave the task first in line,
+        so every worker would die on it and no other work would run (a poison task).
+        """
+        conn.execute(DELETE_TASK, {"task_id": task_id})
+        conn.execute(update(processes).where(processes.c.id == pid).values(
+            state="excepted", message=safe_text(reason), outputs="{}", updated_at=now,
+            version=processes.c.version + 1))
+        self._event(conn, pid, "excepted", owner, now)
+        parent = conn.execute(select(processes.c.parent_id)
+                              .where(processes.c.id == pid)).scalar()
+        self._wake_parent(conn, parent)
 
     @retry_transient
     def renew_lease(self, task_id: int, owner: str, lease_seconds: float) -> bool:
@@ -292,6 +316,9 @@ class Store:
         the next step); otherwise it is done and deleted.
         """
         pid = claimed.process.id
+        for column in ("message", "exception"):  # quote user text: must always be writable
+            if isinstance(values.get(column), str):
+                values[column] = safe_text(values[column])
         unknown = values.keys() - PROCESS_COLUMNS
         if unknown:  # WRITE_PROCESS would skip them without a word
             raise ValueError(f"not columns of processes: {sorted(unknown)}")
@@ -583,12 +610,21 @@ class Store:
             ).scalars())
 
 
+def _decode(text: str, pid: int, column: str) -> JsonValue:
+    """A stored JSON column, or ``CorruptRecordError`` naming the process and column."""
+    try:
+        return loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise CorruptRecordError(pid, column, f"{type(exc).__name__}: {exc}") from None
+
+
 def _record(row: Any, children: tuple[int, ...]) -> ProcessRecord:
     return ProcessRecord(
         id=row["id"], type=row["type"], label=row["label"], kind=row["kind"],
         state=row["state"], exit_status=row["exit_status"], message=row["message"] or "",
-        exception=row["exception"], inputs=loads(row["inputs"]),
-        outputs=None if row["outputs"] is None else loads(row["outputs"]),
+        exception=row["exception"], inputs=_decode(row["inputs"], row["id"], "inputs"),
+        outputs=(None if row["outputs"] is None
+                 else _decode(row["outputs"], row["id"], "outputs")),
         checkpoint=row["checkpoint"], version=row["version"], parent_id=row["parent_id"],
         parent_key=row["parent_key"], restart_of=row["restart_of"], hash=row["hash"],
         cached_from=row["cached_from"], cache_valid=bool(row["cache_valid"]),
