@@ -5,9 +5,9 @@ calculations as generated calcfunctions or as `core.arithmetic.add` CalcJobs on 
 code (`aiida_support.calcs`), in a throwaway profile (`aiida_support.profile`): tier
 `sqlite` is SQLite storage, a vhost on the machine's RabbitMQ and one circus daemon
 worker; tier `psql` is AiiDA as deployed, `core.psql_dos` storage and RabbitMQ on
-throwaway servers of the harness's own (`aiida_support.services`) and two workers. Bodies run the harness's body protocol
-(`harness.bodies`), so journal, attempt counting, `RaiseIn` and the body crashpoints
-are exactly the reference engine's.
+throwaway servers of the harness's own (`aiida_support.services`) and two workers.
+Bodies run the harness's body protocol (`harness.bodies`), so journal, attempt
+counting, `RaiseIn` and the body crashpoints are exactly the reference engine's.
 
 Isolation: building a profile costs seconds, so one profile serves every scenario of
 a harness process (closed at exit, or by `close_shared_profile()`); each scenario gets

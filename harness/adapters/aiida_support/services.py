@@ -157,7 +157,7 @@ class AiidaServices:
 
     def cut_broker(self, pids: Sequence[int]) -> list[str]:
         """Close, from the broker's side, the AMQP connections of these processes."""
-        ports = set().union(*(local_ports(pid, self.broker_port) for pid in pids)) if pids else set()
+        ports = _ports(pids, self.broker_port)
         cut = []
         for conn, port in self.broker_connections():
             if port in ports:
@@ -170,7 +170,7 @@ class AiidaServices:
         """Terminate the PostgreSQL backends serving these processes; return how many."""
         import psycopg
 
-        ports = set().union(*(local_ports(pid, self.database_port) for pid in pids)) if pids else set()
+        ports = _ports(pids, self.database_port)
         if not ports:
             return 0
         url = self.services.postgres.url.replace("postgresql+psycopg://", "postgresql://", 1)
@@ -185,7 +185,7 @@ class AiidaServices:
 
     def unacked_channels(self, pids: Sequence[int]) -> list[str]:
         """Channel pids of these processes' connections that hold unacked deliveries."""
-        ports = set().union(*(local_ports(pid, self.broker_port) for pid in pids)) if pids else set()
+        ports = _ports(pids, self.broker_port)
         by_port = {conn: port for conn, port in self.broker_connections()}
         out = run([*self._ctl(), "list_channels", "--no-table-headers", "pid", "connection",
                    "messages_unacknowledged"], check=False).stdout
@@ -225,6 +225,10 @@ class AiidaServices:
 
 
 _SOCKET = re.compile(r"socket:\[(\d+)\]")
+
+
+def _ports(pids: Sequence[int], remote_port: int) -> set[int]:
+    return {port for pid in pids for port in local_ports(pid, remote_port)}
 
 
 def local_ports(pid: int, remote_port: int) -> set[int]:
