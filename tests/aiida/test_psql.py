@@ -43,7 +43,7 @@ def psql_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("aiida-psql")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-m", "harness.cli", "run", "--engine", "aiida", "--tier", "psql",
-               "--examples", "0", "--chaos-timeout", "60", "--out", str(out)]
+               "--examples", "0", "--chaos-timeout", "120", "--out", str(out)]
     for name in SMOKE:
         command += ["--scenario", name]
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
@@ -67,6 +67,7 @@ def _fired(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
 @needs_aiida
 @pytest.mark.services
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_psql_tier_runs_the_fault_scenarios_instead_of_calling_them_not_applicable(
         psql_run: dict[str, Any]) -> None:
     for name in SMOKE:
@@ -77,6 +78,7 @@ def test_psql_tier_runs_the_fault_scenarios_instead_of_calling_them_not_applicab
 @needs_aiida
 @pytest.mark.services
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_frozen_worker_loses_its_task_to_the_other_worker(psql_run: dict[str, Any]) -> None:
     history = psql_run["histories"]["c5_stale_commit_refused_after_takeover"]
     fired = {line["fault"]: line for line in _fired(history)}
@@ -97,6 +99,7 @@ def _other_worker(history: list[dict[str, Any]], frozen: int) -> int:
 @needs_aiida
 @pytest.mark.services
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_broker_killed_and_restarted_leaves_the_excepted_process_excepted(
         psql_run: dict[str, Any]) -> None:
     history = psql_run["histories"]["n1_excepted_process_never_runs_again"]

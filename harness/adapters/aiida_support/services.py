@@ -186,36 +186,44 @@ class AiidaServices:
     def unacked_channels(self, pids: Sequence[int]) -> list[str]:
         """Channel pids of these processes' connections that hold unacked deliveries."""
         ports = _ports(pids, self.broker_port)
-        by_port = {conn: port for conn, port in self.broker_connections()}
+        return [channel for channel, port in self._unacked() if port in ports]
+
+    def _unacked(self) -> list[tuple[str, int]]:
+        """(channel pid, peer port) of every channel holding unacked deliveries (two
+        rabbitmqctl calls, each about a second on a loaded machine)."""
+        by_conn = dict(self.broker_connections())
         out = run([*self._ctl(), "list_channels", "--no-table-headers", "pid", "connection",
                    "messages_unacknowledged"], check=False).stdout
         held = []
         for line in out.splitlines():
             parts = line.strip().split("\t")
             if len(parts) == 3 and parts[2].strip().isdigit() and int(parts[2]) > 0 \
-                    and by_port.get(parts[1]) in ports:
-                held.append(parts[0])
+                    and parts[1] in by_conn:
+                held.append((parts[0], by_conn[parts[1]]))
         return held
 
     def freeze_past_timeout(self, worker: int, others: Sequence[int]) -> str | None:
         """SIGSTOP `worker` until the broker took its unacked task back; SIGCONT it.
 
-        Returns which other worker then holds an unacked task (the takeover), or None
-        when none took one within a few seconds (the fault log says so).
+        It sleeps through the consumer timeout first (polling the broker costs seconds
+        on a loaded machine), then polls. Returns which other worker then holds an
+        unacked task (the takeover), or None when none took one within a few seconds.
         """
         held = set(self.unacked_channels([worker]))
-        budget = self.consumer_timeout_ms / 1000 + 15
         os.kill(worker, signal.SIGSTOP)
         try:
-            deadline = time.monotonic() + budget
-            while time.monotonic() < deadline:
-                time.sleep(0.5)
+            time.sleep(self.consumer_timeout_ms / 1000 + 1.0)
+            deadline = time.monotonic() + 15.0
+            while held and time.monotonic() < deadline:
                 if not held & set(self.unacked_channels([worker])):
                     break
+                time.sleep(0.5)
+            ports = {other: local_ports(other, self.broker_port) for other in others}
             deadline = time.monotonic() + 5.0
             while time.monotonic() < deadline:
-                for other in others:
-                    if self.unacked_channels([other]):
+                taken = {port for _, port in self._unacked()}
+                for other, mine in ports.items():
+                    if mine & taken:
                         return f"worker {other}"
                 time.sleep(0.3)
             return None
