@@ -75,7 +75,9 @@ def main() -> int:
     print("EXPECTED: the second call executes again (2 executions), not cached, because "
           "exit code 320 was returned with invalidates_cache=True")
     deviates = cached_from == first.uuid or len(EXECUTIONS) < 2
-    print(f"HAPPENED: {'cached from the first node, body executed once' if deviates else 'executed again, as documented'}")
+    happened = ("cached from the first node, body executed once" if deviates
+                else "executed again, as documented")
+    print(f"HAPPENED: {happened}")
     print("RESULT: " + ("DEVIATION (likely bug)" if deviates else "OK"))
     return 1 if deviates else 0
 
