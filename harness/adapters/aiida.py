@@ -278,13 +278,18 @@ class AiidaAdapter:
         return Handle(label, str(pk))
 
     def wait(self, handle: Handle, timeout: float) -> str | None:
+        """Poll the node; a database outage (the psql tier's fault) only delays the answer."""
         from aiida import orm
+        from sqlalchemy.exc import DBAPIError
 
         deadline = time.monotonic() + timeout
         while True:
-            fresh_reads()
-            node = orm.load_node(int(handle.id))
-            if node.is_terminated:
+            try:
+                fresh_reads()
+                node = orm.load_node(int(handle.id))
+            except DBAPIError:  # a database restart (a fault) is under way: ask again
+                node = None
+            if node is not None and node.is_terminated:
                 return str(node.process_state.value)
             if time.monotonic() > deadline:
                 return None

@@ -8,6 +8,7 @@ old SQLite snapshot (`fresh_reads`).
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
 from harness.services.isolation import with_vhost
@@ -34,7 +35,8 @@ def fresh_reads() -> None:
         try:
             session.commit()
         except Exception:  # a database restart broke the connection: start over
-            session.rollback()
+            with contextlib.suppress(Exception):
+                session.rollback()
             session.get_bind().dispose()
 
 
