@@ -111,3 +111,21 @@ def test_broker_killed_and_restarted_leaves_the_excepted_process_excepted(
     assert results["N1"]["verdict"] == "pass", results["N1"]
     (final,) = [line for line in history if line.get("type") == "process" and line["path"] == "A"]
     assert final["state"] == "excepted"
+
+
+def test_watcher_reader_reads_state_and_checkpoint_from_a_sqlite_storage(tmp_path: Path) -> None:
+    import sqlite3
+
+    from harness.adapters.aiida_support.crashpoints import _Reader
+
+    database = tmp_path / "database.sqlite"
+    with sqlite3.connect(database) as connection:
+        connection.execute("CREATE TABLE db_dbnode (id INTEGER PRIMARY KEY, attributes JSON)")
+        connection.execute("INSERT INTO db_dbnode VALUES (7, ?)", (json.dumps(
+            {"process_state": "waiting", "checkpoints": "!plumpy:bundle Waiting"}),))
+    reader = _Reader(str(database))
+    try:
+        assert reader.row(7) == ("waiting", "!plumpy:bundle Waiting")
+        assert reader.row(8) == (None, None)
+    finally:
+        reader.close()
