@@ -287,10 +287,11 @@ class AiidaAdapter:
             try:
                 fresh_reads()
                 node = orm.load_node(int(handle.id))
+                state = str(node.process_state.value) if node.is_terminated else None
             except DBAPIError:  # a database restart (a fault) is under way: ask again
-                node = None
-            if node is not None and node.is_terminated:
-                return str(node.process_state.value)
+                state = None
+            if state is not None:
+                return state
             if time.monotonic() > deadline:
                 return None
             time.sleep(0.1)
