@@ -129,3 +129,15 @@ def test_watcher_reader_reads_state_and_checkpoint_from_a_sqlite_storage(tmp_pat
         assert reader.row(8) == (None, None)
     finally:
         reader.close()
+
+
+def test_psql_tier_offers_the_service_faults_the_sqlite_tier_refuses() -> None:
+    from harness.adapter import offers
+    from harness.adapters.aiida import AiidaAdapter
+
+    faults = ("restart_broker", "restart_database", "drop_connection", "expire_lease",
+              "duplicate_delivery")
+    psql, sqlite = AiidaAdapter("psql", workers=2), AiidaAdapter("sqlite")
+    assert all(offers(psql, fault) for fault in faults)
+    assert not any(offers(sqlite, fault) for fault in faults)
+    assert not offers(psql, "fail_commit") and not offers(psql, "ownership")
