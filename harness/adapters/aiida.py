@@ -2,10 +2,12 @@
 
 Scenario workflows run as one generic `ScenarioWorkChain` (see `aiida_support.workchain`),
 calculations as generated calcfunctions or as `core.arithmetic.add` CalcJobs on a bash
-code (`aiida_support.calcs`), in a throwaway profile (SQLite storage, RabbitMQ vhost,
-circus daemon; `aiida_support.profile`). Bodies run the harness's body protocol
-(`harness.bodies`), so journal, attempt counting, `RaiseIn` and the body crashpoints
-are exactly the reference engine's.
+code (`aiida_support.calcs`), in a throwaway profile (`aiida_support.profile`): tier
+`sqlite` is SQLite storage, a vhost on the machine's RabbitMQ and one circus daemon
+worker; tier `psql` is AiiDA as deployed, `core.psql_dos` storage and RabbitMQ on
+throwaway servers of the harness's own (`aiida_support.services`) and two workers.
+Bodies run the harness's body protocol (`harness.bodies`), so journal, attempt
+counting, `RaiseIn` and the body crashpoints are exactly the reference engine's.
 
 Isolation: building a profile costs seconds, so one profile serves every scenario of
 a harness process (closed at exit, or by `close_shared_profile()`); each scenario gets
@@ -18,8 +20,9 @@ makes a fresh profile per scenario instead.
 Crashpoints: AiiDA has none, so all five are emulated, honestly placed (see
 `BODY_CRASHPOINTS` and `aiida_support.crashpoints`); the two after a checkpoint only for
 WorkChain step targets. What AiiDA cannot do here is `Unsupported`, never a silent no-op:
-broker and database restarts (the machine's RabbitMQ is shared, SQLite is no server),
-dropped connections, and values AiiDA cannot store (NaN, infinities, `.` in dict keys).
+on `sqlite`, broker and database restarts (the machine's RabbitMQ is shared, SQLite is
+no server) and dropped connections; on both, values AiiDA cannot store (NaN,
+infinities, `.` in dict keys). On `psql` the service faults are real (see `_FAULTS`).
 """
 
 from __future__ import annotations
@@ -48,8 +51,23 @@ __all__ = [
     "shared_profile",
 ]
 
-TIERS: tuple[str, ...] = ("sqlite",)
-"""`sqlite`: storage `core.sqlite_dos`, broker RabbitMQ (a fresh vhost), circus daemon."""
+TIERS: tuple[str, ...] = ("sqlite", "psql")
+"""`sqlite`: storage `core.sqlite_dos`, broker RabbitMQ (a fresh vhost), circus daemon.
+`psql`: storage `core.psql_dos` and RabbitMQ on throwaway servers, two daemon workers."""
+
+_FAULTS = {
+    "restart_broker": "RabbitMQ node stopped cleanly (hard: kill -9), started on the same port",
+    "restart_database": "PostgreSQL killed -9 with every backend, started on the same port",
+    "drop_connection": "every worker's AMQP connection closed by the broker and its "
+                       "PostgreSQL backends terminated; the workers run on",
+    "duplicate_delivery": "the holder's AMQP connection closed by the broker while the "
+                          "worker runs on: its unacked task is delivered again (emulated "
+                          "redelivery; AiiDA has no such operation)",
+    "expire_lease": "the holder SIGSTOPped until RabbitMQ's consumer_timeout (5 s for such "
+                    "scenarios, set before the workers start) closed its channel, then "
+                    "SIGCONTed (emulated: AiiDA has no lease; the consumer timeout is one)",
+}
+"""What the service faults are on the psql tier (all on the harness's own servers)."""
 
 BODY_CRASHPOINTS: tuple[str, ...] = ("after_claim", "before_effect",
                                      "after_effect_before_checkpoint")
@@ -76,20 +94,22 @@ _UNSUPPORTED = {
     "duplicate_delivery": "not built: the shared RabbitMQ must not be made to redeliver",
     "ownership": "AiiDA records no claims or commits of a process beyond its node",
 }
+"""Unsupported on the sqlite tier; on psql, those not in `_FAULTS` stay unsupported."""
 
 _SHARED: ThrowawayProfile | None = None
 
 
-def shared_profile(workers: int = 1) -> ThrowawayProfile:
+def shared_profile(workers: int = 1, storage: str = "sqlite") -> ThrowawayProfile:
     """The profile shared by this process's AiiDA adapters, made on first use (no daemon).
 
     Adapters start and stop its daemon per scenario; tests use it to load AiiDA without
     a second profile (AiiDA loads one profile per process).
     """
     global _SHARED
-    if _SHARED is None or _SHARED.root is None or _SHARED.workers != workers:
+    if _SHARED is None or _SHARED.root is None or _SHARED.workers != workers \
+            or _SHARED.storage != storage:
         close_shared_profile()
-        _SHARED = ThrowawayProfile(workers=workers).open(daemon=False)
+        _SHARED = ThrowawayProfile(workers=workers, storage=storage).open(daemon=False)
     return _SHARED
 
 
@@ -109,7 +129,7 @@ class AiidaAdapter:
     def __init__(self, tier: str = "sqlite", workers: int = 1, calcjobs: bool = True) -> None:
         if tier not in TIERS:
             raise AdapterSpecError("aiida", f"tier {tier!r} is not available (tiers: "
-                                   f"{', '.join(TIERS)})", "use --tier sqlite")
+                                   f"{', '.join(TIERS)})", "use --tier sqlite or --tier psql")
         self.tier = tier
         self.workers = workers
         self.calcjobs = calcjobs
@@ -147,6 +167,8 @@ class AiidaAdapter:
         )
 
     def supports(self, operation: str) -> bool:
+        if self.tier == "psql" and operation in _FAULTS:
+            return True
         return operation not in _UNSUPPORTED
 
     def _unsupported(self, operation: str) -> Unsupported:
@@ -161,10 +183,12 @@ class AiidaAdapter:
         from harness.adapters.aiida_support.observe import max_pk
 
         self.session = session
+        storage = self.tier
         if self._own_profile:
-            self.profile = ThrowawayProfile(workers=self.workers).open(daemon=False)
+            self.profile = ThrowawayProfile(workers=self.workers, storage=storage).open(
+                daemon=False)
         else:
-            self.profile = shared_profile(self.workers)
+            self.profile = shared_profile(self.workers, storage)
         profile = self.profile
         profile.stop_daemon()
         self._watermark = max_pk()
@@ -179,6 +203,8 @@ class AiidaAdapter:
         self._write_caching(SetCaching(default=False))
         for name, value in session.env().items():
             profile.set_env(name, value)
+        if profile.services is not None:  # channels read the timeout when they open
+            profile.services.apply_consumer_timeout(consumer_timeout_for(session.scenario))
         profile.start_daemon()
 
     def close(self) -> None:
@@ -252,14 +278,20 @@ class AiidaAdapter:
         return Handle(label, str(pk))
 
     def wait(self, handle: Handle, timeout: float) -> str | None:
+        """Poll the node; a database outage (the psql tier's fault) only delays the answer."""
         from aiida import orm
+        from sqlalchemy.exc import DBAPIError
 
         deadline = time.monotonic() + timeout
         while True:
-            fresh_reads()
-            node = orm.load_node(int(handle.id))
-            if node.is_terminated:
-                return str(node.process_state.value)
+            try:
+                fresh_reads()
+                node = orm.load_node(int(handle.id))
+                state = str(node.process_state.value) if node.is_terminated else None
+            except DBAPIError:  # a database restart (a fault) is under way: ask again
+                state = None
+            if state is not None:
+                return state
             if time.monotonic() > deadline:
                 return None
             time.sleep(0.1)
@@ -341,14 +373,51 @@ class AiidaAdapter:
         """SIGKILL a daemon worker; circus respawns it (about 0.65 s in the lab notes)."""
         return self._profile().kill_worker(pid)
 
+    def _services(self, operation: str) -> Any:
+        profile = self._profile()
+        if self.tier != "psql" or profile.services is None:
+            raise self._unsupported(operation)
+        return profile.services
+
     def restart_broker(self, hard: bool) -> None:
-        raise self._unsupported("restart_broker")
+        detail = self._services("restart_broker").restart_broker(hard)
+        _note(self.session, {"restart_broker": detail})
 
     def restart_database(self) -> None:
-        raise self._unsupported("restart_database")
+        detail = self._services("restart_database").restart_database()
+        _note(self.session, {"restart_database": detail})
 
     def drop_connection(self) -> None:
-        raise self._unsupported("drop_connection")
+        services = self._services("drop_connection")
+        workers = self._profile().worker_pids()
+        cut = services.cut_broker(workers)
+        backends = services.cut_database(workers, str(self._profile().database))
+        _note(self.session, {"drop_connection": workers, "amqp": cut, "backends": backends})
+
+    def duplicate_delivery(self, worker: int) -> str | None:
+        """Cut the holder's AMQP connection; its unacked task goes to the queue again."""
+        services = self._services("duplicate_delivery")
+        holder = self._holder(worker)
+        cut = services.cut_broker([holder])
+        _note(self.session, {"duplicate_delivery": holder, "amqp": cut})
+        return None
+
+    def expire_lease(self, worker: int) -> str | None:
+        """Freeze the holder past the consumer timeout (see `_FAULTS`)."""
+        services = self._services("expire_lease")
+        holder = self._holder(worker)
+        others = [pid for pid in self._profile().worker_pids() if pid != holder]
+        return services.freeze_past_timeout(holder, others)
+
+    def _holder(self, worker: int) -> int:
+        """The daemon worker behind a journal entry's `worker` (a job's shell: unknown,
+        then the worker holding an unacked task, or the first)."""
+        pids = self._profile().worker_pids()
+        if worker in pids or not pids:
+            return worker
+        services = self._profile().services
+        held = [pid for pid in pids if services is not None and services.unacked_channels([pid])]
+        return (held or pids)[0]
 
     def fail_commit(self, target: str, attempt: int) -> None:
         raise self._unsupported("fail_commit")
@@ -379,6 +448,19 @@ class AiidaAdapter:
                 f"{active or 'none'}; live workers {self._profile().worker_pids()}")
 
 
+def consumer_timeout_for(scenario: Any) -> int:
+    """The consumer timeout a scenario runs with on the psql tier (short to expire a lease)."""
+    from harness.adapters.aiida_support.services import (
+        LONG_CONSUMER_TIMEOUT_MS,
+        SHORT_CONSUMER_TIMEOUT_MS,
+    )
+    from scenarios.faults import ExpireLease
+
+    if any(isinstance(fault, ExpireLease) for fault in scenario.faults):
+        return SHORT_CONSUMER_TIMEOUT_MS
+    return LONG_CONSUMER_TIMEOUT_MS
+
+
 def _note(session: Session | None, record: dict[str, Any]) -> None:
     if session is not None:
         from harness.journal import AppendLog
@@ -392,7 +474,8 @@ def make_adapter(tier: str = "sqlite") -> AiidaAdapter:
 
     `embedded`, the CLI's default tier name, means `sqlite` here: AiiDA's storage is
     embedded SQLite, while its daemon needs RabbitMQ (there is no broker-less daemon
-    tier). Environment: `WFCONFORM_WORKERS` (daemon workers, default 1) and
+    tier); `psql` is the deployed set-up on throwaway servers. Environment:
+    `WFCONFORM_WORKERS` (daemon workers, default 1 on sqlite, 2 on psql) and
     `WFCONFORM_AIIDA_CALCJOBS=0` (run every calculation as a calcfunction).
     """
     import importlib.util
@@ -400,6 +483,7 @@ def make_adapter(tier: str = "sqlite") -> AiidaAdapter:
     if importlib.util.find_spec("aiida") is None:
         raise AdapterSpecError("aiida", "aiida-core is not installed",
                                "install it with python -m pip install -e '.[aiida]'")
-    return AiidaAdapter("sqlite" if tier == "embedded" else tier,
-                        workers=int(os.environ.get("WFCONFORM_WORKERS", "1")),
+    tier = "sqlite" if tier == "embedded" else tier
+    return AiidaAdapter(tier, workers=int(os.environ.get("WFCONFORM_WORKERS",
+                                                         "2" if tier == "psql" else "1")),
                         calcjobs=os.environ.get("WFCONFORM_AIIDA_CALCJOBS", "1") != "0")

@@ -18,13 +18,15 @@ state as the trigger, in the worker that runs the process:
   children X launched) and its checkpoint says so; if P never waits (X launched
   nothing to wait for), the kill lands at P's next body instead, as above.
 
-The watcher reads P's row straight from the SQLite database (read-only, its own
-connection), never through AiiDA's session, which belongs to the worker's main thread.
+The watcher reads P's row straight from the database (SQLite read-only, or PostgreSQL
+on the psql tier; its own connection), never through AiiDA's session, which belongs to
+the worker's main thread.
 Every landed or missed kill is logged to the session's fault log.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sqlite3
@@ -64,36 +66,62 @@ def _die(pending: dict[str, Any], where: str) -> None:
         time.sleep(1)
 
 
-def _database() -> Path:
+def _database() -> str:
+    """Where the watcher reads from: a SQLite file path or a PostgreSQL DSN."""
     from aiida.manage import get_manager
 
     profile = get_manager().get_profile()
     if profile is None:
         raise RuntimeError("no AiiDA profile loaded in this worker: cannot watch the database")
-    return Path(profile.storage_config["filepath"]) / "database.sqlite"
+    config = profile.storage_config
+    if "database_name" in config:
+        return (f"postgresql://{config['database_username']}@{config['database_hostname']}:"
+                f"{config['database_port']}/{config['database_name']}")
+    return str(Path(config["filepath"]) / "database.sqlite")
 
 
-def _row(connection: sqlite3.Connection, pk: int) -> tuple[str | None, str | None]:
-    row = connection.execute(
-        "SELECT json_extract(attributes, '$.process_state'), "
-        "json_extract(attributes, '$.checkpoints') FROM db_dbnode WHERE id = ?", (pk,)
-    ).fetchone()
-    return (row[0], row[1]) if row else (None, None)
+class _Reader:
+    """A read-only connection of its own to the profile's database (either kind)."""
+
+    def __init__(self, database: str) -> None:
+        self.postgres = database.startswith("postgresql://")
+        if self.postgres:
+            import psycopg
+
+            self.connection: Any = psycopg.connect(database, autocommit=True, connect_timeout=5)
+        else:
+            self.connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5.0)
+
+    def row(self, pk: int) -> tuple[str | None, str | None]:
+        if self.postgres:
+            sql = ("SELECT attributes->>'process_state', attributes->>'checkpoints' "
+                   "FROM db_dbnode WHERE id = %s")
+        else:
+            sql = ("SELECT json_extract(attributes, '$.process_state'), "
+                   "json_extract(attributes, '$.checkpoints') FROM db_dbnode WHERE id = ?")
+        row = self.connection.execute(sql, (pk,)).fetchone()
+        return (row[0], row[1]) if row else (None, None)
+
+    def close(self) -> None:
+        self.connection.close()
 
 
-def _watch(process: str, database: Path, before: str | None) -> None:
+def _watch(process: str, database: str, before: str | None) -> None:
     """Kill this worker once `process` waits with a new checkpoint saved (see docstring)."""
     deadline = time.monotonic() + WATCH_SECONDS
-    connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5.0)
+    reader = _Reader(database)
     try:
         while time.monotonic() < deadline:
             pending = _PENDING.get(process)
             if pending is None:  # landed at the next body, or cleared
                 return
             try:
-                state, checkpoint = _row(connection, int(process))
-            except sqlite3.Error:
+                state, checkpoint = reader.row(int(process))
+            except Exception:  # sqlite3.Error or psycopg.Error: a fault cut the read
                 state, checkpoint = None, None
+                with contextlib.suppress(Exception):
+                    reader.close()
+                    reader = _Reader(database)
             if state in ("finished", "excepted", "killed"):
                 _PENDING.pop(process, None)
                 _log({**pending, "status": "missed",
@@ -107,17 +135,17 @@ def _watch(process: str, database: Path, before: str | None) -> None:
                 return
             time.sleep(_POLL)
     finally:
-        connection.close()
+        reader.close()
     if _PENDING.pop(process, None) is not None:
         _log({"process": process, "status": "missed", "reason": "watch timed out"})
 
 
-def _checkpoint_now(database: Path, process: str) -> str | None:
-    connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5.0)
+def _checkpoint_now(database: str, process: str) -> str | None:
+    reader = _Reader(database)
     try:
-        return _row(connection, int(process))[1]
+        return reader.row(int(process))[1]
     finally:
-        connection.close()
+        reader.close()
 
 
 def begin_hook(process: str, key: str) -> BeginHook:

@@ -8,6 +8,7 @@ old SQLite snapshot (`fresh_reads`).
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
 from harness.services.isolation import with_vhost
@@ -22,13 +23,21 @@ def fresh_reads() -> None:
     """End the storage's read transaction, so reads see what the workers committed.
 
     SQLite gives a reader a snapshot; AiiDA's own `control` module commits the session
-    after an RPC for the same reason.
+    after an RPC for the same reason. On PostgreSQL a restart leaves the pool's
+    connections dead (AiiDA's engine has no pre-ping): they are thrown away here, in the
+    harness process only; the workers get no such help.
     """
     from aiida.manage import get_manager
 
     storage = get_manager().get_profile_storage()
     if hasattr(storage, "get_session"):
-        storage.get_session().commit()
+        session = storage.get_session()
+        try:
+            session.commit()
+        except Exception:  # a database restart broke the connection: start over
+            with contextlib.suppress(Exception):
+                session.rollback()
+            session.get_bind().dispose()
 
 
 def clear_hashes(low: int, high: int) -> None:

@@ -1,4 +1,9 @@
-"""A throwaway AiiDA profile: its own config folder, SQLite storage, RabbitMQ vhost, daemon.
+"""A throwaway AiiDA profile: its own config folder, storage, RabbitMQ vhost, daemon.
+
+Storage is `core.sqlite_dos` (tier `sqlite`, broker: the machine's RabbitMQ) or
+`core.psql_dos` on a database of its own in the throwaway PostgreSQL of
+`aiida_support.services` (tier `psql`, broker: that module's throwaway RabbitMQ, so
+faults may restart both).
 
 Everything lives under one temporary folder used as `AIIDA_PATH`, so nothing touches
 the user's `~/.aiida`; the broker side is a fresh RabbitMQ virtual host, so queues of
@@ -67,15 +72,21 @@ class ThrowawayProfile:
     """One AiiDA profile with a daemon; use as a context manager or `open()`/`close()`."""
 
     def __init__(self, workers: int = 1, broker_url: str | None = None,
-                 poll_interval: int = 1) -> None:
+                 poll_interval: int = 1, storage: str = "sqlite") -> None:
+        if storage not in ("sqlite", "psql"):
+            raise ValueError(f"storage {storage!r} is not one of 'sqlite', 'psql'")
         self.workers = workers
+        self.storage = storage
+        self.services: Any = None
+        self.database: str | None = None
+        self._database_url: str | None = None
         self.broker_url = broker_url or os.environ.get("WFCONFORM_RABBITMQ_URL",
                                                        DEFAULT_BROKER_URL)
         self.poll_interval = poll_interval
         self.root: Path | None = None
         self.name = "wfconform"
         self.vhost: str | None = None
-        self._vhosts = CtlVhosts(self.broker_url, ["rabbitmqctl"])
+        self._vhosts: Any = CtlVhosts(self.broker_url, ["rabbitmqctl"])
         self._daemon_env: dict[str, str] = {}
         self._added_paths: list[str] = []
         self._client: Any = None
@@ -112,6 +123,10 @@ class ThrowawayProfile:
             (self.root / OWNER_FILE).write_text(json.dumps(_owner(os.getpid())))
             self.modules.mkdir()
             self.vhost = _vhost_name(self.root)
+            if self.storage == "psql":
+                self._open_services()
+                atexit.unregister(self.close)  # close before the servers stop (LIFO)
+                atexit.register(self.close)
             try:
                 self._vhosts.create(self.vhost)
             except (ServiceError, OSError) as error:
@@ -129,6 +144,17 @@ class ThrowawayProfile:
             self.close()
             raise
         return self
+
+    def _open_services(self) -> None:
+        """Point broker and storage at the psql tier's throwaway servers (a database each)."""
+        from harness.adapters.aiida_support.services import aiida_services
+
+        self.services = aiida_services()
+        rabbitmq, postgres = self.services.services.rabbitmq, self.services.services.postgres
+        self._vhosts = rabbitmq.isolation
+        self.broker_url = rabbitmq.url
+        self.database = str(self.vhost)
+        self._database_url = postgres.isolation.create(self.database)
 
     def set_env(self, name: str, value: str | None) -> None:
         """Set (or unset) a variable that the *next* daemon start passes to its workers."""
@@ -166,13 +192,25 @@ class ThrowawayProfile:
                   "broker_host": url.hostname or "127.0.0.1", "broker_port": url.port or 5672,
                   "broker_virtual_host": self.vhost}
         profile = create_profile(config, name=self.name, email="wfconform@localhost",
-                                 storage_backend="core.sqlite_dos", storage_config={},
+                                 storage_backend=f"core.{self.storage}_dos",
+                                 storage_config=self._storage_config(),
                                  broker_backend="core.rabbitmq", broker_config=broker)
         config.set_option("runner.poll.interval", self.poll_interval, scope=profile.name)
         config.set_option("warnings.rabbitmq_version", False, scope=profile.name)
         config.set_default_profile(profile.name, overwrite=True)
         config.store()
         load_profile(profile.name, allow_switch=True)
+
+    def _storage_config(self) -> dict[str, Any]:
+        if self.storage == "sqlite":
+            return {}
+        assert self._database_url is not None
+        url = urllib.parse.urlsplit(self._database_url)
+        return {"database_engine": "postgresql_psycopg", "database_hostname": url.hostname,
+                "database_port": url.port, "database_username": url.username or "postgres",
+                "database_password": urllib.parse.unquote(url.password or ""),
+                "database_name": self.database,
+                "repository_uri": (self._root() / "repository").as_uri()}
 
     def _create_code(self) -> None:
         from aiida import orm
@@ -302,6 +340,9 @@ class ThrowawayProfile:
             if self.vhost:
                 with contextlib.suppress(ServiceError, OSError):
                     self._vhosts.remove(self.vhost)
+            if self.database and self.services is not None:
+                with contextlib.suppress(Exception):
+                    self.services.services.postgres.isolation.remove(self.database)
             for folder in self._added_paths:
                 if folder in sys.path:
                     sys.path.remove(folder)

@@ -350,12 +350,23 @@ class ScenarioWorkChain(WorkChain):
 
 
 def workflow_outputs(node: orm.WorkflowNode) -> dict[str, Any]:
-    """A finished ScenarioWorkChain's outputs: linked nodes, else the recorded values."""
+    """A finished ScenarioWorkChain's outputs: linked nodes, else the recorded values.
+
+    Read link by link, not through `node.outputs`, which raises on a duplicate label:
+    two executors of one process (after a broker restart) can both return `out`. Equal
+    duplicates read as the value; differing ones as the list of all values, so the
+    verdict sees what AiiDA holds instead of the run crashing.
+    """
     recorded = json.loads(node.base.extras.get(OUTPUTS_EXTRA, "{}"))
     out: dict[str, Any] = {name: decode_value(item) for name, item in recorded.items()}
     for name in out:
-        if name in node.outputs:
-            out[name] = node.outputs[name]
+        linked = node.base.links.get_outgoing(link_type=LinkType.RETURN,
+                                              link_label_filter=name).all_nodes()
+        values = [from_node(item) for item in linked]
+        if len(linked) == 1 or (linked and all(v == values[0] for v in values)):
+            out[name] = linked[0]
+        elif linked:
+            out[name] = values
     return out
 
 

@@ -1,0 +1,260 @@
+"""Throwaway PostgreSQL and RabbitMQ for the AiiDA `psql` tier, and the faults on them.
+
+Why throwaway: the faults restart and kill the servers, which the machine's shared
+services must never suffer. The servers come from `harness.services` through the
+provider abstraction (`choose(..., controllable=True)`): by default the local-binaries
+provider, started once per harness process at the first psql scenario and stopped at
+exit (its reaper removes them after a SIGKILL). `use_providers()` lets another provider
+(containers, issue 16) serve instead, as long as it can stop, kill and restart.
+
+Faults, in AiiDA terms (what AiiDA lacks is emulated, and said so):
+
+- broker restart: clean stop or kill -9 of the RabbitMQ node, start on the same port;
+- database restart: kill -9 of PostgreSQL with every backend, start on the same port;
+- a worker's connection cut: the broker closes that worker's AMQP connection
+  (`rabbitmqctl close_connection`) while the worker runs on; its unacked task goes back
+  to the queue (AiiDA's documented cause of duplicate executors);
+- connections dropped: every worker's AMQP connection closed by the broker and every
+  PostgreSQL backend of the workers terminated (`pg_terminate_backend`);
+- a frozen worker past the consumer timeout: the worker is SIGSTOPped until RabbitMQ's
+  `consumer_timeout` (set short for that scenario, before the workers start) closes its
+  channel and takes the task back, then SIGCONTed.
+
+A worker's connections are found by the TCP ports its sockets use (`/proc`), matched
+against the broker's `peer_port` and PostgreSQL's `client_port`: no names are guessed.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import re
+import signal
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from harness.services import (
+    LocalServers,
+    Services,
+    choose,
+    restart_broker,
+    restart_database,
+)
+from harness.services._proc import run
+from harness.services.base import ServiceProvider
+
+__all__ = [
+    "LONG_CONSUMER_TIMEOUT_MS",
+    "SHORT_CONSUMER_TIMEOUT_MS",
+    "AiidaServices",
+    "aiida_services",
+    "stop_aiida_services",
+    "use_providers",
+]
+
+LONG_CONSUMER_TIMEOUT_MS = 3_600_000
+"""The node's default: one hour, far above any scenario (what AiiDA asks operators for).
+Configuring it at all makes the node check it every 500 ms (see `LocalRabbitMQ`)."""
+
+SHORT_CONSUMER_TIMEOUT_MS = 5_000
+"""The consumer timeout of a scenario that freezes a worker (`ExpireLease`)."""
+
+_lock = threading.Lock()
+_shared: AiidaServices | None = None
+_providers: Sequence[ServiceProvider] | None = None
+
+
+def use_providers(providers: Sequence[ServiceProvider] | None) -> None:
+    """Serve the psql tier from these providers (None: the local binaries) from now on."""
+    global _providers
+    _providers = providers
+
+
+def aiida_services() -> AiidaServices:
+    """The psql tier's servers in this harness process, started on first use."""
+    global _shared
+    with _lock:
+        if _shared is None:
+            providers = _providers or [LocalServers(consumer_timeout_ms=LONG_CONSUMER_TIMEOUT_MS)]
+            provider = choose(providers, controllable=True)
+            _shared = AiidaServices(provider, provider.start())
+            atexit.register(stop_aiida_services)
+        return _shared
+
+
+def stop_aiida_services() -> None:
+    """Stop the psql tier's servers (also at exit); idempotent."""
+    global _shared
+    with _lock:
+        shared, _shared = _shared, None
+    if shared is not None:
+        shared.provider.stop()
+
+
+class AiidaServices:
+    """One provider's servers and the faults the AiiDA adapter lands on them."""
+
+    def __init__(self, provider: ServiceProvider, services: Services) -> None:
+        self.provider = provider
+        self.services = services
+        self.consumer_timeout_ms = LONG_CONSUMER_TIMEOUT_MS
+
+    @property
+    def broker_port(self) -> int:
+        control = self.services.rabbitmq.control
+        assert control is not None
+        return control.port
+
+    @property
+    def database_port(self) -> int:
+        control = self.services.postgres.control
+        assert control is not None
+        return control.port
+
+    def _ctl(self) -> list[str]:
+        control = self.services.rabbitmq.control
+        ctl = list(getattr(control, "ctl", ["rabbitmqctl", "-n", str(self.services.rabbitmq.node)]))
+        return [*ctl, "-q"]
+
+    # -- broker and database restarts --------------------------------------------------
+
+    def restart_broker(self, hard: bool) -> str:
+        record = restart_broker(self.services.rabbitmq, kill=hard)
+        self.apply_consumer_timeout(self.consumer_timeout_ms)  # set_env does not survive
+        return f"{record.detail}, down {record.seconds:.1f} s"
+
+    def restart_database(self) -> str:
+        record = restart_database(self.services.postgres, kill=True)
+        return f"{record.detail}, down {record.seconds:.1f} s"
+
+    # -- consumer timeout --------------------------------------------------------------
+
+    def apply_consumer_timeout(self, milliseconds: int) -> None:
+        """Set the node's `consumer_timeout` for channels opened from now on.
+
+        RabbitMQ 3.10 reads it when a channel opens, so it must be set before the
+        daemon workers start; the check itself runs every 500 ms on this node.
+        """
+        run([*self._ctl(), "eval",
+             f"application:set_env(rabbit, consumer_timeout, {int(milliseconds)})."])
+        self.consumer_timeout_ms = milliseconds
+
+    # -- connection cuts ---------------------------------------------------------------
+
+    def broker_connections(self) -> list[tuple[str, int]]:
+        """(connection pid, peer port) of every AMQP connection on the node."""
+        out = run([*self._ctl(), "list_connections", "--no-table-headers", "pid",
+                   "peer_port"], check=False).stdout
+        found = []
+        for line in out.splitlines():
+            pid, _, port = line.strip().partition("\t")
+            if pid.startswith("<") and port.strip().isdigit():
+                found.append((pid, int(port)))
+        return found
+
+    def cut_broker(self, pids: Sequence[int]) -> list[str]:
+        """Close, from the broker's side, the AMQP connections of these processes."""
+        ports = _ports(pids, self.broker_port)
+        cut = []
+        for conn, port in self.broker_connections():
+            if port in ports:
+                run([*self._ctl(), "close_connection", conn, "wfconform fault: connection cut"],
+                    check=False)
+                cut.append(conn)
+        return cut
+
+    def cut_database(self, pids: Sequence[int], database: str) -> int:
+        """Terminate the PostgreSQL backends serving these processes; return how many."""
+        import psycopg
+
+        ports = _ports(pids, self.database_port)
+        if not ports:
+            return 0
+        url = self.services.postgres.url.replace("postgresql+psycopg://", "postgresql://", 1)
+        with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+            rows = conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND client_port = ANY(%s)", (database, sorted(ports))
+            ).fetchall()
+        return sum(1 for (done,) in rows if done)
+
+    # -- frozen worker -------------------------------------------------------------------
+
+    def unacked_channels(self, pids: Sequence[int]) -> list[str]:
+        """Channel pids of these processes' connections that hold unacked deliveries."""
+        ports = _ports(pids, self.broker_port)
+        return [channel for channel, port in self._unacked() if port in ports]
+
+    def _unacked(self) -> list[tuple[str, int]]:
+        """(channel pid, peer port) of every channel holding unacked deliveries (two
+        rabbitmqctl calls, each about a second on a loaded machine)."""
+        by_conn = dict(self.broker_connections())
+        out = run([*self._ctl(), "list_channels", "--no-table-headers", "pid", "connection",
+                   "messages_unacknowledged"], check=False).stdout
+        held = []
+        for line in out.splitlines():
+            parts = line.strip().split("\t")
+            if len(parts) == 3 and parts[2].strip().isdigit() and int(parts[2]) > 0 \
+                    and parts[1] in by_conn:
+                held.append((parts[0], by_conn[parts[1]]))
+        return held
+
+    def freeze_past_timeout(self, worker: int, others: Sequence[int]) -> str | None:
+        """SIGSTOP `worker` until the broker took its unacked task back; SIGCONT it.
+
+        It sleeps through the consumer timeout first (polling the broker costs seconds
+        on a loaded machine), then polls. Returns which other worker then holds an
+        unacked task (the takeover), or None when none took one within a few seconds.
+        """
+        held = set(self.unacked_channels([worker]))
+        os.kill(worker, signal.SIGSTOP)
+        try:
+            time.sleep(self.consumer_timeout_ms / 1000 + 1.0)
+            deadline = time.monotonic() + 15.0
+            while held and time.monotonic() < deadline:
+                if not held & set(self.unacked_channels([worker])):
+                    break
+                time.sleep(0.5)
+            ports = {other: local_ports(other, self.broker_port) for other in others}
+            deadline = time.monotonic() + 5.0
+            while time.monotonic() < deadline:
+                taken = {port for _, port in self._unacked()}
+                for other, mine in ports.items():
+                    if mine & taken:
+                        return f"worker {other}"
+                time.sleep(0.3)
+            return None
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(worker, signal.SIGCONT)
+
+
+_SOCKET = re.compile(r"socket:\[(\d+)\]")
+
+
+def _ports(pids: Sequence[int], remote_port: int) -> set[int]:
+    return {port for pid in pids for port in local_ports(pid, remote_port)}
+
+
+def local_ports(pid: int, remote_port: int) -> set[int]:
+    """Local TCP ports of `pid`'s sockets connected to 127.0.0.1-ish `remote_port`."""
+    inodes = set()
+    with contextlib.suppress(OSError):
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                match = _SOCKET.fullmatch(os.readlink(fd))
+                if match:
+                    inodes.add(match.group(1))
+    ports = set()
+    for table in ("tcp", "tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+                fields = line.split()
+                if len(fields) > 9 and fields[9] in inodes:
+                    local, remote = fields[1], fields[2]
+                    if int(remote.rpartition(":")[2], 16) == remote_port:
+                        ports.add(int(local.rpartition(":")[2], 16))
+    return ports
