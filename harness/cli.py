@@ -1,6 +1,6 @@
 """``wfconform``: the command line, a thin shell over ``run_conformance`` and friends.
 
-    wfconform run      [--engine E] [--tier T] [--scenario NAME ...] [--clause C ...]
+    wfconform run      [--engine E] [--tier T] [--services S] [--scenario NAME ...] [--clause C ...]
                        [--examples N] [--seed N] [--shrink] [--out DIR]
     wfconform fuzz     --max-time S [--max-examples N] [--seed N] [--engine E] [--tier T]
                        [--generator seeded|hypothesis] [--no-steer] [--coverage] [--out DIR]
@@ -21,6 +21,7 @@ stopped and removed). The commands themselves are in ``harness.commands``.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -34,6 +35,7 @@ from harness.commands import (
     selftest_command,
 )
 from harness.errors import HarnessError
+from harness.services.providers import SERVICE_CHOICES, SERVICES_ENV
 from scenarios.errors import ScenarioError
 
 __all__ = ["main"]
@@ -50,6 +52,11 @@ def _common(timeouts: tuple[float, float], recorded: bool = False) -> argparse.A
     common.add_argument("--tier", default=None,
                         help=f"engine tier (default: {said}the adapter's own; embedded for "
                              "reference)")
+    common.add_argument("--services", default=None, choices=SERVICE_CHOICES,
+                        help="where the real tier gets PostgreSQL and RabbitMQ: 'urls' "
+                             "(WFCONFORM_*_URL), 'local' (throwaway servers), 'containers' "
+                             "(Docker; adds pause and partition faults) or 'auto', the first "
+                             f"that works (default: ${SERVICES_ENV}, else auto)")
     common.add_argument("--chaos-timeout", type=float, default=timeouts[0], metavar="S",
                         help=f"how long one launch may take under faults (default {chaos})")
     common.add_argument("-v", "--verbose", action="store_true",
@@ -149,6 +156,8 @@ def _sigterm(signum: int, frame: FrameType | None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if getattr(args, "services", None):
+        os.environ[SERVICES_ENV] = args.services  # read where the real tier starts them
     previous = signal.signal(signal.SIGTERM, _sigterm)
     try:
         return _COMMANDS[args.command](args)

@@ -40,6 +40,7 @@ from harness.services.container_reaper import (
     remove_run,
     sweep_orphans,
 )
+from harness.services.faults import FaultRecord, FaultUnavailable
 from harness.services.isolation import CtlVhosts, PostgresDatabases
 
 IMAGE_ENV = {"postgres": "WFCONFORM_POSTGRES_IMAGE", "rabbitmq": "WFCONFORM_RABBITMQ_IMAGE"}
@@ -283,3 +284,38 @@ class Containers:
             if self.watchdog is not None:
                 self.watchdog.close()
                 self.watchdog = None
+
+
+def _container(fault: str, server: Server) -> DockerServer:
+    if not isinstance(server.control, DockerServer):
+        raise FaultUnavailable(fault, server, "only a server in a container can be paused "
+                               "or cut off; use --services containers")
+    return server.control
+
+
+def pause_service(server: Server, seconds: float) -> FaultRecord:
+    """Freeze the server's container for ``seconds`` (``docker pause``), then thaw it."""
+    control = _container("pause_service", server)
+    started, clock = time.time(), time.monotonic()
+    control.pause()
+    try:
+        time.sleep(seconds)
+    finally:
+        control.unpause()
+    return FaultRecord("pause_service", server.kind, started, time.monotonic() - clock,
+                       f"docker pause {control.name}")
+
+
+def partition_service(server: Server, seconds: float) -> FaultRecord:
+    """Disconnect the container from its network for ``seconds``, then reconnect it and
+    wait until clients reach it again through the same published port."""
+    control = _container("partition_service", server)
+    started, clock = time.time(), time.monotonic()
+    control.disconnect()
+    try:
+        time.sleep(seconds)
+    finally:
+        control.reconnect()
+    control.wait_ready()
+    return FaultRecord("partition_service", server.kind, started, time.monotonic() - clock,
+                       f"docker network disconnect bridge {control.name}")
