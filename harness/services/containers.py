@@ -197,6 +197,11 @@ class DockerServer:
                 self.container.remove(force=True, v=True)
             self.container = None
 
+    @property
+    def exec_argv(self) -> list[str]:
+        """Prefix that runs a command inside the container (rabbitmqctl, for faults)."""
+        return ["docker", "exec", self.name]
+
     # ------------------------------------------------------------- faults
     def pause(self) -> None:
         self.container.pause()
@@ -266,7 +271,7 @@ class Containers:
             self.stop()
             raise
         pg, rmq = self.servers
-        ctl = ["docker", "exec", rmq.name, "rabbitmqctl", "-q"]
+        ctl = [*rmq.exec_argv, "rabbitmqctl", "-q"]
         return Services(
             self.name,
             Server("postgres", pg.url, PostgresDatabases(pg.url), control=pg),
