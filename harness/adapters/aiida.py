@@ -35,6 +35,7 @@ from harness.adapters.aiida_support.crashpoints import ENGINE_CRASHPOINTS
 from harness.adapters.aiida_support.isolation import clear_hashes, fresh_reads, purge_queue
 from harness.adapters.aiida_support.profile import ThrowawayProfile
 from harness.errors import AdapterSpecError, Unsupported
+from harness.services.base import Services
 from harness.session import BodyPlan, Session
 from scenarios.capabilities import ALL_CLAUSES, Capabilities
 from scenarios.plan import SetCaching, caching_enabled
@@ -48,8 +49,10 @@ __all__ = [
     "shared_profile",
 ]
 
-TIERS: tuple[str, ...] = ("sqlite",)
-"""`sqlite`: storage `core.sqlite_dos`, broker RabbitMQ (a fresh vhost), circus daemon."""
+TIERS: tuple[str, ...] = ("sqlite", "psql")
+"""`sqlite`: storage `core.sqlite_dos`, broker RabbitMQ (a fresh vhost), circus daemon.
+`psql`: storage `core.psql_dos` and RabbitMQ from the service provider (`--services`:
+URLs, throwaway local servers or containers; `aiida_support.services`)."""
 
 BODY_CRASHPOINTS: tuple[str, ...] = ("after_claim", "before_effect",
                                      "after_effect_before_checkpoint")
@@ -80,16 +83,26 @@ _UNSUPPORTED = {
 _SHARED: ThrowawayProfile | None = None
 
 
-def shared_profile(workers: int = 1) -> ThrowawayProfile:
+def _services(tier: str) -> Services | None:
+    """The hook of the `psql` tier: servers from the chosen provider (None for sqlite)."""
+    if tier == "sqlite":
+        return None
+    from harness.adapters.aiida_support.services import profile_services
+
+    return profile_services()
+
+
+def shared_profile(workers: int = 1, tier: str = "sqlite") -> ThrowawayProfile:
     """The profile shared by this process's AiiDA adapters, made on first use (no daemon).
 
     Adapters start and stop its daemon per scenario; tests use it to load AiiDA without
     a second profile (AiiDA loads one profile per process).
     """
     global _SHARED
-    if _SHARED is None or _SHARED.root is None or _SHARED.workers != workers:
+    if _SHARED is None or _SHARED.root is None or _SHARED.workers != workers \
+            or (_SHARED.services is None) != (tier == "sqlite"):
         close_shared_profile()
-        _SHARED = ThrowawayProfile(workers=workers).open(daemon=False)
+        _SHARED = ThrowawayProfile(workers=workers, services=_services(tier)).open(daemon=False)
     return _SHARED
 
 
@@ -109,7 +122,7 @@ class AiidaAdapter:
     def __init__(self, tier: str = "sqlite", workers: int = 1, calcjobs: bool = True) -> None:
         if tier not in TIERS:
             raise AdapterSpecError("aiida", f"tier {tier!r} is not available (tiers: "
-                                   f"{', '.join(TIERS)})", "use --tier sqlite")
+                                   f"{', '.join(TIERS)})", "use --tier sqlite or --tier psql")
         self.tier = tier
         self.workers = workers
         self.calcjobs = calcjobs
@@ -162,9 +175,10 @@ class AiidaAdapter:
 
         self.session = session
         if self._own_profile:
-            self.profile = ThrowawayProfile(workers=self.workers).open(daemon=False)
+            self.profile = ThrowawayProfile(workers=self.workers,
+                                            services=_services(self.tier)).open(daemon=False)
         else:
-            self.profile = shared_profile(self.workers)
+            self.profile = shared_profile(self.workers, self.tier)
         profile = self.profile
         profile.stop_daemon()
         self._watermark = max_pk()

@@ -30,7 +30,8 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
-from harness.services.base import ServiceError
+from harness.adapters.aiida_support.services import psql_storage_config
+from harness.services.base import Isolation, ServiceError, Services
 from harness.services.isolation import CtlVhosts
 
 __all__ = ["JOB_PROLOGUE", "MARKER_ENV", "ProfileError", "ThrowawayProfile", "sweep_stale"]
@@ -67,15 +68,18 @@ class ThrowawayProfile:
     """One AiiDA profile with a daemon; use as a context manager or `open()`/`close()`."""
 
     def __init__(self, workers: int = 1, broker_url: str | None = None,
-                 poll_interval: int = 1) -> None:
+                 poll_interval: int = 1, services: Services | None = None) -> None:
         self.workers = workers
-        self.broker_url = broker_url or os.environ.get("WFCONFORM_RABBITMQ_URL",
-                                                       DEFAULT_BROKER_URL)
+        self.services = services  # None: SQLite storage and the machine's RabbitMQ
+        self.broker_url = (services.rabbitmq.url if services else broker_url) or \
+            os.environ.get("WFCONFORM_RABBITMQ_URL", DEFAULT_BROKER_URL)
         self.poll_interval = poll_interval
         self.root: Path | None = None
         self.name = "wfconform"
         self.vhost: str | None = None
-        self._vhosts = CtlVhosts(self.broker_url, ["rabbitmqctl"])
+        self._vhosts: Isolation = (services.rabbitmq.isolation if services
+                                   else CtlVhosts(self.broker_url, ["rabbitmqctl"]))
+        self.database: str | None = None  # core.psql_dos only
         self._daemon_env: dict[str, str] = {}
         self._added_paths: list[str] = []
         self._client: Any = None
@@ -165,8 +169,16 @@ class ThrowawayProfile:
                   "broker_password": urllib.parse.unquote(url.password or "guest"),
                   "broker_host": url.hostname or "127.0.0.1", "broker_port": url.port or 5672,
                   "broker_virtual_host": self.vhost}
+        backend, storage = "core.sqlite_dos", {}
+        if self.services is not None:  # the psql tier: a database of its own
+            self.database = self.vhost
+            assert self.database is not None
+            self.services.postgres.isolation.create(self.database)
+            backend = "core.psql_dos"
+            storage = psql_storage_config(self.services.postgres, self.database,
+                                          str(self._root() / "repository"))
         profile = create_profile(config, name=self.name, email="wfconform@localhost",
-                                 storage_backend="core.sqlite_dos", storage_config={},
+                                 storage_backend=backend, storage_config=storage,
                                  broker_backend="core.rabbitmq", broker_config=broker)
         config.set_option("runner.poll.interval", self.poll_interval, scope=profile.name)
         config.set_option("warnings.rabbitmq_version", False, scope=profile.name)
@@ -302,6 +314,9 @@ class ThrowawayProfile:
             if self.vhost:
                 with contextlib.suppress(ServiceError, OSError):
                     self._vhosts.remove(self.vhost)
+            if self.database and self.services is not None:
+                with contextlib.suppress(ServiceError, OSError):
+                    self.services.postgres.isolation.remove(self.database)
             for folder in self._added_paths:
                 if folder in sys.path:
                     sys.path.remove(folder)
