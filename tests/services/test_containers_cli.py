@@ -29,6 +29,7 @@ COVERING = (
 )
 
 
+@pytest.mark.timeout(1500)  # nine scenarios on a loaded machine: minutes, not seconds
 def test_the_real_tier_on_containers_passes_every_clause(tmp_path: Path) -> None:
     reason = Containers().unavailable()
     if reason is not None:
