@@ -38,6 +38,7 @@ def test_the_real_tier_on_containers_passes_every_clause(tmp_path: Path) -> None
         pytest.skip(reason)
     argv = [sys.executable, "-m", "harness.cli", "run", "--tier", "real",
             "--services", "containers", "--examples", "0", "--heal-timeout", "30",
+            "--chaos-timeout", "90",  # a RabbitMQ container boots in 20-60 s under load
             "--out", str(tmp_path / "out")]
     for name in COVERING:
         argv += ["--scenario", name]
