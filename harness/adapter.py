@@ -52,6 +52,7 @@ __all__ = [
     "EngineAdapter",
     "Handle",
     "Observation",
+    "OutageFaults",
     "Ownership",
     "OwnershipRecorder",
     "ProcessView",
@@ -65,12 +66,13 @@ OPERATIONS: tuple[str, ...] = (
     "launch", "relaunch", "set_caching", "invalidate", "kill_process",
     "raise_in", "kill_at_crashpoint", "kill_on_effect", "restart_broker",
     "restart_database", "drop_connection", "events", "fail_commit", "expire_lease",
-    "duplicate_delivery", "ownership",
+    "duplicate_delivery", "ownership", "pause_service", "partition_service",
 )
 """Names ``supports()`` answers for: plan operations, fault kinds and optional views."""
 
 OPTIONAL_METHODS: frozenset[str] = frozenset({"expire_lease", "duplicate_delivery",
-                                              "ownership"})
+                                              "ownership", "pause_service",
+                                              "partition_service"})
 """Operations that are adapter methods outside ``EngineAdapter``: an adapter written before
 them has no such method, whatever its ``supports`` says (see ``offers``)."""
 
@@ -179,6 +181,24 @@ class RedeliveryFaults(Protocol):
 
     def duplicate_delivery(self, worker: int) -> str | None:
         """The queue delivers the holder's task again, to another worker."""
+        ...
+
+
+class OutageFaults(Protocol):
+    """Optional faults of a service that stays alive but out of reach for a while
+    (servers in containers allow them). ``service`` is ``"broker"`` or ``"database"``.
+
+    Each call lasts the outage: it freezes or cuts off the service, waits ``seconds``,
+    heals it and returns once clients can reach it again. The nemesis runs it on a
+    thread of its own, so the engine works (or hangs) meanwhile, and logs it when healed.
+    """
+
+    def pause_service(self, service: str, seconds: float) -> None:
+        """Freeze the server (``docker pause``): connections hang, nothing fails."""
+        ...
+
+    def partition_service(self, service: str, seconds: float) -> None:
+        """Cut the network between the workers and the server; the server lives on."""
         ...
 
 

@@ -1,6 +1,6 @@
 """``wfconform``: the command line, a thin shell over ``run_conformance`` and friends.
 
-    wfconform run      [--engine E] [--tier T] [--scenario NAME ...] [--clause C ...]
+    wfconform run      [--engine E] [--tier T] [--services S] [--scenario NAME ...] [--clause C ...]
                        [--examples N] [--seed N] [--shrink] [--out DIR]
                        [-v|-q] [-x|--maxfail N] [--junitxml PATH]
     wfconform fuzz     --max-time S [--max-examples N] [--seed N] [--engine E] [--tier T]
@@ -24,6 +24,7 @@ stopped and removed). The commands themselves are in ``harness.commands``.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -39,6 +40,7 @@ from harness.commands import (
 )
 from harness.errors import HarnessError
 from harness.output import add_output_options, hypothesis_home, quiet_third_party_logs, verbosity
+from harness.services.providers import SERVICE_CHOICES, SERVICES_ENV
 from scenarios.errors import ScenarioError
 
 __all__ = ["main"]
@@ -73,6 +75,11 @@ def _common(timeouts: tuple[float, float], recorded: bool = False,
                              f"{said}reference)")
     common.add_argument("--tier", default=None,
                         help=f"engine tier (default: {said}{tier_default})")
+    common.add_argument("--services", default=None, choices=SERVICE_CHOICES,
+                        help="where the real tier gets PostgreSQL and RabbitMQ: 'urls' "
+                             "(WFCONFORM_*_URL), 'local' (throwaway servers), 'containers' "
+                             "(Docker; adds pause and partition faults) or 'auto', the first "
+                             f"that works (default: ${SERVICES_ENV}, else auto)")
     common.add_argument("--chaos-timeout", type=float, default=timeouts[0], metavar="S",
                         help=f"how long one launch may take under faults (default {chaos})")
     common.add_argument("--heal-timeout", type=float, default=timeouts[1], metavar="S",
@@ -194,6 +201,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     quiet_third_party_logs(verbosity(args))
     hypothesis_home()  # no .hypothesis/ folder in the user's current directory
+    if getattr(args, "services", None):
+        os.environ[SERVICES_ENV] = args.services  # read where the real tier starts them
     previous = signal.signal(signal.SIGTERM, _sigterm)
     try:
         return _COMMANDS[args.command](args)

@@ -143,6 +143,18 @@ class CheckedAdapter:
     def drop_connection(self) -> None:
         self.inner.drop_connection()
 
+    def pause_service(self, service: str, seconds: float) -> None:
+        self._outage("pause_service", service, seconds)
+
+    def partition_service(self, service: str, seconds: float) -> None:
+        self._outage("partition_service", service, seconds)
+
+    def _outage(self, method: str, service: str, seconds: float) -> None:
+        self._need_open(method)
+        if not self.supports(method):
+            raise ContractError(method, "a call", f"supports({method!r}) to be True first")
+        getattr(self.inner, method)(service, seconds)
+
     # ------------------------------------------------------------------ views
     def observe(self) -> Observation:
         observation = self.inner.observe()

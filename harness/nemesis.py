@@ -10,6 +10,9 @@ Faults are drawn choices, not sleeps (DESIGN.md section 4):
   body that wrote entry k to another worker and returns once one took it over; the gate
   stays shut meanwhile, so that body commits only after the takeover (a redelivery to a
   live worker; its stale commit must be refused, C5). The new holder is logged.
+- ``PauseService`` / ``PartitionService`` at entry k: the service is frozen or cut off
+  on a thread of their own while the gate opens, so the engine runs into the outage; the
+  fault is logged (``t0`` to ``t``) once the service is healed, and ``stop`` waits for it.
 - faults "at journal entry k" (``KillOnEffect``, ``RestartBroker``, ``RestartDatabase``,
   ``DropConnection``) and kill requests at a launch's k-th entry (``KillProcess`` with
   ``at_effect``): a thread tails the journal and acts when entry k appears. Bodies of a
@@ -52,6 +55,8 @@ from scenarios.faults import (
     Fault,
     KillAtCrashpoint,
     KillOnEffect,
+    PartitionService,
+    PauseService,
     RaiseIn,
     RestartBroker,
     RestartDatabase,
@@ -68,16 +73,21 @@ MAX_EXCUSED_OUTAGE = 120.0
 service that takes longer to come back is stuck, and the wait must end some time."""
 OUTAGE_SLICE = 0.5
 """While a service fault is under way, the wait goes on in slices of this many seconds."""
-_SERVICE = (RestartBroker, RestartDatabase, DropConnection)
+_OUTAGE = (PauseService, PartitionService)
+_SERVICE = (RestartBroker, RestartDatabase, DropConnection, *_OUTAGE)
 _REDELIVERY = (ExpireLease, DuplicateDelivery)
-_AT_ENTRY = (KillOnEffect, RestartBroker, RestartDatabase, DropConnection, *_REDELIVERY)
+_AT_ENTRY = (KillOnEffect, RestartBroker, RestartDatabase, DropConnection, *_REDELIVERY,
+             *_OUTAGE)
+OUTAGE_JOIN_SECONDS = 120.0
+"""How long ``stop`` waits for an outage under way to heal before the heal phase."""
 
 
 def _entry(fault: Fault) -> int | None:
     """The journal entry a fault waits for (None for faults that wait for none)."""
     if isinstance(fault, KillOnEffect):
         return fault.effect_index
-    if isinstance(fault, (RestartBroker, RestartDatabase, DropConnection, *_REDELIVERY)):
+    if isinstance(fault, (RestartBroker, RestartDatabase, DropConnection, *_REDELIVERY,
+                          *_OUTAGE)):
         return fault.at_effect
     return None
 
@@ -117,6 +127,7 @@ class Nemesis:
         self._outages: list[tuple[float, float | None]] = []  # monotonic (start, end)
         self._outage_lock = threading.Lock()
         self._clock: Callable[[], float] = time.monotonic
+        self._outage_threads: list[threading.Thread] = []
 
     # ------------------------------------------------------------------ arming
     def arm(self) -> None:
@@ -218,6 +229,9 @@ class Nemesis:
             self._thread.join(10)
             self._thread = None
         self.session.set_gate(GATE_OPEN)
+        for thread in self._outage_threads:  # heal before the heal phase begins
+            thread.join(OUTAGE_JOIN_SECONDS)
+        self._outage_threads.clear()
 
     def _run(self) -> None:
         while True:
@@ -245,6 +259,25 @@ class Nemesis:
         method: Callable[[int], str | None] = getattr(self.adapter, kind)
         return method(worker)
 
+    def _start_outage(self, fault: PauseService | PartitionService,
+                      where: dict[str, Any]) -> None:
+        """Freeze or cut off a service on a thread of its own, so that the gate opens and
+        the engine runs into the outage; the fault line is written when it healed (its
+        ``t0`` and ``t`` span the outage, as for a restart)."""
+        kind = fault_kind(fault)
+        if not offers(self.adapter, kind):
+            self._do(fault, "fired", partial(self._unoffered, kind), **where)
+            return
+        action = partial(getattr(self.adapter, kind), fault.service, fault.seconds)
+        thread = threading.Thread(target=self._do, args=(fault, "fired", action), kwargs=where,
+                                  name=f"nemesis-{kind}", daemon=True)
+        self._outage_threads.append(thread)
+        thread.start()
+
+    def _unoffered(self, kind: str) -> None:
+        raise Unsupported(self.adapter.name, self.adapter.tier, kind.replace("_", " "),
+                          "the adapter offers no such fault (it needs servers in containers)")
+
     def _on_entry(self, index: int, record: Mapping[str, Any]) -> None:
         key = str(record.get("key", ""))
         label = key.partition("/")[0]
@@ -265,6 +298,8 @@ class Nemesis:
                          **where)
             elif isinstance(fault, RestartDatabase):
                 self._do(fault, "fired", self.adapter.restart_database, **where)
+            elif isinstance(fault, _OUTAGE):
+                self._start_outage(fault, where)
             else:
                 self._do(fault, "fired", self.adapter.drop_connection, **where)
         for op in self._kill_requests:

@@ -70,6 +70,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--wfconform-postgres-url", default=None, metavar="URL",
                     help="PostgreSQL for the real tier (default: $WFCONFORM_POSTGRES_URL, "
                          "else a throwaway server); each xdist worker gets a database")
+    group.addoption("--wfconform-services", default=None,
+                    choices=("auto", "urls", "local", "containers"),
+                    help="where the real tier gets its servers: urls, local, containers "
+                         "(Docker: adds pause and partition faults) or auto (default: "
+                         "$WFCONFORM_SERVICES, else auto); each xdist worker starts its own")
     group.addoption("--wfconform-rabbitmq-url", default=None, metavar="URL",
                     help="RabbitMQ for the real tier (default: $WFCONFORM_RABBITMQ_URL, "
                          "else a throwaway node); each xdist worker gets a vhost")
@@ -116,6 +121,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("wfconform") or engine != "reference" or tier is not None:
         _check_adapter(config)
     register_profiles()
+    services = config.getoption("wfconform_services")
+    if services:  # read by the real tier where it starts its servers (in each xdist worker)
+        os.environ["WFCONFORM_SERVICES"] = services
     config.addinivalue_line("markers", "wfconform: a test of wfconform's conformance suite")
     for clause, text in CLAUSES.items():
         config.addinivalue_line("markers", f"{clause}: exercises clause {clause}, {text}")

@@ -22,6 +22,8 @@ from scenarios.faults import (
     Fault,
     KillAtCrashpoint,
     KillOnEffect,
+    PartitionService,
+    PauseService,
     RaiseIn,
     RestartBroker,
     RestartDatabase,
@@ -217,6 +219,8 @@ _FAULT_FIELDS: dict[type, tuple[tuple[str, ...], tuple[str, ...]]] = {
     FailCommit: (("target",), ("attempt",)),
     ExpireLease: (("at_effect",), ()),
     DuplicateDelivery: (("at_effect",), ()),
+    PauseService: (("at_effect",), ("service", "seconds")),
+    PartitionService: (("at_effect",), ("service", "seconds")),
 }
 
 

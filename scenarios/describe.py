@@ -19,6 +19,8 @@ from scenarios.faults import (
     Fault,
     KillAtCrashpoint,
     KillOnEffect,
+    PartitionService,
+    PauseService,
     RaiseIn,
     RestartBroker,
     RestartDatabase,
@@ -131,6 +133,11 @@ def describe_fault(fault: Fault) -> str:
         return f"fail the checkpoint commit of {fault.target} on attempt {fault.attempt}"
     if isinstance(fault, ExpireLease):
         return f"expire the lease of the worker at entry {fault.at_effect} (task taken over)"
+    if isinstance(fault, PauseService):
+        return f"pause the {fault.service} for {fault.seconds:g} s at entry {fault.at_effect}"
+    if isinstance(fault, PartitionService):
+        return (f"cut the {fault.service} off the workers for {fault.seconds:g} s at entry "
+                f"{fault.at_effect}")
     if isinstance(fault, DuplicateDelivery):
         return f"deliver the task at entry {fault.at_effect} again, to another worker"
     raise TypeError(f"not a fault: {fault!r}")

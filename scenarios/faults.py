@@ -40,6 +40,8 @@ from scenarios.errors import InvalidScenarioError
 __all__ = [
     "CRASHPOINTS",
     "FAULT_KINDS",
+    "OUTAGE_KINDS",
+    "SERVICE_NAMES",
     "DropConnection",
     "DuplicateDelivery",
     "ExpireLease",
@@ -47,6 +49,8 @@ __all__ = [
     "Fault",
     "KillAtCrashpoint",
     "KillOnEffect",
+    "PartitionService",
+    "PauseService",
     "RaiseIn",
     "RestartBroker",
     "RestartDatabase",
@@ -210,10 +214,61 @@ class DuplicateDelivery:
         check_int(self, "at_effect", self.at_effect, 1)
 
 
+SERVICE_NAMES: tuple[str, ...] = ("broker", "database")
+"""The services a `PauseService` or `PartitionService` can name."""
+MAX_OUTAGE_SECONDS = 30.0
+
+
+def _check_outage(obj: object, service: object, seconds: object) -> None:
+    if service not in SERVICE_NAMES:
+        raise InvalidScenarioError(f"{type(obj).__name__}.service", service,
+                                   f"one of {SERVICE_NAMES}", "name the broker or the database")
+    number = seconds if type(seconds) in (int, float) else None
+    if number is None or not 0 < float(number) <= MAX_OUTAGE_SECONDS:  # type: ignore[arg-type]  # an int or float here
+        raise InvalidScenarioError(
+            f"{type(obj).__name__}.seconds", seconds,
+            f"a number of seconds in (0, {MAX_OUTAGE_SECONDS:g}]", "pass e.g. seconds=2.0")
+
+
+@dataclass(frozen=True)
+class PauseService:
+    """Freeze `service` (broker or database) when journal entry `at_effect` appears, and
+    thaw it `seconds` later: the server keeps its connections but answers nothing, so
+    clients hang instead of failing (a container's `docker pause`). The body that wrote
+    the entry goes on at once; the fault ends, and is logged, when the server thaws.
+    Like a restart, it may interrupt any work in flight meanwhile."""
+
+    at_effect: int
+    service: str = "broker"
+    seconds: float = 2.0
+
+    def __post_init__(self) -> None:
+        check_int(self, "at_effect", self.at_effect, 1)
+        _check_outage(self, self.service, self.seconds)
+
+
+@dataclass(frozen=True)
+class PartitionService:
+    """Cut the network between the workers and `service` when journal entry `at_effect`
+    appears, and heal it `seconds` later: the server lives on, with its sessions and
+    unacknowledged deliveries, while nothing reaches it (a container disconnected from
+    its network). Lands and is logged as `PauseService`."""
+
+    at_effect: int
+    service: str = "broker"
+    seconds: float = 2.0
+
+    def __post_init__(self) -> None:
+        check_int(self, "at_effect", self.at_effect, 1)
+        _check_outage(self, self.service, self.seconds)
+
+
 Fault = (RaiseIn | KillAtCrashpoint | KillOnEffect | RestartBroker | RestartDatabase
-         | DropConnection | FailCommit | ExpireLease | DuplicateDelivery)
+         | DropConnection | FailCommit | ExpireLease | DuplicateDelivery | PauseService
+         | PartitionService)
 FAULT_TYPES = (RaiseIn, KillAtCrashpoint, KillOnEffect, RestartBroker, RestartDatabase,
-               DropConnection, FailCommit, ExpireLease, DuplicateDelivery)
+               DropConnection, FailCommit, ExpireLease, DuplicateDelivery, PauseService,
+               PartitionService)
 
 FAULT_KINDS: tuple[str, ...] = (
     "raise_in",
@@ -225,8 +280,15 @@ FAULT_KINDS: tuple[str, ...] = (
     "fail_commit",
     "expire_lease",
     "duplicate_delivery",
+    "pause_service",
+    "partition_service",
 )
 """Kind names of faults, as used in JSON, generator knobs and statistics."""
+
+OUTAGE_KINDS: tuple[str, ...] = ("pause_service", "partition_service")
+"""Faults only servers in containers allow. The generator draws them only when asked
+(`fault_kinds` names them, as the harness does for an adapter that offers them), so the
+scenarios drawn from a seed elsewhere stay the same."""
 
 _KIND_OF = dict(zip(FAULT_TYPES, FAULT_KINDS, strict=True))
 TYPE_OF_KIND = dict(zip(FAULT_KINDS, FAULT_TYPES, strict=True))

@@ -27,6 +27,8 @@ from scenarios.errors import InvalidScenarioError
 from scenarios.faults import (
     CRASHPOINTS,
     FAULT_KINDS,
+    OUTAGE_KINDS,
+    SERVICE_NAMES,
     DropConnection,
     DuplicateDelivery,
     ExpireLease,
@@ -34,6 +36,8 @@ from scenarios.faults import (
     Fault,
     KillAtCrashpoint,
     KillOnEffect,
+    PartitionService,
+    PauseService,
     RaiseIn,
     RestartBroker,
     RestartDatabase,
@@ -103,7 +107,7 @@ class Knobs:
     max_calculations: int = 3
     max_faults: int = 2
     max_launches: int = 3
-    fault_kinds: frozenset[str] = frozenset(FAULT_KINDS)
+    fault_kinds: frozenset[str] = frozenset(FAULT_KINDS) - frozenset(OUTAGE_KINDS)
     crashpoints: frozenset[str] = frozenset(CRASHPOINTS)
     capabilities: Capabilities | None = field(default=None, compare=False)
 
@@ -131,6 +135,7 @@ _STEP_MENU = ("compute", "launch_calcs", "compute", "launch_calcs", "launch_calc
 _FAULT_MENU = ("raise_in", "kill_at_crashpoint", "raise_in", "kill_at_crashpoint",
                "kill_at_crashpoint", "kill_on_effect", "restart_broker", "restart_database",
                "drop_connection", "kill_on_effect", "expire_lease", "duplicate_delivery")
+_OUTAGE_SECONDS = (0.5, 1.0, 2.0, 3.0)
 _CRASH_MENU = ("after_effect_before_checkpoint", "after_checkpoint_before_ack",
                "while_waiting", "after_effect_before_checkpoint", "before_effect",
                "after_claim", "after_checkpoint_before_ack")
@@ -265,7 +270,7 @@ class _Builder:
         return bodies, launching
 
     def faults(self) -> tuple[Fault, ...]:
-        kinds = [k for k in _FAULT_MENU if k in self.k.fault_kinds]
+        kinds = [k for k in _FAULT_MENU + OUTAGE_KINDS if k in self.k.fault_kinds]
         if not self.k.crashpoints:
             kinds = [k for k in kinds if k != "kill_at_crashpoint"]
         if not kinds or self.k.max_faults == 0:
@@ -302,6 +307,10 @@ class _Builder:
                 faults.append(ExpireLease(self.c.integer(1, horizon)))
             elif kind == "duplicate_delivery":
                 faults.append(DuplicateDelivery(self.c.integer(1, horizon)))
+            elif kind in OUTAGE_KINDS:
+                outage = PauseService if kind == "pause_service" else PartitionService
+                faults.append(outage(self.c.integer(1, horizon), self.c.choice(SERVICE_NAMES),
+                                     self.c.choice(_OUTAGE_SECONDS)))
             else:
                 faults.append(DropConnection(self.c.integer(1, horizon)))
         return tuple(faults)

@@ -16,11 +16,13 @@ from hypothesis import strategies as st
 from scenarios._values_pool import SIMPLE_VALUES, TRICKY_VALUES
 from scenarios.calculations import CALCULATION_FUNCTIONS
 from scenarios.capabilities import Capabilities
-from scenarios.faults import CRASHPOINTS, FAULT_KINDS, Fault
+from scenarios.faults import CRASHPOINTS, FAULT_KINDS, OUTAGE_KINDS, Fault
 from scenarios.generate import Knobs, _Builder, build_scenario
 from scenarios.language import Calculation, Workflow
 from scenarios.plan import LaunchOp
 from scenarios.scenario import Scenario
+
+_DRAWN_KINDS = tuple(k for k in FAULT_KINDS if k not in OUTAGE_KINDS)  # as generate's Knobs
 
 __all__ = [
     "calculations",
@@ -88,7 +90,7 @@ def _knobs(max_steps: int, fault_kinds: Collection[str], capabilities: Capabilit
                  capabilities=capabilities, **extra)
 
 
-def scenarios(max_steps: int = 8, fault_kinds: Collection[str] = FAULT_KINDS,
+def scenarios(max_steps: int = 8, fault_kinds: Collection[str] = _DRAWN_KINDS,
               capabilities: Capabilities | None = None, **knobs: Any
               ) -> st.SearchStrategy[Scenario]:
     """Valid scenarios. Knobs as in `scenarios.generate.Knobs` (max_steps up to 20)."""
@@ -144,7 +146,7 @@ def workflows(calcs: Sequence[Calculation] | None = None, max_steps: int = 8,
 
 
 def fault_plans(workflows: Sequence[Workflow], calcs: Sequence[Calculation],
-                fault_kinds: Collection[str] = FAULT_KINDS, max_faults: int = 2,
+                fault_kinds: Collection[str] = _DRAWN_KINDS, max_faults: int = 2,
                 crashpoints: Collection[str] = CRASHPOINTS) -> st.SearchStrategy[tuple[Fault, ...]]:
     """Fault plans targeting these workflows' steps and these calculations."""
     config = Knobs(max_faults=max_faults, fault_kinds=frozenset(fault_kinds),

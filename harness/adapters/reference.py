@@ -43,7 +43,7 @@ from reference_engine.runtime.worker import LOG_ENV_VAR as WORKER_LOG_ENV
 from reference_engine.storage.schema import events as event_table
 from reference_engine.storage.schema import tasks
 from scenarios.capabilities import ALL_CLAUSES, Capabilities
-from scenarios.faults import CRASHPOINTS
+from scenarios.faults import CRASHPOINTS, OUTAGE_KINDS
 from scenarios.plan import SetCaching, caching_enabled
 
 __all__ = ["TIERS", "ReferenceAdapter", "make_adapter"]
@@ -87,12 +87,16 @@ _TIERS = {
         "restart_broker": "the embedded tier has no broker (its task queue is a SQLite table)",
         "restart_database": "the embedded tier's database is a SQLite file, not a server",
         "drop_connection": "the embedded tier has no network connections to drop",
+        **{kind: "the embedded tier has no server to freeze or cut off"
+           for kind in OUTAGE_KINDS},
     }),
 }
 _TIERS["real"] = RealTier()  # type: ignore[assignment]  # same hooks, duck-typed
 # In-process, seeded: opened by ``reference_sim.SimReferenceAdapter`` (``make_adapter``
-# routes tier "sim" there); every fault is simulated, so none is unsupported.
-_TIERS["sim"] = _Tier("sim", {})
+# routes tier "sim" there); every fault is simulated except a frozen or unreachable
+# server, which only containers give.
+_TIERS["sim"] = _Tier("sim", {kind: "the simulation models no frozen or unreachable server"
+                               for kind in OUTAGE_KINDS})
 TIERS: tuple[str, ...] = tuple(_TIERS)
 
 
@@ -339,6 +343,12 @@ class ReferenceAdapter:
 
     def drop_connection(self) -> None:
         self._fault("drop_connection")
+
+    def pause_service(self, service: str, seconds: float) -> None:
+        self._fault("pause_service", service=service, seconds=seconds)
+
+    def partition_service(self, service: str, seconds: float) -> None:
+        self._fault("partition_service", service=service, seconds=seconds)
 
     def _fault(self, operation: str, **options: Any) -> None:
         reason = self._tier.fault(operation, **options)

@@ -11,6 +11,7 @@ the reason, so their clauses read "unknown".
 from __future__ import annotations
 
 import atexit
+import os
 import secrets
 import threading
 from collections.abc import Iterator
@@ -30,7 +31,10 @@ from harness.services import (
     with_queue,
 )
 from harness.services.base import ServiceProvider
+from harness.services.containers import DockerServer, partition_service, pause_service
+from harness.services.providers import SERVICES_ENV
 from harness.session import Session
+from scenarios.faults import OUTAGE_KINDS
 
 __all__ = ["RealTier", "shared_services", "use_services"]
 
@@ -105,8 +109,21 @@ class RealTier:
     """Same hooks as the adapter's other tiers, plus the faults the real tier can do."""
 
     name: str = "real"
-    unsupported: dict[str, str] = field(default_factory=dict)
     _scenarios: dict[str, str] = field(default_factory=dict)  # workdir -> database name
+
+    @property
+    def unsupported(self) -> dict[str, str]:
+        """Pauses and partitions need servers in containers: asked before the servers
+        start (to draw scenarios), so judged from the provider that will be chosen."""
+        with _lock:
+            started = _shared
+        if started is not None:
+            can = isinstance(started[1].postgres.control, DockerServer)
+        else:
+            can = os.environ.get(SERVICES_ENV) == "containers"
+        reason = ("a frozen or unreachable server needs the services in containers "
+                  f"(--services containers or {SERVICES_ENV}=containers)")
+        return {} if can else dict.fromkeys(OUTAGE_KINDS, reason)
 
     def _key(self, session: Session) -> str:
         return str(session.workdir)
@@ -154,9 +171,16 @@ class RealTier:
                 restart_database(database, kill=True)
             return reason
         if operation == "drop_connection":
-            if broker.node is None:
+            if broker.node is None and not isinstance(broker.control, DockerServer):
                 return "rabbitmqctl cannot reach the broker's node (set WFCONFORM_RABBITMQ_NODE)"
             cut_connections(broker, "w*")  # every worker's AMQP connection, server side
+            return None
+        if operation in OUTAGE_KINDS:
+            server = broker if options["service"] == "broker" else database
+            if not isinstance(server.control, DockerServer):
+                return self.unsupported.get(operation, "the server is not in a container")
+            outage = pause_service if operation == "pause_service" else partition_service
+            outage(server, options["seconds"])
             return None
         return f"unknown fault {operation!r}"
 

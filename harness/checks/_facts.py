@@ -28,7 +28,9 @@ KILL_FAULTS = frozenset({"kill_at_crashpoint", "kill_on_effect"})
 REDELIVERY_FAULTS = frozenset({"expire_lease", "duplicate_delivery"})
 # A broker or database restart, or a cut connection, interrupts all work in flight at
 # once (its lease or delivery may be given to another worker), not one effect key.
-SERVICE_FAULTS = frozenset({"restart_broker", "restart_database", "drop_connection"})
+# A pause or partition of a service spans its whole outage (t0 to t) the same way.
+SERVICE_FAULTS = frozenset({"restart_broker", "restart_database", "drop_connection",
+                            "pause_service", "partition_service"})
 MAX_WITNESS = 6
 
 

@@ -15,6 +15,7 @@ from harness.services.base import (
     Services,
     ServiceUnavailable,
 )
+from harness.services.containers import DockerServer, partition_service, pause_service
 from harness.services.faults import (
     FaultRecord,
     FaultUnavailable,
@@ -36,6 +37,7 @@ from harness.services.providers import (
 
 __all__ = [
     "Containers",
+    "DockerServer",
     "FaultRecord",
     "FaultUnavailable",
     "Isolation",
@@ -51,6 +53,8 @@ __all__ = [
     "connections",
     "cut_connections",
     "default_providers",
+    "partition_service",
+    "pause_service",
     "restart_broker",
     "restart_database",
     "set_consumer_timeout",

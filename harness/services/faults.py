@@ -77,6 +77,9 @@ def restart_database(server: Server, kill: bool = False, down_for: float = 0.0) 
 
 
 def _ctl(fault: str, server: Server) -> list[str]:
+    inside = getattr(server.control, "exec_argv", None)  # a container: its own CLI
+    if inside is not None:
+        return [*inside, "rabbitmqctl", "-q"]
     ctl = find_binary("rabbitmqctl", ("/usr/lib/rabbitmq/bin",))
     if ctl is None or server.node is None:
         raise FaultUnavailable(fault, server, "needs rabbitmqctl and the node name "

@@ -4,7 +4,7 @@
    ``WFCONFORM_RABBITMQ_URL``, or the pytest options). Not ours: no restarts, no kills.
 2. ``LocalServers``: a throwaway PostgreSQL cluster and RabbitMQ node started from the
    local binaries; they can be stopped, killed and restarted on the same port.
-3. ``Containers``: testcontainers, where a Docker engine answers.
+3. ``Containers``: testcontainers, where a Docker engine answers (``containers.py``).
 
 ``choose`` returns the first provider that can serve, or raises ``ServiceUnavailable``
 with each provider's reason, which a skipped test prints.
@@ -28,6 +28,7 @@ from harness.services.base import (
     Services,
     ServiceUnavailable,
 )
+from harness.services.containers import Containers
 from harness.services.isolation import (
     CtlVhosts,
     ManagementVhosts,
@@ -161,49 +162,23 @@ class LocalServers:
                 self.reaper = None
 
 
-class Containers:
-    """testcontainers' PostgresContainer and RabbitMqContainer (needs a Docker engine)."""
-
-    name = "testcontainers"
-    controllable = False  # mapped ports change across a container restart
-
-    def __init__(self) -> None:
-        self._containers: list[object] = []
-
-    def unavailable(self) -> str | None:
-        try:
-            import docker
-            import testcontainers  # noqa: F401  # only checking that it is installed
-        except ImportError:
-            return "testcontainers is not installed (pip install 'wfconform[containers]')"
-        try:
-            docker.from_env(timeout=3).ping()
-        except Exception as exc:  # docker raises many kinds; any means "no engine"
-            return f"no Docker engine answers ({type(exc).__name__})"
-        return None
-
-    def start(self) -> Services:
-        from testcontainers.postgres import PostgresContainer
-        from testcontainers.rabbitmq import RabbitMqContainer
-
-        pg = PostgresContainer("postgres:16-alpine", driver="psycopg").start()
-        self._containers.append(pg)
-        rmq = RabbitMqContainer("rabbitmq:3.13-alpine").start()
-        self._containers.append(rmq)
-        host, port = rmq.get_container_host_ip(), rmq.get_exposed_port(rmq.port)
-        amqp = f"amqp://{rmq.username}:{rmq.password}@{host}:{port}/%2F"
-        pg_url = pg.get_connection_url()
-        return Services(self.name, Server("postgres", pg_url, PostgresDatabases(pg_url)),
-                        Server("rabbitmq", amqp, SharedVhostQueues(amqp)))
-
-    def stop(self) -> None:
-        while self._containers:
-            self._containers.pop().stop()  # type: ignore[attr-defined]  # DockerContainer
+SERVICES_ENV = "WFCONFORM_SERVICES"
+SERVICE_CHOICES = ("auto", "urls", "local", "containers")
 
 
-def default_providers(postgres_url: str | None = None,
-                      rabbitmq_url: str | None = None) -> list[ServiceProvider]:
-    return [UserUrls(postgres_url, rabbitmq_url), LocalServers(), Containers()]
+def default_providers(postgres_url: str | None = None, rabbitmq_url: str | None = None,
+                      services: str | None = None) -> list[ServiceProvider]:
+    """The providers to try, in order: all three (``auto``), or only the one named by
+    ``services`` or ``WFCONFORM_SERVICES`` (``urls``, ``local``, ``containers``), which
+    ``wfconform run --services`` and ``pytest --wfconform-services`` set."""
+    chosen = services or os.environ.get(SERVICES_ENV) or "auto"
+    if chosen not in SERVICE_CHOICES:
+        raise ValueError(f"services {chosen!r} (from --services or {SERVICES_ENV}) is not one "
+                         f"of {', '.join(SERVICE_CHOICES)}; pick one of them")
+    every: dict[str, ServiceProvider] = {
+        "urls": UserUrls(postgres_url, rabbitmq_url), "local": LocalServers(),
+        "containers": Containers()}
+    return list(every.values()) if chosen == "auto" else [every[chosen]]
 
 
 def choose(providers: Sequence[ServiceProvider], controllable: bool = False) -> ServiceProvider:

@@ -15,7 +15,7 @@ EXPECTED_EXPORTS = {
     "CRASHPOINTS", "FAILED_SOURCE_POLICIES", "FAULT_KINDS", "FORMAT", "HASH_NORMALISATIONS",
     "MAX_ITERATIONS", "STEP_KINDS", "CacheExpectation", "CalcCall", "Calculation",
     "Capabilities", "Compute", "Const", "DropConnection", "DuplicateDelivery", "EffectBound",
-    "EffectSite", "ExpireLease", "FailCommit",
+    "EffectSite", "ExpireLease", "FailCommit", "OUTAGE_KINDS", "PartitionService", "PauseService",
     "Expectation", "Fault", "FrozenMap", "IdRelation", "If", "Input", "InvalidScenarioError",
     "Invalidate", "KillAtCrashpoint", "KillOnEffect", "KillProcess", "Knobs", "Launch",
     "LaunchCalcs", "LaunchExpectation", "LaunchOp", "LaunchWorkflow", "RaiseIn", "Relaunch",

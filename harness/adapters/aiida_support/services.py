@@ -45,6 +45,7 @@ from harness.services import (
 )
 from harness.services._proc import run
 from harness.services.base import ServiceProvider
+from harness.services.providers import SERVICES_ENV, Containers
 
 __all__ = [
     "LONG_CONSUMER_TIMEOUT_MS",
@@ -73,12 +74,20 @@ def use_providers(providers: Sequence[ServiceProvider] | None) -> None:
     _providers = providers
 
 
+def _default_providers() -> list[ServiceProvider]:
+    """Containers when the user chose them (``--services containers``), else throwaway
+    local servers: the only two that can stop, kill and restart what they serve."""
+    if os.environ.get(SERVICES_ENV) == "containers":
+        return [Containers()]
+    return [LocalServers(consumer_timeout_ms=LONG_CONSUMER_TIMEOUT_MS)]
+
+
 def aiida_services() -> AiidaServices:
     """The psql tier's servers in this harness process, started on first use."""
     global _shared
     with _lock:
         if _shared is None:
-            providers = _providers or [LocalServers(consumer_timeout_ms=LONG_CONSUMER_TIMEOUT_MS)]
+            providers = _providers or _default_providers()
             provider = choose(providers, controllable=True)
             _shared = AiidaServices(provider, provider.start())
             atexit.register(stop_aiida_services)
