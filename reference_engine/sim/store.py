@@ -50,15 +50,24 @@ def freeze(value: JsonValue) -> bytes:
     """Bytes that ``thaw`` turns into a fresh copy of ``loads(dumps(value))``.
 
     Version 2 has no back-references, so a value used twice comes back as two copies,
-    as from JSON. A type marshal refuses (a subclass of int or str) goes through JSON.
+    as from JSON; it keeps tuples, sets, bytes and non-``str`` keys as they are. A type
+    marshal refuses (a subclass of int or str, a Decimal, datetime or array) goes
+    through the engine's typed JSON text instead, marked by a leading NUL byte (no
+    marshal stream starts with one).
     """
     try:
         return marshal.dumps(value, 2)
     except ValueError:
-        return marshal.dumps(loads(dumps(value)), 2)
+        return b"\0" + dumps(value).encode("utf-8", "surrogatepass")
 
 
-thaw = marshal.loads
+def thaw(data: bytes) -> JsonValue:
+    """A fresh copy of the value ``freeze`` gave ``data`` for."""
+    if data[:1] == b"\0":
+        return loads(data[1:].decode("utf-8", "surrogatepass"))
+    return marshal.loads(data)
+
+
 _new_record = object.__new__
 
 
