@@ -27,7 +27,8 @@ from scenarios.oracle.expectation import (
 )
 from scenarios.plan import Invalidate, KillProcess, Launch, Relaunch, SetCaching
 from scenarios.scenario import Scenario
-from scenarios.values import FrozenMap, canonical
+from scenarios._scenario_values import scenario_values
+from scenarios.values import VALUE_KINDS, FrozenMap, canonical
 
 __all__ = [
     "CacheExpectation",
@@ -65,6 +66,12 @@ def _not_applicable(scenario: Scenario, capabilities: Capabilities) -> tuple[str
     for fault in scenario.faults:
         if isinstance(fault, KillAtCrashpoint) and fault.crashpoint not in capabilities.crashpoints:
             reasons.append(f"the engine cannot arm crashpoint {fault.crashpoint}")
+    if len(capabilities.value_kinds) < len(VALUE_KINDS):
+        for where, value in scenario_values(scenario):
+            refused = capabilities.refused_kinds(value)
+            if refused:
+                reasons.append(f"the engine does not take {', '.join(sorted(refused))} values "
+                               f"({where})")
     return tuple(dict.fromkeys(reasons))
 
 
