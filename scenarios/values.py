@@ -67,6 +67,7 @@ HASH_NORMALISATIONS: Mapping[str, str] = {
 """Documented ways an engine may coarsen its cache key; declared in `Capabilities`."""
 
 _SCALARS = (type(None), bool, int, float, str)
+_FAST = frozenset({type(None), bool, float, str})
 _LEAVES = frozenset({type(None), bool, int, float, str, bytes, Decimal, _dt.datetime})
 _HASHABLE = _LEAVES | {tuple, frozenset, NumArray}
 _EXPECTED = ("None, bool, int, float, str, bytes, Decimal, datetime, NumArray, list, tuple, "
@@ -91,6 +92,9 @@ def check_value(value: Any, field: str, _depth: int = 0) -> None:
         )
     if kind in (list, tuple):
         for index, item in enumerate(value):
+            item_kind = type(item)
+            if item_kind in _FAST or (item_kind is int and item.bit_length() <= MAX_INT_BITS):
+                continue  # the common leaves, without a call and a path string
             check_value(item, f"{field}[{index}]", _depth + 1)
         return
     if kind in (set, frozenset):
@@ -273,17 +277,15 @@ def first_difference(left: Any, right: Any, path: str = "") -> str | None:
                     if found is not None:
                         return found
             else:
-                only = sorted(set(lkeys) ^ set(rkeys))[0]
-                key = lkeys.get(only, rkeys.get(only))
-                side = "left" if only in lkeys else "right"
-                return f"{path or 'the value'}: key {key!r} only on the {side} ({_key_hint(key)})"
+                left_only = [lkeys[t] for t in sorted(set(lkeys) - set(rkeys))]
+                right_only = [rkeys[t] for t in sorted(set(rkeys) - set(lkeys))]
+                return (f"{path or 'the value'}: keys {_keys(left_only)} vs "
+                        f"{_keys(right_only)}")
     return f"{path or 'the value'}: {_show(left)} vs {_show(right)}"
 
 
-def _key_hint(key: Any) -> str:
-    if type(key) is str and unicodedata.is_normalized("NFC", key) is False:
-        return "not NFC"
-    return type(key).__name__
+def _keys(keys: list[Any]) -> str:
+    return "[" + ", ".join(f"{_show(k)} ({type(k).__name__})" for k in keys) + "]"
 
 
 def _show(value: Any) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from itertools import combinations
 from typing import Any
 
+from scenarios._scenario_values import scenario_values
 from scenarios.capabilities import Capabilities
 from scenarios.faults import FailCommit, Fault, KillAtCrashpoint, KillOnEffect, RaiseIn
 from scenarios.oracle._cache import contains_unknown
@@ -27,7 +28,6 @@ from scenarios.oracle.expectation import (
 )
 from scenarios.plan import Invalidate, KillProcess, Launch, Relaunch, SetCaching
 from scenarios.scenario import Scenario
-from scenarios._scenario_values import scenario_values
 from scenarios.values import VALUE_KINDS, FrozenMap, canonical
 
 __all__ = [
