@@ -21,7 +21,7 @@ from typing import Any
 
 from scenarios._value_kinds import NumArray
 
-__all__ = ["PAIR_KINDS", "depth_of", "near"]
+__all__ = ["PAIR_EXAMPLES", "PAIR_KINDS", "depth_of", "near"]
 
 PAIR_KINDS: dict[str, str] = {
     "type_swap": "one container or scalar type swapped (tuple/list, set/frozenset, bytes/str, "
@@ -38,6 +38,38 @@ PAIR_KINDS: dict[str, str] = {
     "dict_reorder": "a dict in another key order: equal, so it must still hit",
 }
 """What `near` may change; all but the two reorders make a different value."""
+
+def _deep(levels: int, leaf: Any) -> Any:
+    for _ in range(levels):
+        leaf = [leaf]
+    return leaf
+
+
+def _reinserted(members: list[int]) -> set[int]:
+    out: set[int] = set()
+    for member in members:
+        out.add(member)
+    return out
+
+
+PAIR_EXAMPLES: dict[str, tuple[Any, Any]] = {
+    "tuple_list": ((1, 2), [1, 2]),
+    "bytes_str": (b"1", "1"),
+    "set_frozenset": ({1, 2}, frozenset({1, 2})),
+    "set_order": (_reinserted([8, 16, 24]), _reinserted([24, 16, 8])),
+    "decimal_exponent": (Decimal("1.0"), Decimal("1.00")),
+    "int_edge": (2**53, 2**53 + 1),
+    "sign": ({"x": -1.5}, {"x": 1.5}),
+    "signed_zero": (-0.0, 0.0),
+    "timezone": (_dt.datetime(2026, 1, 1), _dt.datetime(2026, 1, 1, tzinfo=_dt.UTC)),
+    "key_type": ({1: "a"}, {"1": "a"}),
+    "key_normal_form": ({unicodedata.normalize("NFC", "caf\u00e9"): 1},
+                        {unicodedata.normalize("NFD", "caf\u00e9"): 1}),
+    "empty_none": ([], None),
+    "deep": (_deep(40, 1), _deep(40, 2)),
+}
+"""One exact pair per kind the variants conflate (catalog `k4_typed_near_pairs`): each
+pair differs, except `set_order` (equal sets whose iteration order differs: must hit)."""
 
 _MAX_DEPTH = 99  # scenarios.values.MAX_DEPTH - 1: "deeper" must stay valid
 
