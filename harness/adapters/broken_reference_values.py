@@ -81,7 +81,7 @@ VALUE_BUGS: dict[str, ValueBug] = {
     "hash_set_in_iteration_order": ValueBug(
         "the cache hash encodes a set as a list in iteration order, so two equal sets built "
         "in another order miss", "set_order", "K5",
-        lambda v, d: ("<set>", *v) if type(v) in (set, frozenset) else v),
+        lambda v, d: (f"<{type(v).__name__}>", *v) if type(v) in (set, frozenset) else v),
     "hash_decimal_normalised": ValueBug(
         "the cache hash normalises Decimals (1.0 and 1.00 collide)", "decimal_exponent", "K4",
         lambda v, d: v.normalize() if type(v) is Decimal and v.is_finite() else v),
