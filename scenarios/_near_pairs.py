@@ -24,18 +24,22 @@ from scenarios._value_kinds import NumArray
 __all__ = ["PAIR_EXAMPLES", "PAIR_KINDS", "depth_of", "near"]
 
 PAIR_KINDS: dict[str, str] = {
-    "type_swap": "one container or scalar type swapped (tuple/list, set/frozenset, bytes/str, "
-                 "int/float/bool)",
+    "number_type": "an int, float, bool or numeric str of the same number",
     "sign": "one sign flipped (-0.0 for 0.0)",
+    "tuple_list": "a tuple for a list or the reverse",
+    "set_frozenset": "a frozenset for a set or the reverse",
+    "bytes_str": "bytes for str or the reverse",
     "int_edge": "an int beyond 2**53 moved by one (a float-based hash merges them)",
     "normal_form": "one string in the other Unicode normal form (NFC/NFD)",
     "key": "one dict key changed: its type (1, '1', 1.0, True) or its normal form",
-    "deeper": "one level deeper: a value wrapped in a one-element list",
+    "deeper": "one level deeper: a value wrapped in a one-element list (tuple if hashable)",
     "empty_none": "an empty container for None, or None for an empty container",
     "decimal_exponent": "a Decimal with another exponent (1.0 and 1.00)",
     "timezone": "a naive datetime made aware (UTC), or the reverse",
     "set_reorder": "a set built in another insertion order: equal, so it must still hit",
     "dict_reorder": "a dict in another key order: equal, so it must still hit",
+    "neighbour": "a float moved to the next float up",
+    "array_dtype": "an int64 array as float64 or the reverse",
 }
 """What `near` may change; all but the two reorders make a different value."""
 
@@ -92,104 +96,129 @@ def depth_of(value: Any) -> int:
 
 
 def near(value: Any, chooser: Any) -> Any:
-    """A value one minimal change away from `value` (or equal, for the reorder kinds)."""
-    depth = depth_of(value)
-    return _at(value, chooser.integer(0, depth) if depth else 0, chooser, False, 0)
+    """A value one minimal change away from `value` (or equal, for the reorder kinds).
+
+    The kind of change is drawn first (among those `value` offers anywhere), then the
+    place: so every kind is as likely as every other, whatever the value's shape.
+    """
+    sites: list[tuple[tuple[Any, ...], str, Any]] = []
+    _collect(value, (), False, 0, sites)
+    labels = sorted({label for _, label, _ in sites}, key=_ORDER.index)
+    label = chooser.choice(labels)
+    steps, _, change = chooser.choice([site for site in sites if site[1] == label])
+    return _replace(value, steps, change)
 
 
-def _at(value: Any, depth: int, c: Any, hashable: bool, level: int) -> Any:
+_ORDER = ("number_type", "sign", "tuple_list", "set_frozenset", "bytes_str", "int_edge",
+          "normal_form", "key", "deeper", "empty_none", "decimal_exponent", "timezone",
+          "set_reorder", "dict_reorder", "neighbour", "array_dtype")
+
+
+def _collect(value: Any, steps: tuple[Any, ...], hashable: bool, level: int,
+             sites: list[tuple[tuple[Any, ...], str, Any]]) -> None:
+    """Every (place, kind of change, change) the value offers, keys and members included."""
+    sites.extend((steps, label, change) for label, change in _options(value, hashable, level))
     kind = type(value)
-    if depth > 0 and kind in (list, tuple):
-        eligible = [i for i, item in enumerate(value) if depth_of(item) >= depth - 1]
-        if eligible:
-            index = c.choice(eligible)
-            items = list(value)
-            items[index] = _at(value[index], depth - 1, c, hashable or kind is tuple, level + 1)
-            return kind(items)
-    elif depth > 0 and kind in (set, frozenset):
-        eligible = sorted((m for m in value if depth_of(m) >= depth - 1), key=repr)
-        if eligible:
-            member = c.choice(eligible)
-            rest = [m for m in value if m is not member]
-            return kind([*rest, _at(member, depth - 1, c, True, level + 1)])
-    elif depth > 0 and kind is dict:
-        eligible = [(0, k) for k in sorted(value, key=repr) if depth_of(value[k]) >= depth - 1]
-        eligible += [(1, k) for k in sorted(value, key=repr) if depth_of(k) >= depth - 1]
-        if eligible:
-            in_key, key = c.choice(eligible)
-            if in_key:
-                new = _at(key, depth - 1, c, True, level + 1)
-                if new not in value:
-                    return {(new if k is key else k): item for k, item in value.items()}
-            else:
-                return {**value, key: _at(value[key], depth - 1, c, hashable, level + 1)}
-    options = _options(value, hashable, level)
-    return c.choice(options)(value)
+    if kind in (list, tuple):
+        for index, item in enumerate(value):
+            _collect(item, (*steps, ("item", index)), hashable, level + 1, sites)
+    elif kind in (set, frozenset):
+        for member in value:
+            _collect(member, (*steps, ("member", member)), True, level + 1, sites)
+    elif kind is dict:
+        for key, item in value.items():
+            _collect(item, (*steps, ("value", key)), hashable, level + 1, sites)
+            if type(key) in (tuple, frozenset):
+                _collect(key, (*steps, ("key", key)), True, level + 1, sites)
 
 
-def _options(value: Any, hashable: bool, level: int) -> list[Any]:
+def _replace(value: Any, steps: tuple[Any, ...], change: Any) -> Any:
+    if not steps:
+        return change(value)
+    (how, where), rest = steps[0], steps[1:]
     kind = type(value)
-    opts: list[Any] = []
+    if how == "item":
+        items = list(value)
+        items[where] = _replace(items[where], rest, change)
+        return kind(items)
+    if how == "member":
+        new = _replace(where, rest, change)
+        return kind([*(m for m in value if m is not where), new])
+    if how == "value":
+        return {**value, where: _replace(value[where], rest, change)}
+    new_key = _replace(where, rest, change)
+    if new_key in value:
+        return value
+    return {(new_key if k is where else k): item for k, item in value.items()}
+
+
+def _options(value: Any, hashable: bool, level: int) -> list[tuple[str, Any]]:
+    kind = type(value)
+    opts: list[tuple[str, Any]] = []
     if kind in (list, tuple):
         if not hashable or kind is list:
-            opts.append(tuple if kind is list else list)
-        if not value:
-            opts.append(lambda v: None)
+            opts.append(("tuple_list", tuple if kind is list else list))
+        if not value and not hashable:
+            opts.append(("empty_none", lambda v: None))
     elif kind in (set, frozenset):
         if not hashable or kind is set:
-            opts.append(frozenset if kind is set else set)
-        opts.append(lambda v: kind(reversed(list(v))))  # set_reorder
-        if not value:
-            opts.append(lambda v: None)
+            opts.append(("set_frozenset", frozenset if kind is set else set))
+        if len(value) > 1:
+            opts.append(("set_reorder", lambda v: type(v)(reversed(list(v)))))
+        if not value and not hashable:
+            opts.append(("empty_none", lambda v: None))
     elif kind is dict:
         if value:
-            opts.extend(_key_options(value))
-            opts.append(lambda v: dict(reversed(list(v.items()))))  # dict_reorder
-        else:
-            opts.append(lambda v: None)
+            opts.extend(("key", change) for change in _key_options(value))
+            if len(value) > 1:
+                opts.append(("dict_reorder", lambda v: dict(reversed(list(v.items())))))
+        elif not hashable:
+            opts.append(("empty_none", lambda v: None))
     else:
         opts.extend(_leaf_options(value, hashable))
     if level < _MAX_DEPTH:
-        opts.append(lambda v: (v,) if hashable else [v])  # deeper
+        opts.append(("deeper", lambda v: (v,) if hashable else [v]))
     return opts
 
 
-def _leaf_options(value: Any, hashable: bool) -> list[Any]:
+def _leaf_options(value: Any, hashable: bool) -> list[tuple[str, Any]]:
     kind = type(value)
     if value is None:
-        return [lambda v: ()] if hashable else [lambda v: [], lambda v: {}]
+        return [("empty_none", lambda v: ())] if hashable else [
+            ("empty_none", lambda v: []), ("empty_none", lambda v: {})]
     if kind is bool:
-        return [int, float, lambda v: not v]
+        return [("number_type", int), ("number_type", float)]
     if kind is int:
-        opts = [lambda v: -v] if value else [lambda v: False]
+        opts: list[tuple[str, Any]] = [("sign", lambda v: -v)] if value else []
         if abs(value) < 2**53:
-            opts.append(float)
+            opts.append(("number_type", float))
         else:
-            opts.append(lambda v: v + 1 if v > 0 else v - 1)  # int_edge
+            opts.append(("int_edge", lambda v: v + 1 if v > 0 else v - 1))
         if value in (0, 1):
-            opts.append(bool)
-        return [*opts, str]
+            opts.append(("number_type", bool))
+        return [*opts, ("number_type", str)]
     if kind is float:
-        opts = [lambda v: -v]
+        opts = [("sign", lambda v: -v), ("neighbour", lambda v: math.nextafter(v, math.inf))]
         if math.isfinite(value) and value.is_integer() and abs(value) < 2**53:
-            opts.append(int)
-        return [*opts, lambda v: math.nextafter(v, math.inf)]
+            opts.append(("number_type", int))
+        return opts
     if kind is str:
-        return [_other_form, lambda v: v.encode("utf-8")]
+        return [("normal_form", _other_form), ("bytes_str", lambda v: v.encode("utf-8"))]
     if kind is bytes:
-        return [lambda v: v.decode("latin-1")]
+        return [("bytes_str", lambda v: v.decode("latin-1"))]
     if kind is Decimal:
         if value.is_finite():
-            return [lambda v: v * Decimal("1.0"), lambda v: -v]
-        return [lambda v: -v]
+            return [("decimal_exponent", lambda v: v * Decimal("1.0")), ("sign", lambda v: -v)]
+        return [("sign", lambda v: -v)]
     if kind is _dt.datetime:
-        return [lambda v: v.replace(tzinfo=None if v.tzinfo else _dt.UTC)]
+        return [("timezone", lambda v: v.replace(tzinfo=None if v.tzinfo else _dt.UTC))]
     if kind is NumArray:
         other = "float64" if value.dtype == "int64" else "int64"
         cast = float if other == "float64" else int
         if all(math.isfinite(x) for x in value.items):
-            return [lambda v: NumArray(other, v.shape, tuple(cast(x) for x in v.items))]
-    return [lambda v: None]
+            return [("array_dtype",
+                     lambda v: NumArray(other, v.shape, tuple(cast(x) for x in v.items)))]
+    return []
 
 
 def _other_form(text: str) -> str:

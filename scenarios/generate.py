@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from scenarios._near_pairs import near
-from scenarios._values_pool import SIMPLE_VALUES, TRICKY_VALUES, TYPED_VALUES
+from scenarios._values_pool import RICH_VALUES, SIMPLE_VALUES, TRICKY_VALUES, TYPED_VALUES
 from scenarios.calculations import CALCULATION_FUNCTIONS, calculation_output_names
 from scenarios.capabilities import Capabilities
 from scenarios.errors import InvalidScenarioError
@@ -90,7 +90,8 @@ class RandomChooser:
 
     def value(self) -> Any:
         draw = self.rng.random()
-        pool = SIMPLE_VALUES if draw < 0.45 else TRICKY_VALUES if draw < 0.7 else TYPED_VALUES
+        pool = (SIMPLE_VALUES if draw < 0.45 else TRICKY_VALUES if draw < 0.65
+                else TYPED_VALUES if draw < 0.85 else RICH_VALUES)
         item = pool[int(self.rng.random() * len(pool))]
         return fresh(item)
 
@@ -160,6 +161,7 @@ class _Builder:
         self.budget = knobs.max_steps
         self.calcs: list[Calculation] = []
         self.workflows: list[Workflow] = []
+        self.calls: dict[tuple[str, str], dict[str, ValueRef]] = {}
 
     # -- calculations and workflows ----------------------------------------------------
 
@@ -188,7 +190,8 @@ class _Builder:
             for _ in range(self.c.integer(1, 3) if self.c.boolean(0.3) else 1):
                 calc = self.c.choice(self.calcs)
                 names = _INPUT_NAMES[: self.c.integer(1, 3)]
-                calls.append(CalcCall(calc.name, {n: self.ref(scope, inputs) for n in names}))
+                calls.append(CalcCall(calc.name, self.call_inputs(wf, calc.name, names, scope,
+                                                                  inputs)))
             return LaunchCalcs(name, tuple(calls))
         if kind == "launch_workflow":
             callee = self.c.choice(callees)
@@ -341,7 +344,7 @@ class _Builder:
     def plan(self, faults: tuple[Fault, ...]) -> tuple[LaunchOp, ...]:
         main = self.workflows[0]
         ops: list[LaunchOp] = []
-        if self.c.boolean(0.6):
+        if self.c.boolean(0.75):  # caching is where near pairs (K4, K5) tell something
             ops.append(self.caching())
         labels: list[str] = []
         inputs: dict[str, dict[str, Any]] = {}
@@ -380,6 +383,26 @@ class _Builder:
             inputs[label] = values
             labels.append(label)
         return tuple(ops)
+
+    def call_inputs(self, wf: str, calc: str, names: tuple[str, ...],
+                    scope: list[StepOutput], inputs: tuple[str, ...]) -> dict[str, ValueRef]:
+        """A call's inputs; often a near pair of an earlier call of the same type in the
+        same workflow: its inputs with one constant changed minimally (`near`), a lookup
+        that must miss (or hit, for the reorders: K4, K5). Constants that start a series
+        are drawn from values that hold every kind (`RICH_VALUES`)."""
+        earlier = self.calls.get((wf, calc))
+        if earlier is not None and self.c.boolean(0.8):
+            refs = dict(earlier)
+            name = self.c.choice(sorted(refs))
+            base = refs[name]
+            start = base.value if isinstance(base, Const) else fresh(self.c.choice(RICH_VALUES))
+            refs[name] = Const(self.accepted(near(start, self.c)))
+        else:
+            refs = {n: Const(self.accepted(fresh(self.c.choice(RICH_VALUES))))
+                    if self.c.boolean(0.4) else self.ref(scope, inputs) for n in names}
+        if all(isinstance(ref, (Const, Input)) for ref in refs.values()):
+            self.calls[(wf, calc)] = refs  # valid anywhere in this workflow
+        return refs
 
     def value(self) -> Any:
         """A drawn value the engine takes (`Capabilities.value_kinds`), else a simple one."""
