@@ -105,7 +105,11 @@ def near(value: Any, chooser: Any) -> Any:
     _collect(value, (), False, 0, sites)
     labels = sorted({label for _, label, _ in sites}, key=_ORDER.index)
     label = chooser.choice(labels)
-    steps, _, change = chooser.choice([site for site in sites if site[1] == label])
+    places = [site for site in sites if site[1] == label]
+    if chooser.boolean(0.3):  # the deepest place: a hash may look only so deep
+        deepest = max(len(steps) for steps, _, _ in places)
+        places = [site for site in places if len(site[0]) == deepest]
+    steps, _, change = chooser.choice(places)
     return _replace(value, steps, change)
 
 
@@ -230,9 +234,9 @@ def _other_form(text: str) -> str:
 
 
 def _key_options(value: dict[Any, Any]) -> list[Any]:
-    """Renames of one key (of the first two): its type (1, "1", 1.0, True) or normal form."""
+    """Renames of one key: its type (1, "1", 1.0, True) or its normal form."""
     opts = []
-    for key in sorted(value, key=repr)[:2]:
+    for key in sorted(value, key=repr):
         for new in _key_changes(key):
             if not any(type(k) is type(new) and k == new for k in value) and new not in value:
                 opts.append(lambda v, old=key, new=new: {
