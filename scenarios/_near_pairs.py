@@ -31,7 +31,8 @@ PAIR_KINDS: dict[str, str] = {
     "bytes_str": "bytes for str or the reverse",
     "int_edge": "an int beyond 2**53 moved by one (a float-based hash merges them)",
     "normal_form": "one string in the other Unicode normal form (NFC/NFD)",
-    "key": "one dict key changed: its type (1, '1', 1.0, True) or its normal form",
+    "key": "one dict key changed: its type (1, '1', 1.0, True), or a new accent",
+    "key_normal_form": "one dict key in the other Unicode normal form (NFC/NFD)",
     "deeper": "one level deeper: a value wrapped in a one-element list (tuple if hashable)",
     "empty_none": "an empty container for None, or None for an empty container",
     "decimal_exponent": "a Decimal with another exponent (1.0 and 1.00)",
@@ -114,8 +115,8 @@ def near(value: Any, chooser: Any) -> Any:
 
 
 _ORDER = ("number_type", "sign", "tuple_list", "set_frozenset", "bytes_str", "int_edge",
-          "normal_form", "key", "deeper", "empty_none", "decimal_exponent", "timezone",
-          "set_reorder", "dict_reorder", "neighbour", "array_dtype")
+          "normal_form", "key", "key_normal_form", "deeper", "empty_none",
+          "decimal_exponent", "timezone", "set_reorder", "dict_reorder", "neighbour", "array_dtype")
 
 
 def _collect(value: Any, steps: tuple[Any, ...], hashable: bool, level: int,
@@ -173,7 +174,7 @@ def _options(value: Any, hashable: bool, level: int) -> list[tuple[str, Any]]:
             opts.append(("empty_none", lambda v: None))
     elif kind is dict:
         if value:
-            opts.extend(("key", change) for change in _key_options(value))
+            opts.extend(_key_options(value))
             if len(value) > 1:
                 opts.append(("dict_reorder", lambda v: dict(reversed(list(v.items())))))
         elif not hashable:
@@ -233,15 +234,19 @@ def _other_form(text: str) -> str:
     return text + "\u0301"  # a combining accent: NFC would merge it into the letter
 
 
-def _key_options(value: dict[Any, Any]) -> list[Any]:
-    """Renames of one key: its type (1, "1", 1.0, True) or its normal form."""
-    opts = []
+def _key_options(value: dict[Any, Any]) -> list[tuple[str, Any]]:
+    """Renames of one key: its normal form (`key_normal_form`, where NFC and NFD differ)
+    or its type among 1, "1", 1.0, True (`key`)."""
+    opts: list[tuple[str, Any]] = []
     for key in sorted(value, key=repr):
         for new in _key_changes(key):
             if not any(type(k) is type(new) and k == new for k in value) and new not in value:
-                opts.append(lambda v, old=key, new=new: {
-                    (new if k is old else k): item for k, item in v.items()})
-    return opts or [lambda v: {**v, "\u00e9": None}]
+                label = "key_normal_form" if type(key) is str and type(new) is str \
+                    and unicodedata.normalize("NFC", key) == unicodedata.normalize("NFC", new) \
+                    else "key"
+                opts.append((label, lambda v, old=key, new=new: {
+                    (new if k is old else k): item for k, item in v.items()}))
+    return opts or [("key", lambda v: {**v, "\u00e9": None})]
 
 
 def _key_changes(key: Any) -> list[Any]:
