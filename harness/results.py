@@ -44,6 +44,7 @@ from harness.history import History
 from harness.journal import dump_line
 from harness.runner import RunOptions, ScenarioRun
 from scenarios.capabilities import Capabilities
+from scenarios.values import JSON_KINDS
 
 __all__ = [
     "BadLine",
@@ -138,7 +139,7 @@ def capabilities_to_dict(caps: Capabilities) -> dict[str, Any]:
             "hash_normalisations": sorted(caps.hash_normalisations),
             "crashpoints": sorted(caps.crashpoints), "tiers": sorted(caps.tiers),
             "expected_failures": sorted(caps.expected_failures),
-            "isolated_kills": caps.isolated_kills}
+            "isolated_kills": caps.isolated_kills, "value_kinds": sorted(caps.value_kinds)}
 
 
 def capabilities_from_dict(data: Mapping[str, Any]) -> Capabilities:
@@ -146,7 +147,8 @@ def capabilities_from_dict(data: Mapping[str, Any]) -> Capabilities:
         frozenset(data["promised"]), data["failed_source_policy"],
         frozenset(data["hash_normalisations"]), frozenset(data["crashpoints"]),
         frozenset(data["tiers"]), frozenset(data.get("expected_failures", ())),
-        isolated_kills=bool(data.get("isolated_kills", False)))
+        isolated_kills=bool(data.get("isolated_kills", False)),
+        value_kinds=frozenset(data.get("value_kinds", JSON_KINDS)))
 
 
 @dataclass(frozen=True)

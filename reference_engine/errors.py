@@ -54,9 +54,10 @@ class InvalidInputsError(EngineError, ValueError):
 
 
 class NotSerialisableError(EngineError, TypeError):
-    """A value that must be stored (input, output, context) is not a JSON-like value.
+    """A value that must be stored (input, output, context) is not a storable value.
 
-    Allowed: None, bool, int, float, str, list, and dict with str keys, nested.
+    Allowed: None, bool, int, float, str, bytes, Decimal, datetime (naive or fixed
+    offset), numeric NumPy arrays, and list, tuple, set, frozenset and dict, nested.
     """
 
     def __init__(self, where: str, value: object) -> None:
@@ -64,7 +65,8 @@ class NotSerialisableError(EngineError, TypeError):
         self.value = value
         super().__init__(
             f"{where} holds {type(value).__name__} value {value!r:.80}, which cannot be "
-            "checkpointed; use None, bool, int, float, str, list or dict with str keys"
+            "checkpointed; use None, bool, int, float, str, bytes, Decimal, datetime, a "
+            "numeric NumPy array, or list, tuple, set, frozenset or dict of those"
         )
 
 

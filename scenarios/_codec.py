@@ -1,4 +1,4 @@
-"""JSON codec for scenarios (format 1). See docs/scenarios.md for the layout.
+"""JSON codec for scenarios (format 2; format 1 files still load). See docs/scenarios.md.
 
 Unions are tagged (`"kind"` for steps and faults, `"op"` for launch ops; value references
 are one-key objects `{"const": v}`, `{"input": name}`, `{"step": s, "key": k}`), values use
@@ -10,6 +10,7 @@ wrong types are `InvalidScenarioError`s whose field is a path such as
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from scenarios.errors import InvalidScenarioError
@@ -46,7 +47,7 @@ from scenarios.language import (
     step_kind,
 )
 from scenarios.plan import Invalidate, KillProcess, Launch, LaunchOp, Relaunch, SetCaching
-from scenarios.scenario import FORMAT, Scenario
+from scenarios.scenario import FORMAT, READABLE_FORMATS, Scenario
 from scenarios.values import decode_value, encode_value
 
 T = TypeVar("T")
@@ -160,7 +161,7 @@ def _build(path: str, make: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 def _read_ref(data: Any, path: str) -> ValueRef:
     if type(data) is dict and len(data) == 1 and "const" in data:
-        return _build(path, Const, decode_value(data["const"], f"{path}.const"))
+        return _build(path, Const, decode_value(data["const"], f"{path}.const", _READING.get()))
     if type(data) is dict and len(data) == 1 and "input" in data:
         return _build(path, Input, data["input"])
     obj = _fields(data, path, ("step", "key"))
@@ -243,7 +244,8 @@ def _read_op(data: Any, path: str) -> LaunchOp:
         obj = _fields(data, path, ("op", "label", "workflow", "inputs"))
         if type(obj["inputs"]) is not dict:
             raise InvalidScenarioError(f"{path}.inputs", obj["inputs"], "an object", "write {}")
-        inputs = {k: decode_value(v, f"{path}.inputs.{k}") for k, v in obj["inputs"].items()}
+        inputs = {k: decode_value(v, f"{path}.inputs.{k}", _READING.get())
+                  for k, v in obj["inputs"].items()}
         return _build(path, Launch, obj["label"], obj["workflow"], inputs)
     if op == "relaunch":
         obj = _fields(data, path, ("op", "label", "of"))
@@ -265,13 +267,25 @@ def _read_op(data: Any, path: str) -> LaunchOp:
     )
 
 
+_READING: ContextVar[int] = ContextVar("scenario_format", default=FORMAT)
+"""Format of the file being read: format 1 files may hold only format 1 value tags."""
+
+
 def scenario_from_dict(data: Any) -> Scenario:
-    if type(data) is not dict or data.get("format") != FORMAT:
+    if type(data) is not dict or data.get("format") not in READABLE_FORMATS:
         found = data.get("format") if type(data) is dict else data
         raise InvalidScenarioError(
-            "format", found, f"format {FORMAT}",
+            "format", found, f"format {' or '.join(map(str, READABLE_FORMATS))}",
             "re-export the scenario with this version of wfconform, or convert it",
         )
+    token = _READING.set(data["format"])
+    try:
+        return _scenario_from_dict(data)
+    finally:
+        _READING.reset(token)
+
+
+def _scenario_from_dict(data: dict[str, Any]) -> Scenario:
     obj = _fields(data, "scenario", ("format", "name", "workflows", "calculations", "launches"),
                   ("faults", "clause", "description", "seed"))
     calcs = []

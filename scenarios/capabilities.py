@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from scenarios.errors import InvalidScenarioError
 from scenarios.faults import CRASHPOINTS
-from scenarios.values import HASH_NORMALISATIONS
+from scenarios.values import HASH_NORMALISATIONS, JSON_KINDS, VALUE_KINDS, kinds_of
 
 __all__ = ["ALL_CLAUSES", "CLAUSES", "FAILED_SOURCE_POLICIES", "Capabilities"]
 
@@ -87,6 +87,10 @@ class Capabilities:
       default, False, is the loose model every engine meets; AiiDA is False (a daemon
       worker runs many processes, and a WorkChain submits children before checkpointing),
       the reference engine True.
+    - `value_kinds`: the kinds of value (`VALUE_KINDS`: `tuple`, `bytes`, `set`,
+      `decimal`, `array`, ...) the engine takes as inputs and gives back as they are.
+      A scenario holding a value of another kind is not applicable to the engine. The
+      default is the JSON-like kinds every engine takes.
     """
 
     promised: frozenset[str]
@@ -96,6 +100,7 @@ class Capabilities:
     tiers: frozenset[str]
     expected_failures: frozenset[str] = frozenset()
     isolated_kills: bool = False
+    value_kinds: frozenset[str] = JSON_KINDS
 
     def __post_init__(self) -> None:
         if type(self.isolated_kills) is not bool:
@@ -114,6 +119,7 @@ class Capabilities:
             "hash_normalisations", self.hash_normalisations, tuple(HASH_NORMALISATIONS)))
         set_(self, "crashpoints", _frozen_subset("crashpoints", self.crashpoints, CRASHPOINTS))
         set_(self, "tiers", _frozen_subset("tiers", self.tiers, None))
+        set_(self, "value_kinds", _frozen_subset("value_kinds", self.value_kinds, VALUE_KINDS))
         set_(self, "expected_failures", _frozen_subset(
             "expected_failures", self.expected_failures, ALL_CLAUSES))
 
@@ -126,7 +132,14 @@ class Capabilities:
             hash_normalisations=frozenset(),
             crashpoints=frozenset(CRASHPOINTS),
             tiers=frozenset({"sim", "embedded", "real"}),
+            value_kinds=frozenset(VALUE_KINDS),
         )
+
+    def refused_kinds(self, value: Any) -> frozenset[str]:
+        """The kinds inside `value` the engine does not take (empty: it takes the value)."""
+        if len(self.value_kinds) == len(VALUE_KINDS):
+            return frozenset()
+        return kinds_of(value) - self.value_kinds
 
     def source_allowed(self, exit_status: int, invalidates_cache: bool) -> bool:
         """Whether a finished calculation with this exit status may be a cache source."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import unicodedata
 
+from scenarios._near_pairs import PAIR_EXAMPLES
 from scenarios.errors import UnknownNameError
 from scenarios.faults import (
     DropConnection,
@@ -218,6 +219,14 @@ CATALOG: tuple[Scenario, ...] = (
        "0.1 and its neighbour 0.1 + 2**-56 differ: a miss, or a hit reported as coming from "
        "a declared float_round_14 normalisation", (DIGEST_ONE,), (DIGEST,),
        (ON, Launch("A", "DigestOne", {"v": 0.1}), Launch("B", "DigestOne", {"v": 0.1 + 2**-56}))),
+    _s("k4_typed_near_pairs", "K4",
+       "one launch pair per near pair of typed values (tuple/list, bytes/str, set/frozenset, "
+       "Decimal exponent, 2**53 and 2**53 + 1, a sign, -0.0, naive/aware datetime, key 1/'1', "
+       "NFC/NFD key, []/None, a change 41 levels deep) misses; two equal sets built in "
+       "another order hit", (DIGEST_ONE,), (DIGEST,),
+       (ON, *(Launch(f"{side}_{kind}", "DigestOne", {"v": pair[index]})
+              for kind, pair in PAIR_EXAMPLES.items()
+              for index, side in enumerate(("A", "B"))))),
     _s("k5_hit_across_worker_kill", "K5",
        "the worker dies after A's last checkpoint; B in a new process still hits A's nodes",
        (ADD_THREE,), (ADD,),

@@ -18,10 +18,14 @@ from scenarios.faults import FAULT_TYPES, Fault
 from scenarios.language import Calculation, Workflow
 from scenarios.plan import LAUNCH_OP_TYPES, Launch, LaunchOp, Relaunch
 
-__all__ = ["FORMAT", "Scenario"]
+__all__ = ["FORMAT", "READABLE_FORMATS", "Scenario"]
 
-FORMAT = 1
-"""Version of the JSON format written by `to_json`; other versions are rejected on load."""
+FORMAT = 2
+"""Version of the JSON format written by `to_json`. Format 2 (issue 13) added the typed
+value tags (`$tuple`, `$set`, `$bytes`, `$decimal`, `$datetime`, `$map`, `$array`)."""
+
+READABLE_FORMATS: tuple[int, ...] = (1, 2)
+"""Formats `from_json` reads: format 1 files (JSON-like values only) still load."""
 
 
 @dataclass(frozen=True)

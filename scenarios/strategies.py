@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from hypothesis import strategies as st
 
-from scenarios._values_pool import SIMPLE_VALUES, TRICKY_VALUES
+from scenarios._values_pool import SIMPLE_VALUES, TRICKY_VALUES, TYPED_VALUES
 from scenarios.calculations import CALCULATION_FUNCTIONS
 from scenarios.capabilities import Capabilities
 from scenarios.faults import CRASHPOINTS, FAULT_KINDS, OUTAGE_KINDS, Fault
@@ -63,7 +63,7 @@ def values(max_leaves: int = 6) -> st.SearchStrategy[Any]:
     A third of draws come straight from the trap pool, a third are arbitrary scalars and a
     third are nested lists and dicts (whose keys may start with `$`, like the JSON tags).
     """
-    pool = st.sampled_from(SIMPLE_VALUES + TRICKY_VALUES)
+    pool = st.sampled_from(SIMPLE_VALUES + TRICKY_VALUES + TYPED_VALUES)
     scalars = st.one_of(
         pool,
         st.integers(),
@@ -97,7 +97,7 @@ def scenarios(max_steps: int = 8, fault_kinds: Collection[str] = _DRAWN_KINDS,
     config = _knobs(max_steps, fault_kinds, capabilities, **knobs)
     # Mostly the cheap pool (drawing recursive values dominates generation time), with
     # arbitrary values often enough to find what the pool does not list.
-    value_strategy = st.one_of(st.sampled_from(SIMPLE_VALUES + TRICKY_VALUES),
+    value_strategy = st.one_of(st.sampled_from(SIMPLE_VALUES + TRICKY_VALUES + TYPED_VALUES),
                                values(max_leaves=3))
 
     @st.composite

@@ -1,51 +1,64 @@
 """Input values: what is allowed, how they compare, hash and round-trip through JSON.
 
-A *value* is `None`, `bool`, `int`, `float`, `str`, `list` of values or `dict` with `str`
-keys and value values (exact types, no subclasses). Python's own equality is too weak
-for a caching harness (`1 == 1.0 == True`, `nan != nan`), so everything here works on a
-typed *canonical text*: `1`, `1.0`, `True` and `"1"` differ, `-0.0` differs from `0.0`,
-every NaN equals every NaN, and dict order is irrelevant. That text is the equality key,
-the source of `digest()`, and (after the engine's declared normalisations) the cache key
-the oracle predicts hits with.
+A *value* is `None`, `bool`, `int`, `float`, `str`, `bytes`, `Decimal`, `datetime`
+(naive, or aware with a fixed offset), `NumArray`, and the containers `list`, `tuple`,
+`set`, `frozenset` and `dict` (keys: any hashable value), exact types, no subclasses,
+nested at most `MAX_DEPTH` deep. Python's own equality is too weak for a caching harness
+(`1 == 1.0 == True`, `(1, 2)` vs `[1, 2]` only by type, `nan != nan`,
+`Decimal("1.0") == Decimal("1.00")`), so everything here works on a typed *canonical
+text*: each kind has its own prefix, `-0.0` differs from `0.0`, every NaN equals every
+NaN, a Decimal keeps its exponent, an aware datetime its offset, and dict and set order
+is irrelevant. That text is the equality key, the source of `digest()`, and (after the
+engine's declared normalisations) the cache key the oracle predicts hits with.
 
-JSON loses some of these distinctions, so `encode_value` writes a tagged form for them
-(see docs/scenarios.md): `{"$float": "nan" | "inf" | "-inf" | "-0.0"}`, `{"$int": "<digits>"}`
-for integers outside +-2**53, and `{"$dict": {...}}` for a dict with a key starting with `$`.
+The JSON form (tags such as `{"$tuple": [...]}`, format 2) lives in
+`scenarios._value_codec`; `first_difference` names where two values differ (K4 reports
+it with the exact pair).
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import hashlib
 import math
+import unicodedata
 from collections.abc import Callable, Iterator, Mapping
+from decimal import Decimal
 from typing import Any, TypeVar
 
+from scenarios._value_codec import decode_value, encode_value
+from scenarios._value_kinds import JSON_KINDS, VALUE_KINDS, NumArray, kind_of, kinds_of
 from scenarios.errors import InvalidScenarioError
 
 __all__ = [
     "HASH_NORMALISATIONS",
+    "JSON_KINDS",
     "MAX_DEPTH",
     "MAX_INT_BITS",
+    "VALUE_KINDS",
     "FrozenMap",
+    "NumArray",
     "canonical",
     "check_value",
     "decode_value",
     "digest",
     "encode_value",
+    "first_difference",
+    "kind_of",
+    "kinds_of",
     "normalise",
     "truthy",
     "value_key",
     "values_equal",
 ]
 
-MAX_DEPTH = 32
-"""Deepest nesting of lists and dicts accepted; deeper data is a bug, not a test case."""
+MAX_DEPTH = 100
+"""Deepest nesting of containers accepted. At least 64 (deep values are a test case: an
+engine may hash only the first levels), below the 128 the reference engine's boundary
+refuses."""
 
 MAX_INT_BITS = 4096
 """Largest integer magnitude (in bits) accepted; keeps `str(int)` under CPython's digit limit."""
-
-JSON_SAFE_INT = 2**53
-"""Integers at least this large are written as `{"$int": ...}` so no JSON reader rounds them."""
 
 HASH_NORMALISATIONS: Mapping[str, str] = {
     "float_round_14": "floats hash by their text at 14 significant digits (AiiDA float_to_text)",
@@ -54,6 +67,11 @@ HASH_NORMALISATIONS: Mapping[str, str] = {
 """Documented ways an engine may coarsen its cache key; declared in `Capabilities`."""
 
 _SCALARS = (type(None), bool, int, float, str)
+_FAST = frozenset({type(None), bool, float, str})
+_LEAVES = frozenset({type(None), bool, int, float, str, bytes, Decimal, _dt.datetime})
+_HASHABLE = _LEAVES | {tuple, frozenset, NumArray}
+_EXPECTED = ("None, bool, int, float, str, bytes, Decimal, datetime, NumArray, list, tuple, "
+             "set, frozenset or dict (exact types)")
 
 
 def check_value(value: Any, field: str, _depth: int = 0) -> None:
@@ -63,34 +81,60 @@ def check_value(value: Any, field: str, _depth: int = 0) -> None:
     package can trust its inputs.
     """
     kind = type(value)
-    if kind in _SCALARS:
-        if kind is int and value.bit_length() > MAX_INT_BITS:
-            raise InvalidScenarioError(
-                field, value, f"an int of at most {MAX_INT_BITS} bits", "use a smaller integer"
-            )
+    if kind in _LEAVES:
+        _check_leaf(value, field)
         return
+    if kind is NumArray:
+        return  # checked by its constructor
     if _depth >= MAX_DEPTH:
         raise InvalidScenarioError(
             field, value, f"nesting at most {MAX_DEPTH} deep", "flatten the value"
         )
-    if kind is list:
+    if kind in (list, tuple):
         for index, item in enumerate(value):
+            item_kind = type(item)
+            if item_kind in _FAST or (item_kind is int and item.bit_length() <= MAX_INT_BITS):
+                continue  # the common leaves, without a call and a path string
             check_value(item, f"{field}[{index}]", _depth + 1)
+        return
+    if kind in (set, frozenset):
+        for item in value:
+            _check_hashable(item, f"{field} element")
+            check_value(item, f"{field} element {item!r}", _depth + 1)
         return
     if kind is dict:
         for key, item in value.items():
+            _check_hashable(key, f"{field} key")
             if type(key) is not str:
-                raise InvalidScenarioError(
-                    f"{field} key", key, "str dict keys", "convert the key to a string"
-                )
+                check_value(key, f"{field} key {key!r}", _depth + 1)
             check_value(item, f"{field}[{key!r}]", _depth + 1)
         return
     raise InvalidScenarioError(
-        field,
-        value,
-        "None, bool, int, float, str, list or dict with str keys (exact types)",
-        "convert tuples to lists and other objects to one of these types",
+        field, value, _EXPECTED, "convert other objects to one of these types"
     )
+
+
+def _check_leaf(value: Any, field: str) -> None:
+    kind = type(value)
+    if kind is int and value.bit_length() > MAX_INT_BITS:
+        raise InvalidScenarioError(
+            field, value, f"an int of at most {MAX_INT_BITS} bits", "use a smaller integer"
+        )
+    if kind is _dt.datetime and value.tzinfo is not None \
+            and type(value.tzinfo) is not _dt.timezone:
+        raise InvalidScenarioError(
+            field, value, "a naive datetime or one with a datetime.timezone offset",
+            "convert the zone to a fixed offset: value.astimezone(datetime.timezone.utc)")
+    if kind is Decimal and len(str(value)) > 1300:
+        raise InvalidScenarioError(field, value, "a Decimal of at most 1300 characters",
+                                   "use a shorter Decimal")
+
+
+def _check_hashable(value: Any, field: str) -> None:
+    if type(value) not in _HASHABLE:
+        raise InvalidScenarioError(
+            field, value, "a hashable value (None, bool, int, float, str, bytes, Decimal, "
+            "datetime, tuple, frozenset, NumArray)", "use a tuple or frozenset as key")
 
 
 def _float_text(value: float) -> str:
@@ -111,17 +155,44 @@ def _canon(value: Any, out: Callable[[str], Any]) -> None:
     elif kind is str:
         out(f"s{len(value)}:")
         out(value)
-    elif kind is list:
-        out(f"l{len(value)}[")
+    elif kind is list or kind is tuple:
+        out(f"{'l' if kind is list else 't'}{len(value)}[")
         for item in value:
             _canon(item, out)
         out("]")
     elif kind is dict:
-        out(f"d{len(value)}{{")
-        for key in sorted(value):
-            out(f"{len(key)}:{key}")
-            _canon(value[key], out)
+        if all(type(key) is str for key in value):
+            out(f"d{len(value)}{{")
+            for key in sorted(value):
+                out(f"{len(key)}:{key}")
+                _canon(value[key], out)
+        else:  # any hashable keys: ordered by their canonical text, typed like values
+            out(f"m{len(value)}{{")
+            for key_text, key in sorted((canonical(key), key) for key in value):
+                out(key_text)
+                _canon(value[key], out)
         out("}")
+    else:
+        _canon_more(value, kind, out)
+
+
+def _canon_more(value: Any, kind: type, out: Callable[[str], Any]) -> None:
+    if kind is set or kind is frozenset:
+        out(f"{'S' if kind is set else 'Z'}{len(value)}{{")
+        for text in sorted(canonical(item) for item in value):
+            out(text)
+        out("}")
+    elif kind is bytes:
+        out(f"b{len(value)}:{value.hex()};")
+    elif kind is Decimal:
+        out(f"D{value};")  # str keeps the exponent: 1.0 and 1.00 differ
+    elif kind is _dt.datetime:
+        out(f"w{value.isoformat()};")  # naive has no offset; +00:00 and +01:00 differ
+    elif kind is NumArray:
+        out(f"a{value.dtype}{list(value.shape)}[")
+        for item in value.items:
+            _canon(item, out)
+        out("]")
     else:
         raise TypeError(f"not a scenario value: {value!r} ({kind.__name__})")
 
@@ -135,9 +206,10 @@ def canonical(value: Any) -> str:
 
 def value_key(value: Any) -> Any:
     """Hashable equality key: the canonical text for values, the object itself otherwise."""
-    if type(value) in _SCALARS or type(value) in (list, dict):
+    try:
         return canonical(value)
-    return value
+    except TypeError:
+        return value
 
 
 def values_equal(left: Any, right: Any) -> bool:
@@ -165,90 +237,62 @@ def normalise(value: Any, normalisations: frozenset[str]) -> Any:
         if "float_signed_zero" in normalisations and value == 0.0:
             value = 0.0
         return value
-    if kind is list:
-        return [normalise(item, normalisations) for item in value]
+    if kind in (list, tuple, set, frozenset):
+        return kind(normalise(item, normalisations) for item in value)
     if kind is dict:
         return {key: normalise(item, normalisations) for key, item in value.items()}
+    if kind is NumArray and value.dtype == "float64":
+        return NumArray(value.dtype, value.shape,
+                        tuple(normalise(x, normalisations) for x in value.items))
     return value
 
 
 def truthy(value: Any) -> bool:
-    """Python truthiness, the rule `If` uses (NaN is truthy, -0.0 and empty containers not)."""
+    """Python truthiness, the rule `If` uses (NaN is truthy, -0.0 and empty containers not;
+    an array is truthy when it has elements)."""
+    if type(value) is NumArray:
+        return len(value.items) > 0
     return bool(value)
 
 
-def encode_value(value: Any) -> Any:
-    """JSON-ready form of a value; plain JSON where lossless, tagged objects otherwise."""
-    kind = type(value)
-    if kind is float:
-        if math.isnan(value):
-            return {"$float": "nan"}
-        if math.isinf(value):
-            return {"$float": "inf" if value > 0 else "-inf"}
-        if value == 0.0 and math.copysign(1.0, value) < 0:
-            return {"$float": "-0.0"}
-        return value
-    if kind is int and abs(value) >= JSON_SAFE_INT:
-        return {"$int": str(value)}
-    if kind is list:
-        return [encode_value(item) for item in value]
-    if kind is dict:
-        encoded = {key: encode_value(item) for key, item in value.items()}
-        if any(key.startswith("$") for key in value):
-            return {"$dict": encoded}
-        return encoded
-    return value
+def first_difference(left: Any, right: Any, path: str = "") -> str | None:
+    """Where two values first differ (`[0]`, `['k']`, `{key 1}`, `` for the whole), with the
+    two sub-values: `"[0]: 1 vs 1.0"`; None when they are the same value."""
+    if canonical(left) == canonical(right):
+        return None
+    kind = type(left)
+    if kind is type(right):
+        if kind in (list, tuple) and len(left) == len(right):
+            for index, (a, b) in enumerate(zip(left, right, strict=True)):
+                found = first_difference(a, b, f"{path}[{index}]")
+                if found is not None:
+                    return found
+        if kind is dict:
+            lkeys = {canonical(k): k for k in left}
+            rkeys = {canonical(k): k for k in right}
+            if lkeys.keys() == rkeys.keys():
+                for text in sorted(lkeys):
+                    found = first_difference(left[lkeys[text]], right[rkeys[text]],
+                                             f"{path}[{lkeys[text]!r}]")
+                    if found is not None:
+                        return found
+            else:
+                left_only = [lkeys[t] for t in sorted(set(lkeys) - set(rkeys))]
+                right_only = [rkeys[t] for t in sorted(set(rkeys) - set(lkeys))]
+                return (f"{path or 'the value'}: keys {_keys(left_only)} vs "
+                        f"{_keys(right_only)}")
+    return f"{path or 'the value'}: {_show(left)} vs {_show(right)}"
 
 
-_FLOAT_TAGS = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf, "-0.0": -0.0}
+def _keys(keys: list[Any]) -> str:
+    return "[" + ", ".join(f"{_show(k)} ({type(k).__name__})" for k in keys) + "]"
 
 
-def decode_value(data: Any, field: str = "value") -> Any:
-    """Inverse of `encode_value`; raises `InvalidScenarioError` naming `field` on bad input."""
-    kind = type(data)
-    if kind in (type(None), bool, str):
-        return data
-    if kind is int:
-        check_value(data, field)
-        return data
-    if kind is float:
-        return data
-    if kind is list:
-        return [decode_value(item, f"{field}[{index}]") for index, item in enumerate(data)]
-    if kind is not dict:
-        raise InvalidScenarioError(field, data, "a JSON value", "write the value as JSON")
-    if len(data) == 1:
-        ((tag, payload),) = data.items()
-        if tag == "$float":
-            if payload not in _FLOAT_TAGS:
-                raise InvalidScenarioError(
-                    field, data, 'a $float tag of "nan", "inf", "-inf" or "-0.0"',
-                    "write finite floats as plain JSON numbers",
-                )
-            return _FLOAT_TAGS[payload]
-        if tag == "$int":
-            return _decode_big_int(payload, field)
-        if tag == "$dict" and type(payload) is dict:
-            return {key: decode_value(item, f"{field}[{key!r}]") for key, item in payload.items()}
-    for key in data:
-        if key.startswith("$"):
-            raise InvalidScenarioError(
-                field, data, "a known tag ($float, $int, $dict) or keys not starting with '$'",
-                'wrap dicts whose keys start with "$" as {"$dict": {...}}',
-            )
-    return {key: decode_value(item, f"{field}[{key!r}]") for key, item in data.items()}
-
-
-def _decode_big_int(payload: Any, field: str) -> int:
-    text = payload if type(payload) is str else ""
-    digits = text[1:] if text.startswith("-") else text
-    if not digits.isdigit() or not digits.isascii() or len(digits) > 1300:
-        raise InvalidScenarioError(
-            field, payload, "a $int tag holding decimal digits", 'write e.g. {"$int": "-123"}'
-        )
-    value = int(text)
-    check_value(value, field)
-    return value
+def _show(value: Any) -> str:
+    text = repr(value)
+    if type(value) is str and not unicodedata.is_normalized("NFC", value):
+        text += " (NFD)"
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 V = TypeVar("V")

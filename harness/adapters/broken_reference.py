@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 
 from harness.adapter import Handle
+from harness.adapters.broken_reference_values import VALUE_BUGS
 from harness.adapters.reference import ReferenceAdapter
 from harness.errors import AdapterSpecError
 from harness.session import Session
@@ -174,6 +175,9 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             "exists and its process runs, not who holds the lease at which version, so a "
             "worker whose task was taken over commits its stale step", "engine",
             "c5_stale_commit_refused_after_takeover", frozenset({"C5"})),
+    # Issue 13: one conflating hash per near pair of typed values (broken_reference_values).
+    *(Variant(name, bug.bug, "engine", "k4_typed_near_pairs", frozenset({bug.clause}))
+      for name, bug in VALUE_BUGS.items()),
 )}
 
 
@@ -375,3 +379,15 @@ kill_keeps_running_claim = _factory("kill_keeps_running_claim")
 resume_from_previous_checkpoint = _factory("resume_from_previous_checkpoint")
 forgets_killed_calculation = _factory("forgets_killed_calculation")
 stale_commit_after_takeover = _factory("stale_commit_after_takeover")
+hash_tuple_as_list = _factory("hash_tuple_as_list")
+hash_bytes_as_text = _factory("hash_bytes_as_text")
+hash_set_as_frozenset = _factory("hash_set_as_frozenset")
+hash_set_in_iteration_order = _factory("hash_set_in_iteration_order")
+hash_decimal_normalised = _factory("hash_decimal_normalised")
+hash_ints_through_float = _factory("hash_ints_through_float")
+hash_ignores_sign = _factory("hash_ignores_sign")
+hash_drops_timezone = _factory("hash_drops_timezone")
+hash_keys_as_text = _factory("hash_keys_as_text")
+hash_keys_nfc = _factory("hash_keys_nfc")
+hash_empty_as_none = _factory("hash_empty_as_none")
+hash_truncates_deep = _factory("hash_truncates_deep")

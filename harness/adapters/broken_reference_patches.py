@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from harness.adapters.broken_reference_clauses import CLAUSE_EXECUTOR_BUGS, reader
+from harness.adapters.broken_reference_values import VALUE_EXECUTOR_BUGS
 from reference_engine.core.hashing import calculation_hash
 from reference_engine.loader import resolve
 from reference_engine.runtime import executor
@@ -139,6 +140,7 @@ EXECUTOR_BUGS: dict[str, dict[str, Factory]] = {
     "cached_workflow": {"_run_step": cached_workflow_step},
     "commit_failure_swallowed": {"_commit_refused": swallow_refused_commit},
     **CLAUSE_EXECUTOR_BUGS,  # one variant per clause (broken_reference_clauses)
+    **VALUE_EXECUTOR_BUGS,  # one conflating hash per near pair (broken_reference_values)
 }
 """Per variant: executor global -> factory of its broken replacement."""
 

@@ -45,6 +45,7 @@ from reference_engine.storage.schema import tasks
 from scenarios.capabilities import ALL_CLAUSES, Capabilities
 from scenarios.faults import CRASHPOINTS, OUTAGE_KINDS
 from scenarios.plan import SetCaching, caching_enabled
+from scenarios.values import VALUE_KINDS
 
 __all__ = ["TIERS", "ReferenceAdapter", "make_adapter"]
 
@@ -98,6 +99,9 @@ _TIERS["real"] = RealTier()  # type: ignore[assignment]  # same hooks, duck-type
 _TIERS["sim"] = _Tier("sim", {kind: "the simulation models no frozen or unreachable server"
                                for kind in OUTAGE_KINDS})
 TIERS: tuple[str, ...] = tuple(_TIERS)
+REFERENCE_VALUE_KINDS = frozenset(VALUE_KINDS) - {"array"}
+"""Every kind of the value model but arrays: the engine stores and hashes NumPy arrays
+(``reference_engine.core.codec``), but the adapter does not yet map `NumArray` to them."""
 
 
 REAL_CLIENTS = ("psycopg", "pika")
@@ -158,6 +162,7 @@ class ReferenceAdapter:
             crashpoints=frozenset(CRASHPOINTS),
             tiers=frozenset(TIERS),
             isolated_kills=True,
+            value_kinds=REFERENCE_VALUE_KINDS,
         )
 
     def supports(self, operation: str) -> bool:

@@ -12,8 +12,9 @@ from harness.checks._facts import Facts, Verdict, same_outputs
 from harness.checks.result import ClauseResult
 from harness.history import History, Line
 from scenarios.effects import is_calc_key
-from scenarios.oracle.expectation import Expectation
+from scenarios.oracle.expectation import CacheExpectation, Expectation
 from scenarios.scenario import Scenario
+from scenarios.values import first_difference
 
 __all__ = [
     "check_k1", "check_k2", "check_k3", "check_k4",
@@ -142,12 +143,22 @@ def check_k4(scenario: Scenario, expectation: Expectation, history: History) -> 
             if source is not None and source.name == view.name and source.state == "finished" \
                     and not source.exit_status and _invalidated_before(f, source, view) is None:
                 v.fail(f"{path} (process {view.id}) hit {source.path} (process {source.id}) "
-                       f"although its inputs differ ({cache.reason})",
-                       f.process_line(view.id), f.process_line(source.id))
+                       f"although its inputs differ{_pair(expectation, source, cache)} "
+                       f"({cache.reason})", f.process_line(view.id), f.process_line(source.id))
     note = f"; hits only through a declared normalisation: {', '.join(normalised)}" \
         if normalised else ""
     return v.result(f"{v.checked} lookup(s) with caching on hit exactly when inputs were "
                     f"equal{note}")
+
+
+def _pair(expectation: Expectation, source: ProcessView, cache: CacheExpectation) -> str:
+    """Where the hit's inputs differ from its source's, as the model knows them: the exact
+    pair and its path (`: inputs['x'][0]: (1, 2) vs [1, 2]`), or "" when unknown."""
+    known = expectation.cache.get(source.path or "")
+    if known is None or known.inputs is None or cache.inputs is None:
+        return ""
+    found = first_difference(dict(known.inputs), dict(cache.inputs), "inputs")
+    return "" if found is None else f" at {found} (source vs hit)"
 
 
 def check_k5(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:
@@ -227,8 +238,11 @@ def check_k8(scenario: Scenario, expectation: Expectation, history: History) -> 
             continue
         v.saw()
         if source.name != view.name or source.kind != view.kind:
+            cache = expectation.cache.get(view.path or "")
+            pair = _pair(expectation, source, cache) if cache is not None else ""
             v.fail(f"{view.path} of type {view.name} hit {source.path} (process {source.id}) "
-                   f"of type {source.name}", f.process_line(view.id), f.process_line(source.id))
+                   f"of type {source.name}{pair or ' (inputs equal)'}",
+                   f.process_line(view.id), f.process_line(source.id))
     lookups = sum(1 for c in expectation.cache.values() if c.caching_enabled)
     v.saw(lookups)
     return v.result(f"no hit crossed calculation types ({v.checked} lookups and hits)")

@@ -7,10 +7,9 @@ Decoding is strict so a damaged row gives CorruptCheckpointError, never a wrong 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
-from reference_engine.core.values import JsonValue, dumps
+from reference_engine.core.values import JsonValue, dumps, loads
 from reference_engine.errors import CorruptCheckpointError
 
 CHECKPOINT_FORMAT = 1
@@ -63,7 +62,7 @@ class Checkpoint:
         if text is None or text == "":
             return cls()
         try:
-            data = json.loads(text)
+            data = loads(text)
         except ValueError as exc:
             raise CorruptCheckpointError(process_id, f"not JSON ({exc})") from None
         if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:

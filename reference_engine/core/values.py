@@ -1,18 +1,20 @@
-"""JSON-like values: the only things the engine stores (inputs, outputs, context).
+"""Values: the only things the engine stores (inputs, outputs, context), typed.
 
 Plain ``json`` keeps the distinctions the engine cares about (``1`` vs ``1.0`` vs
-``True``, ``-0.0``, NaN, big ints), so values are stored as JSON text, checked first.
+``True``, ``-0.0``, NaN, big ints), so values are stored as JSON text, checked first;
+kinds JSON lacks (tuples, sets, bytes, Decimals, datetimes, non-``str`` keys, NumPy
+arrays) are written with the tags of ``reference_engine.core.codec``.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
+from reference_engine.core.codec import from_json, is_storable, is_value, needs_tags, to_json
 from reference_engine.errors import NotSerialisableError
 
-JsonValue = Any  # None | bool | int | float | str | list[JsonValue] | dict[str, JsonValue]
+JsonValue = Any  # a value ``codec.is_value`` accepts: JSON-like, or tuples, sets, bytes, ...
 
 
 def check_value(value: object, where: str) -> None:
@@ -22,7 +24,7 @@ def check_value(value: object, where: str) -> None:
     item (most values are fine, and every transition checks its whole context), and only
     a bad value is walked again to name the offending item.
     """
-    if not is_json_like(value):
+    if not is_json_like(value) and not is_value(value):
         _raise_for(value, where)
 
 
@@ -31,7 +33,7 @@ _SCALARS = (bool, int, float, str)
 
 
 def is_json_like(value: object) -> bool:
-    """Whether ``check_value`` accepts ``value``: the same rules, exact types first."""
+    """Whether ``value`` is plain JSON data (the common, fast case), exact types first."""
     if type(value) in _EXACT_SCALARS:
         return True
     if isinstance(value, dict):
@@ -51,15 +53,15 @@ def is_json_like(value: object) -> bool:
 
 def _raise_for(value: object, where: str) -> None:
     """The checking walk that names the first bad item; returns if there is none."""
-    if value is None or isinstance(value, _SCALARS):
+    if value is None or isinstance(value, _SCALARS) or is_storable(value):
         return
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple, set, frozenset)):
         for index, item in enumerate(value):
             _raise_for(item, f"{where}[{index}]")
         return
     if isinstance(value, dict):
         for key, item in value.items():
-            if not isinstance(key, str):
+            if not is_value(key):
                 raise NotSerialisableError(f"{where} key", key)
             _raise_for(item, f"{where}[{key!r}]")
         return
@@ -74,23 +76,16 @@ _ENCODER = json.JSONEncoder(allow_nan=True, separators=(",", ":"), ensure_ascii=
 
 def dumps(value: JsonValue) -> str:
     """Serialise a checked value; keys keep their order (hashing sorts, storage need not)."""
-    return _ENCODER.encode(value)
+    return _ENCODER.encode(to_json(value) if needs_tags(value) else value)
 
 
 def loads(text: str) -> JsonValue:
-    return json.loads(text)
+    """Inverse of ``dumps`` (tags are read only when the text has a ``$`` at all)."""
+    return json.loads(text, object_hook=from_json) if "$" in text else json.loads(text)
 
 
 def same_value(left: JsonValue, right: JsonValue) -> bool:
-    """Typed equality: ``1 != 1.0 != True``, NaN equals NaN, ``-0.0 != 0.0``."""
-    if type(left) is not type(right):
-        return False
-    if isinstance(left, float):
-        if math.isnan(left) and math.isnan(right):
-            return True
-        return left == right and math.copysign(1.0, left) == math.copysign(1.0, right)
-    if isinstance(left, list):
-        return len(left) == len(right) and all(map(same_value, left, right))
-    if isinstance(left, dict):
-        return left.keys() == right.keys() and all(same_value(left[k], right[k]) for k in left)
-    return bool(left == right)
+    """Typed equality: ``1 != 1.0 != True``, NaN equals NaN, ``-0.0 != 0.0``, ``(1,) != [1]``."""
+    from reference_engine.core.hashing import canonical_bytes
+
+    return type(left) is type(right) and canonical_bytes(left) == canonical_bytes(right)

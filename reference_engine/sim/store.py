@@ -50,15 +50,33 @@ def freeze(value: JsonValue) -> bytes:
     """Bytes that ``thaw`` turns into a fresh copy of ``loads(dumps(value))``.
 
     Version 2 has no back-references, so a value used twice comes back as two copies,
-    as from JSON. A type marshal refuses (a subclass of int or str) goes through JSON.
+    as from JSON; it keeps tuples, bytes and non-``str`` keys as they are. A type
+    marshal refuses (a subclass of int or str, a Decimal, datetime or array), or a set
+    (which marshal would sort), goes
+    through the engine's typed JSON text instead, marked by a leading NUL byte (no
+    marshal stream starts with one).
     """
     try:
-        return marshal.dumps(value, 2)
+        data = marshal.dumps(value, 2)
     except ValueError:
-        return marshal.dumps(loads(dumps(value)), 2)
+        return b"\0" + dumps(value).encode("utf-8", "surrogatepass")
+    if _SET_CODES.isdisjoint(data):
+        return data
+    # marshal sorts set members; the engine's JSON keeps their iteration order, as
+    # the embedded tier's database does (a hash that depends on it must show it).
+    return b"\0" + dumps(value).encode("utf-8", "surrogatepass")
 
 
-thaw = marshal.loads
+_SET_CODES = frozenset(b"<>\xbc\xbe")  # marshal's set/frozenset codes (also with FLAG_REF)
+
+
+def thaw(data: bytes) -> JsonValue:
+    """A fresh copy of the value ``freeze`` gave ``data`` for."""
+    if data[:1] == b"\0":
+        return loads(data[1:].decode("utf-8", "surrogatepass"))
+    return marshal.loads(data)
+
+
 _new_record = object.__new__
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from itertools import combinations
 from typing import Any
 
+from scenarios._scenario_values import scenario_values
 from scenarios.capabilities import Capabilities
 from scenarios.faults import FailCommit, Fault, KillAtCrashpoint, KillOnEffect, RaiseIn
 from scenarios.oracle._cache import contains_unknown
@@ -27,7 +28,7 @@ from scenarios.oracle.expectation import (
 )
 from scenarios.plan import Invalidate, KillProcess, Launch, Relaunch, SetCaching
 from scenarios.scenario import Scenario
-from scenarios.values import FrozenMap, canonical
+from scenarios.values import VALUE_KINDS, FrozenMap, canonical
 
 __all__ = [
     "CacheExpectation",
@@ -65,6 +66,12 @@ def _not_applicable(scenario: Scenario, capabilities: Capabilities) -> tuple[str
     for fault in scenario.faults:
         if isinstance(fault, KillAtCrashpoint) and fault.crashpoint not in capabilities.crashpoints:
             reasons.append(f"the engine cannot arm crashpoint {fault.crashpoint}")
+    if len(capabilities.value_kinds) < len(VALUE_KINDS):
+        for where, value in scenario_values(scenario):
+            refused = capabilities.refused_kinds(value)
+            if refused:
+                reasons.append(f"the engine does not take {', '.join(sorted(refused))} values "
+                               f"({where})")
     return tuple(dict.fromkeys(reasons))
 
 

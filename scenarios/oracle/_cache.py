@@ -11,7 +11,7 @@ model cannot be sure of (orphans, nodes of a launch that may have been killed) a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from scenarios.capabilities import Capabilities
@@ -99,6 +99,13 @@ class SourceStore:
 
     def lookup(self, calc: Calculation, inputs: dict[str, Any], path: str,
                orphans_possible: bool) -> Lookup:
+        """The expectation for a node of `calc` with `inputs` created now at `path`."""
+        found = self._lookup(calc, inputs, path, orphans_possible)
+        found.expectation = replace(found.expectation, inputs=inputs)
+        return found
+
+    def _lookup(self, calc: Calculation, inputs: dict[str, Any], path: str,
+                orphans_possible: bool) -> Lookup:
         enabled = caching_enabled(self.config, calc.name) and calc.cacheable
         exercised: set[str] = set()
         if self.config is not None and (self.config.enabled or self.config.disabled):

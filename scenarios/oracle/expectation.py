@@ -11,7 +11,7 @@ cases as "unknown", never as passed.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from scenarios.effects import is_calc_key
@@ -60,6 +60,8 @@ class CacheExpectation:
     caching_enabled: bool
     via_normalisation: bool = False
     reason: str = ""
+    inputs: Any = field(default=None, compare=False, repr=False)
+    """The node's inputs as the model knows them (K4 and K8 name the exact pair)."""
 
 
 @dataclass(frozen=True)

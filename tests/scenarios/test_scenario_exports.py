@@ -25,7 +25,7 @@ EXPECTED_EXPORTS = {
     "describe", "describe_fault", "describe_value", "digest", "effect_keys", "effect_sites",
     "effect_target", "encode_value", "evaluate_calculation", "expect", "fault_kind",
     "generate", "is_calc_key", "iter_steps", "loop_prefix", "normalise", "step_key",
-    "step_kind", "values_equal",
+    "step_kind", "values_equal", "kinds_of", "first_difference", "NumArray", "VALUE_KINDS",
 }
 
 

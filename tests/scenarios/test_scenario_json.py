@@ -36,15 +36,15 @@ def test_seeded_scenarios_round_trip_through_json():
 
 def test_the_format_version_is_written_first():
     data = json.loads(CATALOG[0].to_json())
-    assert next(iter(data)) == "format" and data["format"] == FORMAT == 1
+    assert next(iter(data)) == "format" and data["format"] == FORMAT == 2
 
 
 def test_an_unknown_format_is_rejected_with_the_fix():
     data = CATALOG[0].to_dict()
-    data["format"] = 2
-    with pytest.raises(InvalidScenarioError, match="format 1") as caught:
+    data["format"] = 3
+    with pytest.raises(InvalidScenarioError, match="format 1 or 2") as caught:
         Scenario.from_dict(data)
-    assert caught.value.field == "format" and caught.value.value == 2
+    assert caught.value.field == "format" and caught.value.value == 3
 
 
 def test_a_missing_format_is_rejected():
