@@ -169,7 +169,8 @@ def _shrink_line(progress: Progress, budget: float
 
     def show(clause: str, tries: int, steps: int, size: int, seconds: float) -> None:
         progress.show(f"shrinking a {clause} failure: {tries} run(s), {steps} edit(s) kept, "
-                      f"size now {size}, {seconds:.1f} s (budget {budget:g} s)")
+                      f"size now {size}, {seconds:.1f} s (budget {budget:g} s)",
+                      force=tries == 1)  # each shrink says it began, even in a quiet log
 
     return show
 

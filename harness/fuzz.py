@@ -125,17 +125,20 @@ def fuzz(factory: AdapterFactory, options: FuzzOptions, handler: FailureHandler,
          on_failure: Callable[[Failure], None] | None = None,
          stream: Stream | None = None,
          claim: Callable[[str], bool] | None = None,
-         replay: Sequence[Scenario] = ()) -> FuzzStats:
+         replay: Sequence[Scenario] = (), passing_sample: int = PASSING_SAMPLE) -> FuzzStats:
     """Run the campaign (see module docstring); returns its counters and failures.
 
     ``stream``: which scenario indexes this process runs (a shard, a worker's share;
     ``harness.seeds``); default: all of them, from index 0. ``claim(clause)``: whether
     this process shrinks and writes the clause's first failure (False: another worker
     of the campaign does; ``harness.fuzz_pool``). ``replay``: scenarios visited before
-    any generated one (the shared example database's failures; ``harness.example_db``)."""
+    any generated one (the shared example database's failures; ``harness.example_db``).
+    ``passing_sample``: how many passing runs keep their history in ``results`` (in a
+    pool, one worker keeps the campaign's sample)."""
     stream = stream or Stream(options.seed)
     campaign = _Campaign(factory, options, handler, results, on_run, on_failure)
     campaign.claim = claim
+    campaign.sampled = PASSING_SAMPLE - passing_sample
     probe = factory()
     knobs = knobs_for(probe, options.max_steps)
     try:

@@ -68,4 +68,5 @@ def run_campaign(factory: AdapterFactory, options: FuzzOptions, handler: Failure
     spec = PoolSpec(engine, tier, options, handler.promised, str(out), handler.shrink_left,
                     str(results.root) if results is not None else None, scale.shard,
                     workers, tuple(replay))
-    return fuzz_pool(spec, on_progress=on_progress, on_failure=found)
+    return fuzz_pool(spec, on_progress=on_progress, on_failure=found,
+                     on_shrink=handler.on_shrink)

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.failures import Failure, FailureHandler
-from harness.fuzz import FuzzOptions, FuzzStats, fuzz
+from harness.fuzz import PASSING_SAMPLE, FuzzOptions, FuzzStats, fuzz
 from harness.results import ResultsDir
 from harness.run_errors import ErrorGroup, ErrorLog
 from harness.run_errors import _key as error_key
@@ -73,8 +73,10 @@ Progress = Callable[[FuzzStats], None]
 
 
 def fuzz_pool(spec: PoolSpec, on_progress: Progress | None = None,
-              on_failure: Callable[[Failure], None] | None = None) -> FuzzStats:
-    """Run the campaign on ``spec.workers`` processes; the merged ``FuzzStats``."""
+              on_failure: Callable[[Failure], None] | None = None,
+              on_shrink: Callable[..., None] | None = None) -> FuzzStats:
+    """Run the campaign on ``spec.workers`` processes; the merged ``FuzzStats``.
+    ``on_shrink``: the workers' shrink progress (``FailureHandler.on_shrink``'s arguments)."""
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
     claims = context.Array("b", len(ALL_CLAUSES))
     reports: Any = context.Queue()
@@ -88,7 +90,7 @@ def fuzz_pool(spec: PoolSpec, on_progress: Progress | None = None,
         proc.start()
     try:
         while len(finals) < len(procs):
-            if not _receive(reports, live, finals, on_failure, procs):
+            if not _receive(reports, live, finals, on_failure, procs, on_shrink):
                 continue
             if on_progress is not None:
                 on_progress(_merge(total, [*finals.values(), *(
@@ -107,7 +109,7 @@ def fuzz_pool(spec: PoolSpec, on_progress: Progress | None = None,
 
 def _receive(reports: Any, live: dict[int, FuzzStats], finals: dict[int, FuzzStats],
              on_failure: Callable[[Failure], None] | None,
-             procs: list[Any]) -> bool:
+             procs: list[Any], on_shrink: Callable[..., None] | None = None) -> bool:
     try:
         kind, worker, payload = reports.get(timeout=0.5)
     except queue.Empty:
@@ -119,6 +121,8 @@ def _receive(reports: Any, live: dict[int, FuzzStats], finals: dict[int, FuzzSta
         live[worker] = payload
     elif kind == "failure" and on_failure is not None:
         on_failure(payload)
+    elif kind == "shrink" and on_shrink is not None:
+        on_shrink(*payload)
     elif kind == "done":
         finals[worker] = payload
     return True
@@ -187,7 +191,8 @@ def _worker(spec: PoolSpec, worker: int, claims: Any, reports: Any) -> None:
     handler = FailureHandler(factory, spec.options.run, spec.promised, spec.engine,
                              factory().tier, Path(spec.out), shrink_budget=spec.shrink_time,
                              # shrinking ends with the time box, as in one process
-                             deadline=time.monotonic() + spec.options.max_time)
+                             deadline=time.monotonic() + spec.options.max_time,
+                             on_shrink=lambda *args: reports.put(("shrink", worker, args)))
     options = replace(spec.options, max_examples=_share(spec.options.max_examples, worker,
                                                         spec.workers))
     stream = Stream(spec.options.seed, spec.shard, worker, spec.workers)
@@ -218,7 +223,8 @@ def _worker(spec: PoolSpec, worker: int, claims: Any, reports: Any) -> None:
             return  # more workers than scenarios: nothing for this one
         stats = fuzz(factory, options, handler, results, on_run=on_run,
                      on_failure=lambda f: reports.put(("failure", worker, f)),
-                     stream=stream, claim=claim, replay=spec.replay if worker == 0 else ())
+                     stream=stream, claim=claim, replay=spec.replay if worker == 0 else (),
+                     passing_sample=PASSING_SAMPLE if worker == 0 else 0)
     except KeyboardInterrupt:
         stats.interrupted = True
     finally:
