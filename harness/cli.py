@@ -150,8 +150,9 @@ def _parser() -> argparse.ArgumentParser:
                       help="print the kill-point coverage table (crashpoint x step kind x "
                            "fault kind) at the end; filled by tiers that report it (sim)")
     fuzz.add_argument("--workers", type=int, default=None, metavar="N",
-                      help="worker processes (default: all cores); failures are "
-                           "deduplicated by clause across them")
+                      help="worker processes (default: all cores on the in-memory sim "
+                           "tier, 1 on tiers whose engines run OS processes of their own); "
+                           "failures are deduplicated by clause across them")
     fuzz.add_argument("--shard", default="1/1", metavar="I/N",
                       help="run shard I of N of the campaign's seed stream (disjoint "
                            "shards, e.g. one per CI matrix job; default 1/1)")

@@ -337,7 +337,7 @@ def fuzz_command(args: argparse.Namespace) -> int:
                               source=source, max_examples=args.max_examples,
                               capabilities=capabilities_to_dict(caps))
             stats = _fuzz_with_progress(factory, options, handler, results, progress,
-                                            _scale(args), args.engine, tier)
+                                            _scale(args, probe), args.engine, tier)
         finally:
             if results is not None:
                 results.close()
@@ -385,14 +385,20 @@ def _fuzz_summary(args: argparse.Namespace, probe: EngineAdapter, stats: FuzzSta
     return EXIT_UNTRUSTED if why else EXIT_OK
 
 
-def _scale(args: argparse.Namespace) -> Scale:
-    """``--workers``, ``--shard`` and ``--example-db`` (harness.fuzz_campaign)."""
+def _scale(args: argparse.Namespace, probe: EngineAdapter) -> Scale:
+    """``--workers``, ``--shard`` and ``--example-db`` (harness.fuzz_campaign).
+
+    The default is all cores only for an in-memory engine: an engine with worker
+    processes of its own already keeps the cores busy, and a second campaign beside it
+    would stretch every launch towards its chaos timeout (false L1 failures)."""
     from harness.fuzz_campaign import Scale
     from harness.seeds import parse_shard
+    from harness.sim_fast import runs_in_memory
 
     if args.workers is not None and args.workers < 1:
         raise UsageError("--workers", args.workers, "1 or more worker processes")
-    return Scale(args.workers, parse_shard(args.shard), args.example_db)
+    workers = args.workers if args.workers is not None or runs_in_memory(probe) else 1
+    return Scale(workers, parse_shard(args.shard), args.example_db)
 
 
 def _fuzz_with_progress(factory: AdapterFactory, options: FuzzOptions, handler: FailureHandler,

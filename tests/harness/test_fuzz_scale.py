@@ -157,3 +157,17 @@ def test_two_workers_report_a_failing_clause_once(
     assert runs > clauses >= 1
     written = set(REPLAY.findall(out.split("replay each with:")[-1]))
     assert len(written) == clauses
+
+
+def test_fuzz_uses_every_core_by_default_only_for_an_in_memory_engine() -> None:
+    """An engine with worker processes of its own gets one campaign process unless asked:
+    two beside it would stretch launches towards the chaos timeout (false L1)."""
+    from argparse import Namespace
+
+    from harness.commands import _scale
+
+    args = Namespace(workers=None, shard="1/1", example_db=None)
+    assert _scale(args, load_adapter("reference", "sim")()).workers is None  # all cores
+    assert _scale(args, load_adapter("reference", "embedded")()).workers == 1
+    asked = Namespace(workers=2, shard="1/1", example_db=None)
+    assert _scale(asked, load_adapter("reference", "embedded")()).workers == 2
