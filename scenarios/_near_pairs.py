@@ -31,7 +31,8 @@ PAIR_KINDS: dict[str, str] = {
     "bytes_str": "bytes for str or the reverse",
     "int_edge": "an int beyond 2**53 moved by one (a float-based hash merges them)",
     "normal_form": "one string in the other Unicode normal form (NFC/NFD)",
-    "key": "one dict key changed: its type (1, '1', 1.0, True), or a new accent",
+    "key": "one dict key renamed: a new accent",
+    "key_type": "one dict key of another type with the same text or number (1, '1', 1.0, True)",
     "key_normal_form": "one dict key in the other Unicode normal form (NFC/NFD)",
     "deeper": "one level deeper: a value wrapped in a one-element list (tuple if hashable)",
     "empty_none": "an empty container for None, or None for an empty container",
@@ -115,7 +116,7 @@ def near(value: Any, chooser: Any) -> Any:
 
 
 _ORDER = ("number_type", "sign", "tuple_list", "set_frozenset", "bytes_str", "int_edge",
-          "normal_form", "key", "key_normal_form", "deeper", "empty_none",
+          "normal_form", "key", "key_type", "key_normal_form", "deeper", "empty_none",
           "decimal_exponent", "timezone", "set_reorder", "dict_reorder", "neighbour", "array_dtype")
 
 
@@ -235,15 +236,16 @@ def _other_form(text: str) -> str:
 
 
 def _key_options(value: dict[Any, Any]) -> list[tuple[str, Any]]:
-    """Renames of one key: its normal form (`key_normal_form`, where NFC and NFD differ)
-    or its type among 1, "1", 1.0, True (`key`)."""
+    """Renames of one key: its normal form (`key_normal_form`, where NFC and NFD differ),
+    its type among 1, "1", 1.0, True (`key_type`), or a new accent (`key`). Kinds apart,
+    so that each is drawn as often as any other kind of change."""
     opts: list[tuple[str, Any]] = []
     for key in sorted(value, key=repr):
         for new in _key_changes(key):
             if not any(type(k) is type(new) and k == new for k in value) and new not in value:
-                label = "key_normal_form" if type(key) is str and type(new) is str \
-                    and unicodedata.normalize("NFC", key) == unicodedata.normalize("NFC", new) \
-                    else "key"
+                label = "key_type" if type(new) is not type(key) else \
+                    "key_normal_form" if type(key) is str and unicodedata.normalize(
+                        "NFC", key) == unicodedata.normalize("NFC", new) else "key"
                 opts.append((label, lambda v, old=key, new=new: {
                     (new if k is old else k): item for k, item in v.items()}))
     return opts or [("key", lambda v: {**v, "\u00e9": None})]

@@ -29,7 +29,8 @@ from harness.adapters.broken_reference_values import VALUE_BUGS, ValueBug, _rewr
 from harness.failures import FailureHandler
 from harness.fuzz import FuzzOptions, fuzz
 from harness.runner import RunOptions, run_scenario
-from harness.sources import knobs_for, seeded
+from harness.seeds import Stream, seeded_scenarios
+from harness.sources import knobs_for
 from reference_engine.core.hashing import canonical_bytes
 from scenarios import by_name, expect
 from scenarios._near_pairs import PAIR_EXAMPLES
@@ -40,7 +41,7 @@ pytestmark = pytest.mark.simulation
 
 SEEDS = (101, 202, 303)
 """Campaign seeds, spaced so that their `generate(seed + i)` runs do not overlap."""
-CI_INDEX_BOUND = 400
+CI_INDEX_BOUND = 1000
 """Scenarios a campaign may need before it catches a variant (CI form)."""
 BUDGET = 30.0
 DEEP = os.environ.get("WFCONFORM_HYPOTHESIS_PROFILE") == "deep"
@@ -108,7 +109,7 @@ def load_caps() -> Any:
 def _campaign(seed: int) -> Iterator[tuple[int, Scenario, list[Any]]]:
     """The scenarios `fuzz --seed seed` runs first, with their cache expectations."""
     knobs = knobs_for(load_adapter("reference", "sim")(), 8)
-    for index, (_, scenario) in enumerate(seeded(seed, knobs)):
+    for index, (_, scenario) in enumerate(seeded_scenarios(Stream(seed), knobs)):
         if index >= CI_INDEX_BOUND:
             return
         cache = [c for c in expect(scenario, load_caps()).cache.values()
