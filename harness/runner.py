@@ -28,7 +28,7 @@ from harness.history import History, HistoryRecorder
 from harness.nemesis import Nemesis, needs_gate
 from harness.session import Session
 from harness.sim_fast import MemorySession, SyncNemesis, runs_in_memory
-from harness.workdirs import make_workdir, unmark
+from harness.workdirs import make_workdir, reclaim_once, unmark
 from scenarios.capabilities import ALL_CLAUSES
 from scenarios.faults import fault_kind
 from scenarios.oracle import Expectation, expect
@@ -118,8 +118,11 @@ def run_scenario(factory: AdapterFactory, scenario: Scenario,
         return ScenarioRun(scenario, "not_applicable", reasons, expectation,
                            seconds=time.monotonic() - started)
     memory = options.in_memory and not options.keep_workdir and runs_in_memory(adapter)
-    workdir = (Path(f"<memory:{scenario.name}>") if memory
-               else make_workdir(scenario.name, options.workdir_root))  # reclaims dead runs
+    if memory:
+        reclaim_once(options.workdir_root)  # dead runs' folders, though this run makes none
+        workdir = Path(f"<memory:{scenario.name}>")
+    else:
+        workdir = make_workdir(scenario.name, options.workdir_root)  # reclaims dead runs
     try:
         history, unsupported = _execute(adapter, scenario, workdir, options, memory)
     except Unsupported as error:  # open() or observe() declared what the tier cannot do

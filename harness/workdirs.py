@@ -33,13 +33,20 @@ def start_time(pid: int) -> str | None:
     return None if fields[0] == "Z" else fields[19]
 
 
-def make_workdir(name: str, root: str | None = None) -> Path:
-    """A fresh marked folder for one scenario; reclaims dead runs' folders first (once
-    per root and process)."""
+def reclaim_once(root: str | None = None) -> str:
+    """Reclaim dead runs' folders under ``root`` (default: the temp dir) once per
+    process; the root. Also called by in-memory runs, which make no folder themselves."""
     base = root if root is not None else tempfile.gettempdir()
     if base not in _reclaimed_roots:
         _reclaimed_roots.add(base)
         reclaim_stale(Path(base))
+    return base
+
+
+def make_workdir(name: str, root: str | None = None) -> Path:
+    """A fresh marked folder for one scenario; reclaims dead runs' folders first (once
+    per root and process)."""
+    base = reclaim_once(root)
     folder = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{name[:40]}-", dir=base))
     me = os.getpid()
     (folder / MARKER).write_text(json.dumps({"pid": me, "start": start_time(me)}))

@@ -82,14 +82,25 @@ def test_run_until_quiet_reports_an_exhausted_step_budget() -> None:
         assert sim.run_until_quiet() is True and sim.get(pid).state == "finished"
 
 
-def test_a_crashpoint_armed_for_every_attempt_never_finishes_and_says_so() -> None:
+def test_a_crashpoint_armed_for_every_attempt_is_not_quiet_and_says_so() -> None:
     with Simulation(0) as sim:
         sim.arm("before_effect", "p.step1", attempt=None)
         pid = sim.submit(ThreeSteps, label="p", x=2, y=3, tag="p")
-        assert sim.run_until_quiet(max_steps=2_000) is False
+        assert sim.run_until_quiet(max_steps=40) is False
         assert sim.get(pid).state == "running"
         sim.disarm_all()
         assert sim.run_until_quiet() and sim.get(pid).state == "finished"
+
+
+def test_a_crashpoint_armed_for_every_attempt_ends_in_quarantine_not_a_loop() -> None:
+    """A step that kills its worker on every claim is a crash loop: after MAX_CLAIMS
+    claims the process is excepted with the reason (issue 12), never retried forever."""
+    with Simulation(0) as sim:
+        sim.arm("before_effect", "p.step1", attempt=None)
+        pid = sim.submit(ThreeSteps, label="p", x=2, y=3, tag="p")
+        assert sim.run_until_quiet(max_steps=2_000) is True
+        view = sim.get(pid)
+        assert view.state == "excepted" and "quarantined" in view.message
 
 
 @pytest.mark.parametrize("operation", ["kill_worker", "restart_database", "restart_broker",
