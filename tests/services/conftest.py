@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -129,3 +130,30 @@ def effect_log(tmp_path: Path) -> Path:
 @pytest.fixture
 def worker_env(effect_log: Path) -> dict[str, str]:
     return {EFFECT_LOG: str(effect_log)}
+
+
+PROVISION_STATUS_ENV = "WFCONFORM_PROVISION_STATUS"
+"""Set by ``.ci/run``: a file that ``.ci/provision-containers``'s exit status is written to
+when it ends. CI builds the container images in the background while the tests that need
+no Docker run (minutes on a fresh machine); the tests that do need it wait here."""
+
+
+def _needs_docker(item: pytest.Item) -> bool:
+    return item.path.name.startswith("test_container") or "testcontainers" in item.name
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Wait for the background provisioning before a test that needs Docker; fail (never
+    skip) with the provisioning log when it failed or did not end in 20 minutes."""
+    status = os.environ.get(PROVISION_STATUS_ENV)
+    if not status or not _needs_docker(item):
+        return
+    path, deadline = Path(status), time.monotonic() + 1200
+    while not path.exists() or not path.read_text().strip():
+        if time.monotonic() > deadline:
+            pytest.fail(f"container provisioning did not end in 20 min (status file {path})")
+        time.sleep(1)
+    if path.read_text().strip() != "0":
+        log = Path(os.environ.get("WFCONFORM_PROVISION_LOG", "/dev/null"))
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-20:]) if log.exists() else ""
+        pytest.fail(f"container provisioning failed (exit {path.read_text().strip()}):\n{tail}")
