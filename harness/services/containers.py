@@ -28,6 +28,7 @@ import contextlib
 import os
 import secrets
 import time
+from collections.abc import Callable
 from typing import Any
 
 from harness.services._proc import free_port
@@ -301,26 +302,29 @@ def _container(fault: str, server: Server) -> DockerServer:
 def pause_service(server: Server, seconds: float) -> FaultRecord:
     """Freeze the server's container for ``seconds`` (``docker pause``), then thaw it."""
     control = _container("pause_service", server)
-    started, clock = time.time(), time.monotonic()
-    control.pause()
-    try:
-        time.sleep(seconds)
-    finally:
-        control.unpause()
-    return FaultRecord("pause_service", server.kind, started, time.monotonic() - clock,
-                       f"docker pause {control.name}")
+    return _outage("pause_service", server, seconds, control.pause, control.unpause,
+                   f"docker pause {control.name}")
 
 
 def partition_service(server: Server, seconds: float) -> FaultRecord:
     """Disconnect the container from its network for ``seconds``, then reconnect it and
     wait until clients reach it again through the same published port."""
     control = _container("partition_service", server)
+    return _outage("partition_service", server, seconds, control.disconnect,
+                   control.reconnect, f"docker network disconnect bridge {control.name}",
+                   healed=control.wait_ready)
+
+
+def _outage(fault: str, server: Server, seconds: float, begin: Callable[[], object],
+            end: Callable[[], object], what: str,
+            healed: Callable[[], object] | None = None) -> FaultRecord:
+    """``begin``, ``seconds`` of outage, ``end`` (always), then ``healed``: the record."""
     started, clock = time.time(), time.monotonic()
-    control.disconnect()
+    begin()
     try:
         time.sleep(seconds)
     finally:
-        control.reconnect()
-    control.wait_ready()
-    return FaultRecord("partition_service", server.kind, started, time.monotonic() - clock,
-                       f"docker network disconnect bridge {control.name}")
+        end()
+    if healed is not None:
+        healed()
+    return FaultRecord(fault, server.kind, started, time.monotonic() - clock, what)
