@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from reference_engine.runtime.sweeper import Sweeper
 
 SUPERVISE_INTERVAL = 0.005
+RELEASE_RETRY_INTERVAL = 0.5  # seconds between retries of releases the database refused
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,8 @@ class Daemon:
         self.env = _worker_env(env)
         self.deaths: list[WorkerDeath] = []
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
+        self._unreleased: set[str] = set()  # dead owners whose leases the database refused
+        self._next_release_retry = 0.0
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._ready = threading.Event()
@@ -153,16 +156,41 @@ class Daemon:
                     WorkerDeath(owner, proc.pid, proc.returncode, time.monotonic(), released)
                 )
                 self._spawn()
+            self._retry_releases()
             if self.sweeper is not None:
                 self.sweeper.tick()
         self._terminate_all()
 
     def _release(self, owner: str) -> int:
-        """Free a dead worker's leases; if the database is down, lease expiry will."""
+        """Free a dead worker's leases; if the database is down, retry until it is back.
+
+        Waiting for lease expiry instead left every task of a worker that died during a
+        database outage stalled for a whole lease (60 s) after the outage ended. Freeing
+        late is safe: the owner is dead (reaped), so nothing of it can commit any more,
+        and a lease that expired and was taken over names another owner.
+        """
         try:
             return self.store.release_owner(owner)
         except SQLAlchemyError:
+            self._unreleased.add(owner)
             return 0
+
+    def _retry_releases(self) -> None:
+        now = time.monotonic()
+        if not self._unreleased or now < self._next_release_retry:
+            return
+        self._next_release_retry = now + RELEASE_RETRY_INTERVAL
+        for owner in sorted(self._unreleased):
+            try:
+                self.store.release_owner(owner)
+            except SQLAlchemyError:
+                return  # still down: the next retry tries them all again
+            self._unreleased.discard(owner)
+
+    @property
+    def unreleased(self) -> frozenset[str]:
+        """Dead workers whose leases are not freed yet (the database refused so far)."""
+        return frozenset(self._unreleased)
 
     def _terminate_all(self) -> None:
         with self._lock:
