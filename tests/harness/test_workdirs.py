@@ -57,13 +57,19 @@ def _wfconform(args: list[str], tmp: Path) -> subprocess.Popen[bytes]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["kill", "term"])
-def test_a_killed_embedded_run_leaves_nothing_after_the_next_run(
-    tmp_path: Path, sig: signal.Signals
+@pytest.mark.parametrize(("tier", "sig"), [
+    ("embedded", signal.SIGKILL),
+    ("embedded", signal.SIGTERM),
+    pytest.param("real", signal.SIGKILL, marks=pytest.mark.services),
+], ids=["embedded-kill", "embedded-term", "real-kill"])
+def test_a_killed_run_leaves_nothing_after_the_next_run(
+    tmp_path: Path, tier: str, sig: signal.Signals
 ) -> None:
+    """The real tier's run needs WFCONFORM_POSTGRES_URL / WFCONFORM_RABBITMQ_URL (CI sets
+    them); its databases and vhosts are the reaper's (tests/services/test_no_leaks.py)."""
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    run = _wfconform(["run", "--tier", "embedded", "--examples", "0"], tmp)
+    run = _wfconform(["run", "--tier", tier, "--examples", "0"], tmp)
     try:
         deadline = time.monotonic() + 120
         while not (left := _scenario_folders(tmp)):
