@@ -23,10 +23,18 @@ import atexit
 import json
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
 __all__: list[str] = []
+
+_BIN = str(Path(sys.executable).parent)
+if shutil.which("verdi") is None and shutil.which("verdi", path=_BIN) is not None:
+    # AiiDA's daemon client finds `verdi` on PATH once, at import, and refuses to start
+    # a daemon without it: `.venv/bin/wfconform run --engine aiida` without an activated
+    # venv errored on every scenario. The interpreter's own bin folder holds it.
+    os.environ["PATH"] = os.pathsep.join(p for p in (_BIN, os.environ.get("PATH")) if p)
 
 if not os.environ.get("AIIDA_PATH"):
     # Importing aiida creates its config folder at once (`AiiDAConfigDir.set()` runs at
