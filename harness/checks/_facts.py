@@ -226,7 +226,7 @@ class Facts:
     def cached_away(self, key: str) -> bool:
         """True when every node at this calculation key is a cache hit (the K checks own it)."""
         views = self.views_at(key)
-        return is_calc_key(key) and bool(views) and all(v.cached_from for v in views)
+        return is_calc_key(key) and bool(views) and all(v.is_hit for v in views)
 
 
 def _runs_by_process(history: History) -> dict[str, list[tuple[float, str, Line]]]:
