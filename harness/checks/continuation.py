@@ -141,7 +141,7 @@ def check_c4(scenario: Scenario, expectation: Expectation, history: History) -> 
     v = Verdict("C4", f)
     for label, launch in expectation.launches.items():
         view = f.observation.get(f.launch_ids.get(label))
-        if not f.decided(label) or view is None or not view.terminal:
+        if not f.decided(label) or view is None or not view.terminal or label in f.reused_by:
             continue
         line, why = f.process_line(view.id), f" ({launch.reason})" if launch.reason else ""
         v.saw()
