@@ -122,3 +122,31 @@ def test_an_unfired_service_fault_does_not_excuse_a_repeat() -> None:
     h.add("fault", source="nemesis", fault="drop_connection", status="unsupported")
     h.effect("A/s1", "1", worker=12)
     assert h.check("C2").verdict == FAIL
+
+
+# ------------------------------------- per-attempt ids (issue 18, point 5: attempt_of)
+def test_a_child_whose_second_attempt_got_a_new_id_is_one_process_for_c1_and_c6() -> None:
+    # the engine gave A/fan/0:add a new id (7) for the attempt after the kill, and says so
+    h = c6_run().set("2", state="killed", exit_status=None, outputs={})
+    h.calc("7", "A/fan/0:add", "1", {"sum": 6}).set("7", attempt_of="2")
+    assert h.history().observation().identity(h.history().observation().get("7")) == "2"
+    for clause in ("C1", "C6"):
+        result = h.check(clause)
+        assert result.verdict == PASS, (clause, result.sentence)
+
+
+def test_two_ids_at_one_child_place_without_attempt_of_still_fail_c1() -> None:
+    h = c6_run().set("2", state="killed", exit_status=None, outputs={})
+    h.calc("7", "A/fan/0:add", "1", {"sum": 6})
+    result = h.check("C1")
+    assert result.verdict == FAIL
+    assert "A/fan/0:add continued as 2 processes (2, 7), not one" in result.sentence
+
+
+def test_an_unfinished_latest_attempt_fails_c1() -> None:
+    h = c6_run().set("2", state="killed", exit_status=None, outputs={})
+    h.calc("7", "A/fan/0:add", "1", {}, state="running", exit_status=None)
+    h.set("7", attempt_of="2")
+    result = h.check("C1")
+    assert result.verdict == FAIL
+    assert "A/fan/0:add (process 7) is still running after a kill" in result.sentence
