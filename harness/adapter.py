@@ -23,9 +23,17 @@ Contract, in short:
   ``<prefix>/<step>/<i>:<calc>`` for a calculation), so checks can compare the engine's
   view with the oracle's model.
 - An operation the engine or tier cannot do raises ``harness.errors.Unsupported``, never
-  a silent no-op: the scenario is then reported as not applicable, never as passed.
-  ``supports(operation)`` answers the same question up front (names in ``OPERATIONS``).
+  a silent no-op, and before doing anything. ``supports(operation)`` answers the same
+  question up front (names in ``OPERATIONS``). A fault it cannot do is skipped and the
+  rest of the scenario runs, judged without that fault; a plan operation it cannot do
+  makes the scenario not applicable. Never is either reported as passed.
 - Ids are strings (``"7"``, a UUID, ...); only equality matters to the harness.
+- "No outputs" is ``{}``, not None; ``wait()`` is also called with the ids of
+  calculations (during heal, for every process ``observe()`` shows active).
+
+For engines unlike AiiDA, ``ProcessView`` has optional fields: a cache source named by
+storage key (``cache_key``, ``cached_from_key``), several labels of one process
+(``aliases``) and a new id per attempt (``attempt_of``). docs/adapters.md is the guide.
 
 Optional parts (an adapter may leave them out; ``offers`` tells): the redelivery faults
 ``expire_lease`` and ``duplicate_delivery`` (``RedeliveryFaults``), and the engine's own

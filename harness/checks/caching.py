@@ -167,12 +167,26 @@ def check_k4(scenario: Scenario, expectation: Expectation, history: History) -> 
             if source is not None and source.name == view.name and source.state == "finished" \
                     and not source.exit_status and _invalidated_before(f, source, view) is None:
                 v.fail(f"{path} (process {view.id}) hit {source.path} (process {source.id}) "
-                       f"although its inputs differ{_pair(expectation, source, cache)} "
-                       f"({cache.reason})", f.process_line(view.id), f.process_line(source.id))
+                       f"{_why_miss(expectation, source, cache)}", f.process_line(view.id),
+                       f.process_line(source.id))
     note = f"; hits only through a declared normalisation: {', '.join(normalised)}" \
         if normalised else ""
     return v.result(f"{v.checked} lookup(s) with caching on hit exactly when inputs were "
                     f"equal{note}")
+
+
+def _why_miss(expectation: Expectation, source: ProcessView, cache: CacheExpectation) -> str:
+    """Why the model wanted a miss, naming the true cause: differing inputs (with the
+    pair), or equal inputs and a source that was not a valid earlier node (the model's
+    reason: e.g. it finished only after this lookup). Never "inputs differ" when they
+    did not."""
+    known = expectation.cache.get(source.path or "")
+    if known is not None and known.inputs is not None and cache.inputs is not None \
+            and first_difference(dict(known.inputs), dict(cache.inputs), "inputs") is None:
+        return f"although the model wants a miss: the inputs are equal, but {cache.reason}"
+    if known is None or known.inputs is None or cache.inputs is None:
+        return f"although the model wants a miss ({cache.reason})"
+    return f"although its inputs differ{_pair(expectation, source, cache)} ({cache.reason})"
 
 
 def _pair(expectation: Expectation, source: ProcessView, cache: CacheExpectation) -> str:

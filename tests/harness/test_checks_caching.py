@@ -193,3 +193,12 @@ def test_a_view_without_the_optional_fields_is_recorded_as_before() -> None:
     keyed = process_record(ProcessView("2", "A/s/0:add", "calculation", "add", "finished",
                                        0, {}, cached_from_key="k"))
     assert keyed["cached_from_key"] == "k" and "cache_key" not in keyed
+
+
+def test_a_hit_from_a_later_equal_node_fails_k4_without_claiming_the_inputs_differ() -> None:
+    # A's add hit B's add: equal inputs, but B's node did not exist before A's lookup
+    h = mixed_run().set("5", cached_from=None).set("2", cached_from="5")
+    result = h.check("K4")
+    assert result.verdict == FAIL
+    assert "inputs differ" not in result.sentence
+    assert "the inputs are equal, but no earlier equal node" in result.sentence
