@@ -157,7 +157,7 @@ def check_c4(scenario: Scenario, expectation: Expectation, history: History) -> 
         elif view.state == "finished" and launch.exit_status is not None \
                 and view.exit_status != launch.exit_status:
             v.fail(f"launch {label} (process {view.id}) finished with exit status "
-                   f"{view.exit_status}, expected {launch.exit_status}", line)
+                   f"{view.exit_status}, expected {launch.exit_status}{why}", line)
         elif view.state == "finished" and launch.outputs is not None \
                 and not same_outputs(view.outputs, launch.outputs):
             v.fail(f"launch {label} (process {view.id}) returned {dict(view.outputs or {})!r}"

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import pytest
+
 from harness.checks import FAIL, PASS
-from tests.harness.histories import c2_run, c3_run, c6_run
+from scenarios.errors import InvalidScenarioError
+from scenarios.oracle import expect
+from tests.harness.histories import CAPS, Hist, c2_run, c3_run, c6_run
 
 
 def test_a_process_that_continues_under_its_own_id_passes_c1() -> None:
@@ -150,3 +156,30 @@ def test_an_unfinished_latest_attempt_fails_c1() -> None:
     result = h.check("C1")
     assert result.verdict == FAIL
     assert "A/fan/0:add (process 7) is still running after a kill" in result.sentence
+
+
+# ----------------------- declared semantics (issue 18, point 7): a failed child's parent
+def excepted_child_run(rule: str) -> Hist:
+    """k3_excepted_source_never_hit's launch A, whose add raised: the engine ended A
+    excepted, as an engine declaring ``parent_excepted`` does."""
+    h = Hist("k3_excepted_source_never_hit")
+    h.expectation = expect(h.scenario, replace(CAPS, child_failure=rule))
+    h.launch("A", "1").wf("1", "A", "AddThreeNumbers", state="excepted", exit_status=None)
+    h.effect("A/add_xy", "1")
+    h.effect("A/add_xy/0:add", "2", raised=True)
+    h.calc("2", "A/add_xy/0:add", "1", {}, state="excepted", exit_status=None)
+    return h.terminal("2", "1")
+
+
+def test_the_declared_child_failure_rule_decides_the_parents_state_and_c4_names_it() -> None:
+    assert excepted_child_run("parent_excepted").check("C4").verdict != FAIL
+    result = excepted_child_run("parent_finishes_failed").check("C4")
+    assert result.verdict == FAIL
+    assert "ended excepted; the model allows finished (a child failed; by the declared rule " \
+        "parent_finishes_failed, the parent finishes with exit status 1 and no outputs)" \
+        in result.sentence
+
+
+def test_an_unknown_child_failure_rule_is_refused_with_the_known_ones() -> None:
+    with pytest.raises(InvalidScenarioError, match="parent_excepted"):
+        replace(CAPS, child_failure="parent_ignores_it")
