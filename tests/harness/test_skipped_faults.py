@@ -84,3 +84,12 @@ def test_an_engine_that_can_do_every_fault_skips_none() -> None:
     assert run.status == "ran" and run.reasons == ()
     assert run.history is not None and "skipped_faults" not in run.history.of("outcome")[0].data
     assert "restart_broker" in fired(run)
+
+
+def test_the_progress_line_says_which_faults_were_skipped() -> None:
+    from harness.matrix import render_run_line
+
+    run = run_scenario(NoBroker, by_name("n1_excepted_process_never_runs_again"))
+    line = render_run_line(run, frozenset({"N1"}))
+    assert line.splitlines()[0].lstrip().startswith("ok")
+    assert "fault restart_broker(" in line and "skipped" in line
