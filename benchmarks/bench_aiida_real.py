@@ -2,7 +2,7 @@
 
 Importing this module fails with ImportError when aiida-core is not installed; the main
 benchmark then prints the column as skipped. It uses the harness's throwaway AiiDA
-profile (``harness.adapters.aiida_support.profile``: its own config folder, SQLite
+profile (``harness.adapters.aiida.profile``: its own config folder, SQLite
 storage ``core.sqlite_dos``, a fresh RabbitMQ vhost on the machine's broker, a circus
 daemon), so it needs RabbitMQ reachable by ``rabbitmqctl``.
 
@@ -102,7 +102,7 @@ def _line(log: Path, pk: int, attempt: int, timeout: float = 120) -> tuple[int, 
 
 def figures(n: int, trials: int, workers: int) -> str:
     """One printable line per figure, or why the column could not be measured."""
-    from harness.adapters.aiida_support.profile import ProfileError, ThrowawayProfile
+    from harness.adapters.aiida.profile import ProfileError, ThrowawayProfile
 
     with tempfile.TemporaryDirectory(prefix="wfc-bench-aiida-") as tmp:
         log = Path(tmp) / "steps.log"

@@ -23,9 +23,17 @@ Contract, in short:
   ``<prefix>/<step>/<i>:<calc>`` for a calculation), so checks can compare the engine's
   view with the oracle's model.
 - An operation the engine or tier cannot do raises ``harness.errors.Unsupported``, never
-  a silent no-op: the scenario is then reported as not applicable, never as passed.
-  ``supports(operation)`` answers the same question up front (names in ``OPERATIONS``).
+  a silent no-op, and before doing anything. ``supports(operation)`` answers the same
+  question up front (names in ``OPERATIONS``). A fault it cannot do is skipped and the
+  rest of the scenario runs, judged without that fault; a plan operation it cannot do
+  makes the scenario not applicable. Never is either reported as passed.
 - Ids are strings (``"7"``, a UUID, ...); only equality matters to the harness.
+- "No outputs" is ``{}``, not None; ``wait()`` is also called with the ids of
+  calculations (during heal, for every process ``observe()`` shows active).
+
+For engines unlike AiiDA, ``ProcessView`` has optional fields: a cache source named by
+storage key (``cache_key``, ``cached_from_key``), several labels of one process
+(``aliases``) and a new id per attempt (``attempt_of``). docs/adapters.md is the guide.
 
 Optional parts (an adapter may leave them out; ``offers`` tells): the redelivery faults
 ``expire_lease`` and ``duplicate_delivery`` (``RedeliveryFaults``), and the engine's own
@@ -42,6 +50,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from harness.session import Session
 from scenarios.capabilities import Capabilities
+from scenarios.values import values_equal
 
 __all__ = [
     "ACTIVE_STATES",
@@ -93,7 +102,21 @@ class ProcessView:
 
     ``path`` is the scenario place (see the module docstring) or None if the adapter
     cannot tell; ``name`` the scenario workflow or calculation name; ``cached_from`` the
-    id of the cache source when the engine says this node is a cache hit.
+    id of the cache source when the engine says this node is a cache hit. ``outputs`` is
+    ``{}`` for a process that returned nothing (None only when the engine cannot tell).
+
+    Optional, for engines unlike AiiDA (docs/adapters.md; defaults keep today's meaning):
+
+    - ``cache_key``: the storage key under which the engine stored this process's result,
+      and ``cached_from_key``: the key a cache hit read its result from, for an engine
+      that names a cache source by key rather than by process. A view with
+      ``cached_from_key`` is a hit; its source is the process whose ``cache_key`` it is
+      (``Observation.source_of``).
+    - ``aliases``: further scenario paths of this same process, for an engine that gives
+      one id several labels (a relaunch done by retrying the same run).
+    - ``attempt_of``: the id of the earlier attempt this process continues, for an engine
+      that gives a calculation a new id per attempt; the attempts together are one
+      process for the continuation clauses (``Observation.identity``).
     """
 
     id: str
@@ -107,10 +130,25 @@ class ProcessView:
     children: tuple[str, ...] = ()
     restart_of: str | None = None
     cached_from: str | None = None
+    cache_key: str | None = None
+    cached_from_key: str | None = None
+    aliases: tuple[str, ...] = ()
+    attempt_of: str | None = None
 
     @property
     def terminal(self) -> bool:
         return self.state in TERMINAL_STATES
+
+    @property
+    def is_hit(self) -> bool:
+        """Whether the engine says this node is a cache hit (by source id or by key)."""
+        return self.cached_from is not None or self.cached_from_key is not None
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        """Every scenario path of this process: ``path`` first, then ``aliases``."""
+        return tuple(dict.fromkeys((*(() if self.path is None else (self.path,)),
+                                    *self.aliases)))
 
 
 @dataclass(frozen=True)
@@ -128,7 +166,53 @@ class Observation:
         return None if process_id is None else self._by_id.get(process_id)
 
     def at_path(self, path: str) -> tuple[ProcessView, ...]:
-        return tuple(p for p in self.processes if p.path == path)
+        """The processes at scenario ``path`` (their ``path`` or one of their ``aliases``)."""
+        return tuple(p for p in self.processes if p.path == path or path in p.aliases)
+
+    def stored_under(self, key: str) -> tuple[ProcessView, ...]:
+        """The processes whose result the engine stored under cache key ``key``."""
+        return tuple(p for p in self.processes if p.cache_key == key)
+
+    def source_of(self, hit: ProcessView) -> ProcessView | None:
+        """The cache source of ``hit``: the process named by ``cached_from``, else the one
+        whose result is stored under ``cached_from_key``; None when there is none.
+
+        Several processes may have stored under one key (a store that overwrites): the
+        source is then one whose outputs the hit returned, preferring finished ones, so
+        that a correct hit is never misjudged; with no such process, the latest finished
+        writer (or the latest writer), so that K2 names what the hit should have returned.
+        """
+        if hit.cached_from is not None:
+            return self.get(hit.cached_from)
+        if hit.cached_from_key is None:
+            return None
+        writers = [p for p in self.stored_under(hit.cached_from_key) if p.id != hit.id]
+        if not writers:
+            return None
+        same = [p for p in writers if _same_map(p.outputs, hit.outputs)]
+        pool = same or writers
+        finished = [p for p in pool if p.state == "finished"]
+        return (finished or pool)[-1]
+
+    def identity(self, view: ProcessView) -> str:
+        """The stable id of ``view`` across attempts: the first attempt's id, following
+        ``attempt_of`` (the view's own id for engines that keep one id per process)."""
+        seen = {view.id}
+        current = view
+        while current.attempt_of is not None and current.attempt_of not in seen:
+            seen.add(current.attempt_of)
+            earlier = self.get(current.attempt_of)
+            if earlier is None:
+                return current.attempt_of
+            current = earlier
+        return current.id
+
+
+def _same_map(left: Mapping[str, Any] | None, right: Mapping[str, Any] | None) -> bool:
+    """Typed equality of two output maps (as the checks' ``same_outputs``): ``1 != 1.0``."""
+    if left is None or right is None:
+        return left is right
+    return values_equal(dict(left), dict(right))
 
 
 @dataclass(frozen=True)

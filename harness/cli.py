@@ -97,7 +97,9 @@ def _generating(parser: argparse.ArgumentParser, shrink_time: float,
                              "for `wfconform report DIR` (default: failing scenarios only, "
                              "in ./wfconform-failures)")
     parser.add_argument("--shrink-time", type=float, default=shrink_time, metavar="S",
-                        help="seconds, over all failures, spent shrinking (default %(default)s)")
+                        help="seconds, over all failures, spent shrinking; while any is "
+                             "left a failure may take 12 reruns of its scenario, so a slow "
+                             "engine still shrinks (default %(default)s)")
 
 
 def _parser() -> argparse.ArgumentParser:

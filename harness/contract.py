@@ -210,10 +210,17 @@ def _check_view(view: object) -> None:
         raise ContractError("observe", view, "kind 'workflow' or 'calculation'")
     for name in ("id",):
         _string("observe", getattr(view, name))
-    for link in (view.parent, view.restart_of, view.cached_from):
+    for link in (view.parent, view.restart_of, view.cached_from, view.attempt_of):
         if link is not None and not isinstance(link, str):
             raise ContractError("observe", view, "process links (parent, restart_of, "
-                                "cached_from) as str ids or None")
+                                "cached_from, attempt_of) as str ids or None")
+    for key in (view.cache_key, view.cached_from_key):
+        if key is not None and (not isinstance(key, str) or not key):
+            raise ContractError("observe", view, "cache_key and cached_from_key as "
+                                "non-empty str or None")
+    if not isinstance(view.aliases, tuple) or not all(
+            isinstance(alias, str) and alias for alias in view.aliases):
+        raise ContractError("observe", view, "aliases as a tuple of non-empty str paths")
 
 
 def _check_ownership(record: object) -> None:

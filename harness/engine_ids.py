@@ -36,7 +36,7 @@ from typing import Any
 __all__ = ["ID_FIELDS", "IdNames"]
 
 ID_FIELDS = frozenset({"id", "process", "parent", "children", "restart_of", "cached_from",
-                       "of_process"})
+                       "of_process", "attempt_of"})
 """History fields whose values are engine process ids (``id``: on ``process`` lines only)."""
 
 _ID_WORDS = (r"process(?:es|\(es\))?|ids?|source|child(?:ren)?|parent|restart_of|hit|from"

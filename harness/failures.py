@@ -71,6 +71,11 @@ class Failure:
         return ""
 
 
+MIN_RERUNS = 12
+"""A failure's shrink may always take this many reruns of its scenario while any shrink
+budget is left (``FailureHandler._budget``)."""
+
+
 class FailureHandler:
     """Shrinks and writes failures for one engine; ``shrink_budget`` is shared by all.
 
@@ -99,12 +104,17 @@ class FailureHandler:
         self.on_shrink = on_shrink
 
     def _budget(self, run: ScenarioRun) -> float:
-        """Seconds the next shrink may take: what is left of the shared budget, and no
-        more than the time box leaves, but at least ``grace`` and two reruns of ``run``."""
+        """Seconds the next shrink may take: what is left of the shared budget, but while
+        any is left at least ``MIN_RERUNS`` reruns of ``run`` (on an engine that takes
+        5 s a scenario, 60 s allowed a handful of tries: the budget scales with the
+        scenario's time); and no more than the time box leaves, but at least ``grace``
+        and two reruns of ``run``."""
+        scaled = max(self.shrink_left, MIN_RERUNS * run.seconds) if self.shrink_left > 0 \
+            else self.shrink_left
         if self.deadline is None:
-            return self.shrink_left
+            return scaled
         boxed = max(self.deadline - time.monotonic(), self.grace, 2.2 * run.seconds)
-        return min(self.shrink_left, boxed)
+        return min(scaled, boxed)
 
     def handle(self, run: ScenarioRun, *, shrink_it: bool, seed: int | None = None,
                name: str | None = None, clause: str | None = None) -> Failure | None:

@@ -142,7 +142,9 @@ class History:
                         state=p["state"], exit_status=p.get("exit_status"),
                         outputs=p.get("outputs"), parent=p.get("parent"),
                         children=tuple(p.get("children", ())),
-                        restart_of=p.get("restart_of"), cached_from=p.get("cached_from"))
+                        restart_of=p.get("restart_of"), cached_from=p.get("cached_from"),
+                        cache_key=p.get("cache_key"), cached_from_key=p.get("cached_from_key"),
+                        aliases=tuple(p.get("aliases", ())), attempt_of=p.get("attempt_of"))
             for p in self.of("process")))
 
     def process_line(self, process_id: str | None) -> Line | None:
@@ -182,12 +184,18 @@ def ownership_record(entry: Ownership) -> dict[str, Any]:
 
 
 def process_record(view: ProcessView) -> dict[str, Any]:
-    return _encode_values({
+    """A ``process`` history line. The optional fields (cache keys, aliases, attempt_of)
+    are written only when set, so the histories of adapters without them are unchanged."""
+    record = {
         "type": "process", "id": view.id, "path": view.path, "kind": view.kind,
         "name": view.name, "state": view.state, "exit_status": view.exit_status,
         "outputs": view.outputs, "parent": view.parent, "children": list(view.children),
         "restart_of": view.restart_of, "cached_from": view.cached_from,
-    })
+    }
+    optional = {"cache_key": view.cache_key, "cached_from_key": view.cached_from_key,
+                "aliases": list(view.aliases), "attempt_of": view.attempt_of}
+    record.update((name, value) for name, value in optional.items() if value)
+    return _encode_values(record)
 
 
 class HistoryRecorder:

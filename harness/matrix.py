@@ -38,6 +38,8 @@ def render_run_line(run: ScenarioRun, promised: frozenset[str],
         line += f"\n{error_note}"
     elif run.status in ("aborted", "error"):
         line += f"\n        {run.status}: {'; '.join(run.reasons)}"
+    elif run.reasons:  # a run that went on without the faults the engine cannot do
+        line += f"\n        {_clip('; '.join(run.reasons), 200)}"
     return line
 
 

@@ -22,8 +22,11 @@ Faults are drawn choices, not sleeps (DESIGN.md section 4):
   whose worker is killed at its own entry never reaches a ``RaiseIn`` of that attempt
   (the raise is pre-empted; its retry is the next attempt), as the oracle predicts.
 
-An adapter that raises ``Unsupported`` is recorded as such (``status: unsupported``)
-and the run is flagged so the runner stops it: its clauses then read unknown.
+An adapter that raises ``Unsupported`` is recorded as such (``status: unsupported``).
+For a fault (an engine without a broker cannot restart one) nothing happened, so the run
+goes on without it: the fault is listed in ``skipped`` and the runner judges the run
+against the scenario without that fault. For a plan operation (``KillProcess``) the run
+is flagged (``unsupported``) so the runner stops it: its clauses then read unknown.
 
 Service outages do not eat the chaos budget. A broker or database restart (or dropped
 connections) takes as long as the service needs to come back, 10 s on a loaded
@@ -115,6 +118,7 @@ class Nemesis:
         self.handles = handles
         self.poll = poll
         self.unsupported: list[str] = []
+        self.skipped: list[tuple[Fault, str]] = []  # faults the adapter could not do
         self._tail = JournalTail(session.journal_path)
         self._per_launch: dict[str, int] = {}
         self._index = 0
@@ -158,7 +162,10 @@ class Nemesis:
         try:
             result = action()
         except Unsupported as error:
-            self.unsupported.append(str(error))
+            if isinstance(fault, KillProcess):
+                self.unsupported.append(str(error))
+            else:
+                self.skipped.append((fault, str(error)))
             self.recorder.add("fault", source="nemesis", status="unsupported",
                               reason=str(error), **_describe(fault), **extra)
             return

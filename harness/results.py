@@ -135,11 +135,14 @@ def options_from_record(recorded: Mapping[str, Any] | None,
 
 
 def capabilities_to_dict(caps: Capabilities) -> dict[str, Any]:
-    return {"promised": sorted(caps.promised), "failed_source_policy": caps.failed_source_policy,
+    data = {"promised": sorted(caps.promised), "failed_source_policy": caps.failed_source_policy,
             "hash_normalisations": sorted(caps.hash_normalisations),
             "crashpoints": sorted(caps.crashpoints), "tiers": sorted(caps.tiers),
             "expected_failures": sorted(caps.expected_failures),
             "isolated_kills": caps.isolated_kills, "value_kinds": sorted(caps.value_kinds)}
+    if caps.child_failure != "parent_finishes_failed":  # the default is left out: old files
+        data["child_failure"] = caps.child_failure
+    return data
 
 
 def capabilities_from_dict(data: Mapping[str, Any]) -> Capabilities:
@@ -148,7 +151,8 @@ def capabilities_from_dict(data: Mapping[str, Any]) -> Capabilities:
         frozenset(data["hash_normalisations"]), frozenset(data["crashpoints"]),
         frozenset(data["tiers"]), frozenset(data.get("expected_failures", ())),
         isolated_kills=bool(data.get("isolated_kills", False)),
-        value_kinds=frozenset(data.get("value_kinds", JSON_KINDS)))
+        value_kinds=frozenset(data.get("value_kinds", JSON_KINDS)),
+        child_failure=data.get("child_failure", "parent_finishes_failed"))
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ removed in ``finally``: also on failures and Ctrl-C, nothing the run started sur
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import time
 import traceback
@@ -30,12 +31,13 @@ from harness.session import Session
 from harness.sim_fast import MemorySession, SyncNemesis, runs_in_memory
 from harness.workdirs import make_workdir, reclaim_once, unmark
 from scenarios.capabilities import ALL_CLAUSES
-from scenarios.faults import fault_kind
+from scenarios.faults import Fault, fault_kind
 from scenarios.oracle import Expectation, expect
 from scenarios.plan import Invalidate, KillProcess, Launch, LaunchOp, Relaunch, SetCaching
 from scenarios.scenario import Scenario
 
-__all__ = ["AdapterFactory", "RunOptions", "ScenarioRun", "applicability", "run_scenario"]
+__all__ = ["AdapterFactory", "RunOptions", "ScenarioRun", "applicability", "run_scenario",
+           "unoffered_faults", "without_faults"]
 
 AdapterFactory = Callable[[], EngineAdapter]
 _OP_KINDS = {Launch: "launch", Relaunch: "relaunch", SetCaching: "set_caching",
@@ -83,14 +85,60 @@ class ScenarioRun:
 
 def applicability(scenario: Scenario, adapter: EngineAdapter,
                   expectation: Expectation) -> tuple[str, ...]:
-    """Why this adapter cannot run this scenario (empty when it can)."""
+    """Why this adapter cannot run this scenario (empty when it can).
+
+    Only the plan's operations count here: a fault the adapter cannot do is left out of
+    the run instead (``unoffered_faults``), so that one missing fault does not cost the
+    scenario's other faults and launches."""
     reasons = list(expectation.not_applicable)
-    needed = {fault_kind(f) for f in scenario.faults} | {
-        _OP_KINDS[type(op)] for op in scenario.launches}
+    needed = {_OP_KINDS[type(op)] for op in scenario.launches}
     for operation in sorted(needed):
         if not offers(adapter, operation):
             reasons.append(f"{adapter.name}/{adapter.tier} cannot {operation.replace('_', ' ')}")
     return tuple(reasons)
+
+
+def unoffered_faults(scenario: Scenario, adapter: EngineAdapter) -> list[tuple[Fault, str]]:
+    """The scenario's faults the adapter says it cannot do, each with the reason."""
+    return [(fault, f"{adapter.name}/{adapter.tier} cannot "
+                    f"{fault_kind(fault).replace('_', ' ')}")
+            for fault in scenario.faults if not offers(adapter, fault_kind(fault))]
+
+
+def without_faults(scenario: Scenario, skipped: list[tuple[Fault, str]]) -> Scenario:
+    """``scenario`` without the ``skipped`` faults (the run an engine that cannot do them
+    makes, and the one it is judged against)."""
+    gone = [fault for fault, _ in skipped]
+    kept = tuple(f for f in scenario.faults if not any(f is g for g in gone))
+    return dataclasses.replace(scenario, faults=kept)
+
+
+def skipped_reasons(skipped: list[tuple[Fault, str]]) -> list[str]:
+    return [f"fault {_fault_text(fault)} skipped: {why}" for fault, why in skipped]
+
+
+def _fault_text(fault: Fault) -> str:
+    fields = ", ".join(f"{k}={v!r}" for k, v in vars(fault).items())
+    return f"{fault_kind(fault)}({fields})"
+
+
+def _own_clause_unjudged(scenario: Scenario, results: tuple[ClauseResult, ...],
+                         skipped: list[tuple[Fault, str]]) -> tuple[ClauseResult, ...]:
+    """The clause the scenario was written for is not credited when every fault of the
+    scenario was skipped: the fault-free run says little about it (a C5 scenario without
+    its broker restart passes C5 trivially). With a fault left (N1's scenario keeps its
+    ``RaiseIn`` without the unrelated broker restart), it is judged as usual. A failure
+    stays a failure; the other clauses keep the verdicts of the run that happened."""
+    own = scenario.clause
+    if len(skipped) < len(scenario.faults):
+        return results
+    kinds = ", ".join(dict.fromkeys(fault_kind(fault) for fault, _ in skipped))
+    return tuple(
+        ClauseResult(r.clause, UNKNOWN, (), f"not judged here: this scenario was written "
+                     f"for {own} with {kinds}, which the engine cannot do; the run went on "
+                     "without it", False, r.scenario)
+        if r.clause == own and r.verdict != FAIL else r
+        for r in results)
 
 
 def run_scenario(factory: AdapterFactory, scenario: Scenario,
@@ -107,8 +155,11 @@ def run_scenario(factory: AdapterFactory, scenario: Scenario,
         adapter: EngineAdapter = factory()
         if options.check_contract:
             adapter = CheckedAdapter(adapter)
-        expectation = expect(scenario, adapter.capabilities())
-        reasons = applicability(scenario, adapter, expectation)
+        capabilities = adapter.capabilities()
+        skipped = unoffered_faults(scenario, adapter)
+        judged = without_faults(scenario, skipped) if skipped else scenario
+        expectation = expect(judged, capabilities)
+        reasons = applicability(judged, adapter, expectation)
     except Unsupported as error:
         return ScenarioRun(scenario, "not_applicable", (str(error),),
                            seconds=time.monotonic() - started)
@@ -124,7 +175,8 @@ def run_scenario(factory: AdapterFactory, scenario: Scenario,
     else:
         workdir = make_workdir(scenario.name, options.workdir_root)  # reclaims dead runs
     try:
-        history, unsupported = _execute(adapter, scenario, workdir, options, memory)
+        history, unsupported, late = _execute(adapter, judged, workdir, options, memory,
+                                              skipped_reasons(skipped))
     except Unsupported as error:  # open() or observe() declared what the tier cannot do
         _close(adapter, workdir, options)
         return ScenarioRun(scenario, "not_applicable", (str(error),), expectation,
@@ -139,10 +191,16 @@ def run_scenario(factory: AdapterFactory, scenario: Scenario,
     if closing is not None:  # a close that fails may leave the engine running: say so
         return _errored(scenario, expectation, "the adapter's close() failed", closing,
                         started)
-    results = run_checks(scenario, expectation, history)
+    if late:  # faults that raised Unsupported when landed: they did nothing
+        judged = without_faults(judged, late)
+        expectation = expect(judged, capabilities)
+        skipped += late
+    results = run_checks(judged, expectation, history)
+    if skipped:
+        results = _own_clause_unjudged(scenario, results, skipped)
     status = "aborted" if unsupported else "ran"
-    return ScenarioRun(scenario, status, tuple(unsupported), expectation, history, results,
-                       time.monotonic() - started,
+    return ScenarioRun(scenario, status, (*skipped_reasons(skipped), *unsupported),
+                       expectation, history, results, time.monotonic() - started,
                        str(workdir) if options.keep_workdir else None)
 
 
@@ -175,7 +233,10 @@ def _errored(scenario: Scenario, expectation: Expectation | None, what: str,
 
 
 def _execute(adapter: EngineAdapter, scenario: Scenario, workdir: Path,
-             options: RunOptions, memory: bool = False) -> tuple[History, list[str]]:
+             options: RunOptions, memory: bool = False, skipped: list[str] | None = None,
+             ) -> tuple[History, list[str], list[tuple[Fault, str]]]:
+    """Chaos, heal and observe; returns the history, the plan operations that turned out
+    unsupported (the run stopped there) and the faults that did (the run went on)."""
     kind, nemesis_kind = (MemorySession, SyncNemesis) if memory else (Session, Nemesis)
     session = kind(workdir, scenario, gated=needs_gate(scenario)).write()
     recorder = HistoryRecorder()
@@ -210,11 +271,14 @@ def _execute(adapter: EngineAdapter, scenario: Scenario, workdir: Path,
     unsupported += nemesis.unsupported
     meta = {"scenario_name": scenario.name, "engine": adapter.name, "tier": adapter.tier,
             "wall_clock": time.time(), "scenario": scenario.to_dict()}
-    outcome = {"status": "aborted" if unsupported else "ran", "stopped": stopped,
-               "unsupported": unsupported}
+    outcome: dict[str, Any] = {"status": "aborted" if unsupported else "ran",
+                               "stopped": stopped, "unsupported": unsupported}
+    skipped_faults = [*(skipped or ()), *skipped_reasons(nemesis.skipped)]
+    if skipped_faults:  # only then: the histories of runs that skipped nothing are unchanged
+        outcome["skipped_faults"] = skipped_faults
     logs = (session.begins_path, session.journal_path, session.faults_path)
     return recorder.build(meta, logs, observation, events, outcome, ownership,
-                          read=session.read_log), unsupported
+                          read=session.read_log), unsupported, list(nemesis.skipped)
 
 
 def _perform(adapter: EngineAdapter, op: LaunchOp, index: int, recorder: HistoryRecorder,

@@ -13,9 +13,11 @@ from typing import Any, Literal
 
 from scenarios.errors import InvalidScenarioError
 from scenarios.faults import CRASHPOINTS
+from scenarios.language import CHILD_FAILED_EXIT_STATUS
 from scenarios.values import HASH_NORMALISATIONS, JSON_KINDS, VALUE_KINDS, kinds_of
 
-__all__ = ["ALL_CLAUSES", "CLAUSES", "FAILED_SOURCE_POLICIES", "Capabilities"]
+__all__ = ["ALL_CLAUSES", "CHILD_FAILURE_RULES", "CLAUSES", "FAILED_SOURCE_POLICIES",
+           "Capabilities"]
 
 CLAUSES: Mapping[str, str] = {
     "C1": "a continued process keeps its id and reaches a terminal state once workers run again",
@@ -48,6 +50,16 @@ ALL_CLAUSES: tuple[str, ...] = tuple(CLAUSES)
 FAILED_SOURCE_POLICIES: tuple[str, ...] = ("allow_unless_invalidating", "never", "always")
 
 FailedSourcePolicy = Literal["allow_unless_invalidating", "never", "always"]
+
+CHILD_FAILURE_RULES: Mapping[str, str] = {
+    "parent_finishes_failed": f"the parent finishes with exit status "
+                              f"{CHILD_FAILED_EXIT_STATUS} and no outputs",
+    "parent_excepted": "the parent ends excepted",
+}
+"""How a failed child (excepted, killed, non-zero exit status) affects its parent: the
+rule's name and what the oracle then predicts (`Capabilities.child_failure`)."""
+
+ChildFailure = Literal["parent_finishes_failed", "parent_excepted"]
 
 
 def _frozen_subset(field: str, value: Any, allowed: tuple[str, ...] | None) -> frozenset[str]:
@@ -91,6 +103,11 @@ class Capabilities:
       `decimal`, `array`, ...) the engine takes as inputs and gives back as they are.
       A scenario holding a value of another kind is not applicable to the engine. The
       default is the JSON-like kinds every engine takes.
+    - `child_failure`: how a failed child affects its parent (`CHILD_FAILURE_RULES`):
+      AiiDA's and the reference engine's `parent_finishes_failed` (the default), or
+      `parent_excepted` for an engine whose parent never goes on after a failed child
+      (a Celery chord's callback). C4 names the declared rule when it judges a launch
+      whose child failed.
     """
 
     promised: frozenset[str]
@@ -101,8 +118,14 @@ class Capabilities:
     expected_failures: frozenset[str] = frozenset()
     isolated_kills: bool = False
     value_kinds: frozenset[str] = JSON_KINDS
+    child_failure: ChildFailure = "parent_finishes_failed"
 
     def __post_init__(self) -> None:
+        if self.child_failure not in CHILD_FAILURE_RULES:
+            raise InvalidScenarioError(
+                "Capabilities.child_failure", self.child_failure,
+                f"one of {tuple(CHILD_FAILURE_RULES)}",
+                "declare what a failed child does to its parent")
         if type(self.isolated_kills) is not bool:
             raise InvalidScenarioError(
                 "Capabilities.isolated_kills", self.isolated_kills, "True or False",

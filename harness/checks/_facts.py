@@ -132,6 +132,13 @@ class Facts:
         self.launch_ids = {label: str(line["process"]) for label, line in
                            self.launch_lines.items() if line.get("process") is not None}
         self.terminal = {str(line["process"]): line for line in history.of("terminal")}
+        # a launch whose process a later launch took over (an engine that relaunches by
+        # retrying the same run, so one id has two labels): its final view is the later
+        # launch's; N2 reports the reuse once, the others do not judge the earlier label
+        labels = list(self.launch_ids.items())
+        self.reused_by = {label: later for i, (label, pid) in enumerate(labels)
+                          for later, other in labels[i + 1:] if other == pid}
+        self.revived = {self.launch_ids[label] for label in self.reused_by}
         self.relaunch_of = {op.label: op.of for op in scenario.launches
                             if isinstance(op, Relaunch)}
         self.config: dict[str, SetCaching | None] = {}
@@ -226,7 +233,7 @@ class Facts:
     def cached_away(self, key: str) -> bool:
         """True when every node at this calculation key is a cache hit (the K checks own it)."""
         views = self.views_at(key)
-        return is_calc_key(key) and bool(views) and all(v.cached_from for v in views)
+        return is_calc_key(key) and bool(views) and all(v.is_hit for v in views)
 
 
 def _runs_by_process(history: History) -> dict[str, list[tuple[float, str, Line]]]:

@@ -1,6 +1,8 @@
 """Checks of the caching clauses K1..K8, from the engine's view of each node's source.
 
-A node is an observed cache hit when the engine names its source (``cached_from``).
+A node is an observed cache hit when the engine names its source (``cached_from``), or
+the storage key it read (``cached_from_key``): then its source is the process whose
+result the engine stored under that key (``Observation.source_of``).
 The oracle's ``CacheExpectation`` per calculation path says whether it must hit
 (``hit``), from which valid sources, and whether caching was on for its type.
 """
@@ -23,8 +25,23 @@ __all__ = [
 
 
 def _hits(f: Facts) -> list[tuple[ProcessView, ProcessView | None]]:
-    return [(view, f.observation.get(view.cached_from)) for view in f.observation.processes
-            if view.cached_from is not None]
+    return [(view, f.observation.source_of(view)) for view in f.observation.processes
+            if view.is_hit]
+
+
+def _source_name(view: ProcessView) -> str:
+    """How the hit names its source: a process id, or the storage key it read."""
+    return str(view.cached_from) if view.cached_from is not None \
+        else f"key {view.cached_from_key!r}"
+
+
+def _source_phrase(view: ProcessView, source: ProcessView) -> str:
+    """``source.path`` with how it was found: by the id the hit named, or as the process
+    whose result the engine stored under the key the hit read."""
+    if view.cached_from is not None:
+        return f"{source.path} (process {source.id})"
+    return (f"{source.path} (process {source.id}, which stored its result under key "
+            f"{view.cached_from_key!r})")
 
 
 def _invalidations(f: Facts) -> list[Line]:
@@ -48,7 +65,7 @@ def check_k1(scenario: Scenario, expectation: Expectation, history: History) -> 
         v.saw()
         ran = [e for e in f.executed(view) if not _cut_by_kill(f, e)]
         if ran:
-            v.fail(f"cache hit {view.path} (process {view.id}, source {view.cached_from}) "
+            v.fail(f"cache hit {view.path} (process {view.id}, source {_source_name(view)}) "
                    f"executed its body in worker {ran[0]['worker']}",
                    f.process_line(view.id), ran[0])
     for issue in f.count_issues():
@@ -75,20 +92,27 @@ def check_k2(scenario: Scenario, expectation: Expectation, history: History) -> 
     for view, source in _hits(f):
         v.saw()
         line = f.process_line(view.id)
-        if source is None:
+        if source is None and view.cached_from is not None:
             v.fail(f"cache hit {view.path} (process {view.id}) names source "
                    f"{view.cached_from}, which the engine does not know", line)
+        elif source is None:
+            v.fail(f"cache hit {view.path} (process {view.id}) read key "
+                   f"{view.cached_from_key!r}, under which no process of this run stored a "
+                   "result", line)
         elif not same_outputs(view.outputs, source.outputs):
             v.fail(f"cache hit {view.path} (process {view.id}) returned "
-                   f"{dict(view.outputs or {})!r} but its source {source.path} (process "
-                   f"{source.id}) returned {dict(source.outputs or {})!r}",
+                   f"{dict(view.outputs or {})!r} but its source {_source_phrase(view, source)}"
+                   f" returned {dict(source.outputs or {})!r}",
                    line, f.process_line(source.id))
     for path, cache in sorted(expectation.cache.items()):
         for view in f.views_at(path) if cache.hit is True else ():
-            if view.cached_from is None and view.state == "finished" and not f.executed(view):
+            if not view.is_hit and view.state == "finished" and not f.executed(view):
                 v.fail(f"{path} (process {view.id}) finished without executing but names no "
                        "cache source", f.process_line(view.id))
-    return v.result(f"{v.checked} cache hit(s) returned their named source's outputs",
+    by_key = sum(1 for view, _ in _hits(f) if view.cached_from is None)
+    how = (f" ({by_key} named by storage key, judged against the process that stored its "
+           "result under that key)") if by_key else ""
+    return v.result(f"{v.checked} cache hit(s) returned their named source's outputs{how}",
                     "no cache hit happened")
 
 
@@ -118,7 +142,7 @@ def check_k3(scenario: Scenario, expectation: Expectation, history: History) -> 
     for path, cache in sorted(expectation.cache.items()):
         views = f.views_at(path)
         if cache.caching_enabled and cache.hit is False and views \
-                and not any(view.cached_from for view in views):
+                and not any(view.is_hit for view in views):
             v.saw()  # a miss where the model rejects or lacks a source is K3 evidence too
     return v.result(f"{v.checked} lookup(s) hit only finished, valid sources",
                     "no lookup with caching on happened")
@@ -134,21 +158,35 @@ def check_k4(scenario: Scenario, expectation: Expectation, history: History) -> 
         if not views or not cache.caching_enabled or cache.hit is None:
             continue
         v.saw()
-        if cache.via_normalisation and any(view.cached_from for view in views):
+        if cache.via_normalisation and any(view.is_hit for view in views):
             normalised.append(path)
         if cache.hit is not False:
             continue
         for view in views:
-            source = f.observation.get(view.cached_from)
+            source = f.observation.source_of(view)
             if source is not None and source.name == view.name and source.state == "finished" \
                     and not source.exit_status and _invalidated_before(f, source, view) is None:
                 v.fail(f"{path} (process {view.id}) hit {source.path} (process {source.id}) "
-                       f"although its inputs differ{_pair(expectation, source, cache)} "
-                       f"({cache.reason})", f.process_line(view.id), f.process_line(source.id))
+                       f"{_why_miss(expectation, source, cache)}", f.process_line(view.id),
+                       f.process_line(source.id))
     note = f"; hits only through a declared normalisation: {', '.join(normalised)}" \
         if normalised else ""
     return v.result(f"{v.checked} lookup(s) with caching on hit exactly when inputs were "
                     f"equal{note}")
+
+
+def _why_miss(expectation: Expectation, source: ProcessView, cache: CacheExpectation) -> str:
+    """Why the model wanted a miss, naming the true cause: differing inputs (with the
+    pair), or equal inputs and a source that was not a valid earlier node (the model's
+    reason: e.g. it finished only after this lookup). Never "inputs differ" when they
+    did not."""
+    known = expectation.cache.get(source.path or "")
+    if known is not None and known.inputs is not None and cache.inputs is not None \
+            and first_difference(dict(known.inputs), dict(cache.inputs), "inputs") is None:
+        return f"although the model wants a miss: the inputs are equal, but {cache.reason}"
+    if known is None or known.inputs is None or cache.inputs is None:
+        return f"although the model wants a miss ({cache.reason})"
+    return f"although its inputs differ{_pair(expectation, source, cache)} ({cache.reason})"
 
 
 def _pair(expectation: Expectation, source: ProcessView, cache: CacheExpectation) -> str:
@@ -170,7 +208,7 @@ def check_k5(scenario: Scenario, expectation: Expectation, history: History) -> 
         if cache.hit is not True or not views:
             continue
         v.saw()
-        if not any(view.cached_from for view in views) and any(map(f.executed, views)):
+        if not any(view.is_hit for view in views) and any(map(f.executed, views)):
             v.fail(f"{path} (process {views[0].id}) executed although an equal, valid source "
                    f"exists ({', '.join(cache.sources)}): the hash is not stable",
                    f.process_line(views[0].id), *f.executed(views[0])[:1])
@@ -185,18 +223,18 @@ def check_k6(scenario: Scenario, expectation: Expectation, history: History) -> 
     for view in f.observation.processes:
         if view.kind == "workflow":
             v.saw()
-            if view.cached_from is not None:
+            if view.is_hit:
                 v.fail(f"workflow {view.path} (process {view.id}) is a cache hit from "
-                       f"{view.cached_from}; workflows are never cached",
+                       f"{_source_name(view)}; workflows are never cached",
                        f.process_line(view.id))
     for path, cache in sorted(expectation.cache.items()):
         if cache.caching_enabled:
             continue
         for view in f.views_at(path):
             v.saw()
-            if view.cached_from is not None:
+            if view.is_hit:
                 v.fail(f"caching is off for {cache.calc} ({cache.reason}), yet {path} "
-                       f"(process {view.id}) hit {view.cached_from}", f.process_line(view.id))
+                       f"(process {view.id}) hit {_source_name(view)}", f.process_line(view.id))
     for issue in f.count_issues():
         config = f.config.get(f.launch_of(issue.key))
         if config is not None and not issue.over and not is_calc_key(issue.key):
@@ -215,7 +253,7 @@ def check_k7(scenario: Scenario, expectation: Expectation, history: History) -> 
         if config is None or not (config.enabled or config.disabled) or not views:
             continue
         v.saw()
-        hit = any(view.cached_from for view in views)
+        hit = any(view.is_hit for view in views)
         rule = (f"default {'on' if config.default else 'off'}, enabled {list(config.enabled)},"
                 f" disabled {list(config.disabled)}")
         if hit and not cache.caching_enabled:

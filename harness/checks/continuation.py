@@ -40,13 +40,19 @@ def check_c1(scenario: Scenario, expectation: Expectation, history: History) -> 
         if not views or f.launch_of(path) not in f.launch_ids:
             continue
         v.saw()
-        if len(views) > 1:
-            v.fail(f"{path} continued as {len(views)} processes "
-                   f"({', '.join(p.id for p in views)}), not one", *map(
+        # an engine with a new id per attempt names the earlier attempt (``attempt_of``):
+        # the attempts of one process are one identity, and its latest attempt must end
+        identities = dict.fromkeys(f.observation.identity(p) for p in views)
+        superseded = {p.attempt_of for p in views}
+        latest = [p for p in views if p.id not in superseded]
+        if len(identities) > 1:
+            v.fail(f"{path} continued as {len(identities)} processes "
+                   f"({', '.join(identities)}), not one", *map(
                        f.process_line, [p.id for p in views]))
-        elif not views[0].terminal:
-            v.fail(f"{path} (process {views[0].id}) is still {views[0].state} after a kill",
-                   f.process_line(views[0].id))
+        elif not all(p.terminal for p in latest):
+            stuck = next(p for p in latest if not p.terminal)
+            v.fail(f"{path} (process {stuck.id}) is still {stuck.state} after a kill",
+                   f.process_line(stuck.id))
     return v.result(f"{v.checked} process(es) continued after worker kills kept their id "
                     "and terminated")
 
@@ -141,7 +147,7 @@ def check_c4(scenario: Scenario, expectation: Expectation, history: History) -> 
     v = Verdict("C4", f)
     for label, launch in expectation.launches.items():
         view = f.observation.get(f.launch_ids.get(label))
-        if not f.decided(label) or view is None or not view.terminal:
+        if not f.decided(label) or view is None or not view.terminal or label in f.reused_by:
             continue
         line, why = f.process_line(view.id), f" ({launch.reason})" if launch.reason else ""
         v.saw()
@@ -151,7 +157,7 @@ def check_c4(scenario: Scenario, expectation: Expectation, history: History) -> 
         elif view.state == "finished" and launch.exit_status is not None \
                 and view.exit_status != launch.exit_status:
             v.fail(f"launch {label} (process {view.id}) finished with exit status "
-                   f"{view.exit_status}, expected {launch.exit_status}", line)
+                   f"{view.exit_status}, expected {launch.exit_status}{why}", line)
         elif view.state == "finished" and launch.outputs is not None \
                 and not same_outputs(view.outputs, launch.outputs):
             v.fail(f"launch {label} (process {view.id}) returned {dict(view.outputs or {})!r}"
@@ -244,9 +250,11 @@ def check_c6(scenario: Scenario, expectation: Expectation, history: History) -> 
     f = Facts.of(scenario, expectation, history)
     v = Verdict("C6", f)
     groups: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for view in f.observation.processes:
-        if view.parent is not None and view.path is not None:
-            groups[(view.parent, view.path)].append(view.id)
+    for view in f.observation.processes:  # attempts of one process count once (attempt_of)
+        identity = f.observation.identity(view)
+        if view.parent is not None and view.path is not None \
+                and identity not in groups[(view.parent, view.path)]:
+            groups[(view.parent, view.path)].append(identity)
     for (parent, path), ids in sorted(groups.items()):
         step = path.rpartition("/")[0] if is_calc_key(path) else path
         bound = expectation.bound(step)

@@ -142,7 +142,7 @@ def check_n4(scenario: Scenario, expectation: Expectation, history: History) -> 
         if f.launch_of(path) not in f.relaunch_of or cache.hit is not True or not views:
             continue
         v.saw()
-        if not any(view.cached_from for view in views):
+        if not any(view.is_hit for view in views):
             v.fail(f"{path} in new instance {f.launch_of(path)} executed (process "
                    f"{views[0].id}) instead of hitting {', '.join(cache.sources)}",
                    f.process_line(views[0].id), *f.executed(views[0])[:1])

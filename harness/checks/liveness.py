@@ -51,7 +51,8 @@ def check_l2(scenario: Scenario, expectation: Expectation, history: History) -> 
     tops: dict[str | None, list[str]] = defaultdict(list)
     for view in f.observation.processes:
         if view.parent is None:
-            tops[view.path].append(view.id)
+            for path in view.paths or (None,):  # aliases: one process, several labels
+                tops[path].append(view.id)
     for label, pid in f.launch_ids.items():
         v.saw()
         made = tops.get(label, [])
@@ -108,13 +109,15 @@ def _check_p1_order(f: Facts, v: Verdict) -> str:
     Journal against sightings: no descendant begins a body after its ancestor was first
     seen terminal (unless the descendant itself was seen terminal first: N1 reports
     that). Without events, only the second applies; the returned phrase names the
-    evidence used.
+    evidence used. A process a later launch revived (its id reused: ``Facts.revived``)
+    is no terminated ancestor here: its children run for the later launch, and N1 and N2
+    report the revival itself.
     """
     order = EngineOrder.of(f.history)
     judged = 0
     for pid in sorted(order.by_process):
         first = order.first_terminal(pid)
-        if first is None:
+        if first is None or pid in f.revived:
             continue
         for child in sorted(descendants(f.observation, pid) - {pid}):
             own = order.first_terminal(child)
@@ -128,6 +131,8 @@ def _check_p1_order(f: Facts, v: Verdict) -> str:
                        f"its ancestor {pid} ({top.path if top else '?'}) was {first.state}: "
                        f"the engine then made it {moved[0].state}", first.line, moved[0].line)
     for pid, seen in sorted(f.terminal.items()):
+        if pid in f.revived:
+            continue
         for child in sorted(descendants(f.observation, pid) - {pid}):
             own = f.terminal.get(child)
             if own is not None and float(own["t"]) <= float(seen["t"]):

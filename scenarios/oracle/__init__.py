@@ -14,7 +14,7 @@ from itertools import combinations
 from typing import Any
 
 from scenarios._scenario_values import scenario_values
-from scenarios.capabilities import Capabilities
+from scenarios.capabilities import CHILD_FAILURE_RULES, Capabilities
 from scenarios.faults import FailCommit, Fault, KillAtCrashpoint, KillOnEffect, RaiseIn
 from scenarios.oracle._cache import contains_unknown
 from scenarios.oracle._interpreter import Interpreter, Result
@@ -139,7 +139,12 @@ class _Run:
         if relaunch_of is not None and any(
                 c.hit for p, c in self.interp.cache.items() if p.startswith(label + "/")):
             self.interp.exercises.add("N4")
-        reason = "may be killed by the armed kill request" if launch.kill_floating else ""
+        reasons = ["may be killed by the armed kill request"] if launch.kill_floating else []
+        if label in self.interp.child_failed:
+            rule = self.interp.child_failure
+            reasons.append(f"a child failed; by the declared rule {rule}, "
+                           f"{CHILD_FAILURE_RULES[rule]}")
+        reason = "; ".join(reasons)
         self.launches[label] = LaunchExpectation(
             label, workflow, inputs, frozenset(states),
             result.exit_status if result.state == "finished" else None,

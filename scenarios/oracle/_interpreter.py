@@ -30,7 +30,8 @@ Model assumptions (also in docs/scenarios.md):
   when one of them may also be a cache hit.
 - An exception in a step makes its workflow excepted; in a calculation, the calculation
   excepted. A workflow whose child failed (excepted, killed or a non-zero exit status)
-  finishes with `CHILD_FAILED_EXIT_STATUS` and no outputs.
+  finishes with `CHILD_FAILED_EXIT_STATUS` and no outputs, or ends excepted where the
+  engine declares so (`Capabilities.child_failure`).
 """
 
 from __future__ import annotations
@@ -107,6 +108,8 @@ class Interpreter:
         self.orphan_depth = 0
         self.in_flight_depth = 0
         self.isolated = capabilities.isolated_kills
+        self.child_failure = capabilities.child_failure
+        self.child_failed: set[str] = set()  # prefixes of workflows a failed child ended
         self.window: Window | None = None
         self.raised: list[tuple[str, RaiseIn]] = []
         self.bad_before: set[str] = set()
@@ -522,7 +525,10 @@ class Interpreter:
         status = self.block(wf, wf.steps, inputs, env, prefix)
         if status == "excepted":
             return Result("excepted", None, None)
-        if status == "child_failed":
+        if status == "child_failed":  # by the declared rule (Capabilities.child_failure)
+            self.child_failed.add(prefix)
+            if self.child_failure == "parent_excepted":
+                return Result("excepted", None, None)
             return Result("finished", CHILD_FAILED_EXIT_STATUS, {})
         outputs = {name: self.resolve(ref, inputs, env) for name, ref in wf.outputs.items()}
         return Result("finished", 0, outputs)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-import harness.adapters.aiida_support  # noqa: F401 - sets AIIDA_PATH before any aiida import
+import harness.adapters.aiida  # noqa: F401 - sets AIIDA_PATH before any aiida import
 
 AIIDA_MISSING = importlib.util.find_spec("aiida") is None
 SKIP_REASON = ("aiida-core is not installed; install the extra with "

@@ -24,14 +24,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 CHILD = """
 import json, sys
-from harness.adapters.aiida_support.profile import ThrowawayProfile
+from harness.adapters.aiida.profile import ThrowawayProfile
 profile = ThrowawayProfile().open()
 if sys.argv[1] == "with":  # entering an open profile must not open a second one
     first = profile.root
     profile = profile.__enter__()
     assert profile.root == first, (first, profile.root)
 import os
-from harness.adapters.aiida_support.profile import _circus_socket_dir
+from harness.adapters.aiida.profile import _circus_socket_dir
 made = {"root": str(profile.root), "vhost": profile.vhost, "aiida_path": os.environ["AIIDA_PATH"],
         "sockets": str(_circus_socket_dir(profile.client())),
         "workers": profile.worker_pids(), "pids": sorted(profile.run_pids())}
@@ -71,7 +71,7 @@ def test_profile_removes_folder_vhost_and_daemon_processes(ending: str) -> None:
     made = json.loads(done.stdout.splitlines()[0])
     if ending == "sigkill":
         assert Path(made["root"]).exists()  # nothing ran at exit: the sweep must do it
-        from harness.adapters.aiida_support.profile import sweep_stale
+        from harness.adapters.aiida.profile import sweep_stale
 
         swept = sweep_stale()
         assert Path(made["root"]) in swept

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from harness.adapters.aiida_support.services import local_ports
+from harness.adapters.aiida.services import local_ports
 from tests.aiida.conftest import needs_aiida
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -116,7 +116,7 @@ def test_broker_killed_and_restarted_leaves_the_excepted_process_excepted(
 def test_watcher_reader_reads_state_and_checkpoint_from_a_sqlite_storage(tmp_path: Path) -> None:
     import sqlite3
 
-    from harness.adapters.aiida_support.crashpoints import _Reader
+    from harness.adapters.aiida.crashpoints import _Reader
 
     database = tmp_path / "database.sqlite"
     with sqlite3.connect(database) as connection:

@@ -15,7 +15,7 @@ pytestmark = [needs_aiida, pytest.mark.services]
 
 
 def test_link_labels_encode_every_catalog_effect_path_reversibly() -> None:
-    from harness.adapters.aiida_support.workchain import decode_link, encode_link
+    from harness.adapters.aiida.workchain import decode_link, encode_link
 
     paths = {key.partition("/")[2] for name in ("p1_nested_links_consistent",
                                                  "c3_redo_of_launch_step_may_orphan_children")
@@ -30,7 +30,7 @@ def test_link_labels_encode_every_catalog_effect_path_reversibly() -> None:
 
 
 def test_add_runs_as_core_arithmetic_add_and_a_second_add_type_as_its_own_subclass() -> None:
-    from harness.adapters.aiida_support.calcs import build_table
+    from harness.adapters.aiida.calcs import build_table
 
     table = build_table(by_name("k8_types_never_hit_each_other"), "s7")
     add, plus = table.types["add"], table.types["plus"]
@@ -42,7 +42,7 @@ def test_add_runs_as_core_arithmetic_add_and_a_second_add_type_as_its_own_subcla
 
 
 def test_a_calculation_type_targeted_by_a_fault_runs_only_as_a_calcfunction() -> None:
-    from harness.adapters.aiida_support.calcs import build_table
+    from harness.adapters.aiida.calcs import build_table
 
     table = build_table(by_name("c4_outputs_equal_without_kills"), "s1")
     assert table.types["add"].job is None
@@ -57,7 +57,7 @@ def test_a_calculation_type_targeted_by_a_fault_runs_only_as_a_calcfunction() ->
 ])
 def test_only_two_non_negative_ints_x_and_y_run_as_the_bash_calcjob(
         values: dict[str, Any], expected: bool) -> None:
-    from harness.adapters.aiida_support.calcs import CalcType, uses_job
+    from harness.adapters.aiida.calcs import CalcType, uses_job
 
     kind = CalcType("add", "m", "m.calc_add", "aiida.calculations:core.arithmetic.add", None)
     assert uses_job(kind, values) is expected
@@ -73,7 +73,7 @@ def test_scenario_values_survive_the_database_round_trip_with_their_types(
     from aiida import orm
     from aiida.manage import get_manager
 
-    from harness.adapters.aiida_support.values import from_node, to_node
+    from harness.adapters.aiida.values import from_node, to_node
     from scenarios.values import values_equal
 
     node = to_node(value).store()
@@ -87,7 +87,7 @@ def test_scenario_values_survive_the_database_round_trip_with_their_types(
                                    {"k": [1, {"x": -math.inf}]}], ids=repr)
 def test_unstorable_names_exactly_what_aiida_refuses_to_store(aiida_profile: Any,
                                                                value: Any) -> None:
-    from harness.adapters.aiida_support.values import to_node, unstorable
+    from harness.adapters.aiida.values import to_node, unstorable
 
     assert unstorable(value) is not None
     with pytest.raises(Exception) as refused:
@@ -97,13 +97,13 @@ def test_unstorable_names_exactly_what_aiida_refuses_to_store(aiida_profile: Any
 
 @pytest.mark.parametrize("value", ROUND_TRIP, ids=repr)
 def test_unstorable_accepts_every_value_aiida_stores(value: Any) -> None:
-    from harness.adapters.aiida_support.values import unstorable
+    from harness.adapters.aiida.values import unstorable
 
     assert unstorable(value) is None
 
 
 def test_hash_probe_finds_only_the_declared_float_normalisations(aiida_profile: Any) -> None:
-    from harness.adapters.aiida_support.probes import probe_hashes
+    from harness.adapters.aiida.probes import probe_hashes
 
     report = probe_hashes((1, 1.0, True, "1", 0.1, 0.1 + 2**-56, [1], [1.0], {"a": 1},
                            {"a": 1.0}, -0.0, 0.0, math.nan))

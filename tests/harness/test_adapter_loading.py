@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import pickle
+import subprocess
+import sys
 
 import pytest
 
@@ -48,3 +51,23 @@ def test_harness_errors_keep_their_data_and_pickle() -> None:
                                                          "restart broker")
     assert str(copy) == "engine 'reference' on tier 'embedded' cannot restart broker: no broker"
     assert isinstance(copy, NotImplementedError)
+
+
+def test_the_aiida_subpackage_imports_no_aiida_until_its_adapter_is_used() -> None:
+    # a subprocess: this test process may have imported aiida already
+    code = ("import sys, harness.adapters.aiida as a, harness.adapters.aiida.calcs\n"
+            "assert 'aiida' not in sys.modules, 'the package imported aiida'\n"
+            "assert callable(a.__getattr__) and 'make_adapter' in a.__all__\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+
+
+def test_the_aiida_modules_old_dotted_paths_name_the_same_modules() -> None:
+    from harness.adapters import BUILTIN
+
+    assert BUILTIN["aiida"] == "harness.adapters.aiida:make_adapter"
+    old = importlib.import_module("harness.adapters.aiida_support.calcs")
+    new = importlib.import_module("harness.adapters.aiida.calcs")
+    assert old is new and new.__spec__ is not None
+    assert new.__name__ == new.__spec__.name == "harness.adapters.aiida.calcs"

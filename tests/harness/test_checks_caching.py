@@ -135,3 +135,70 @@ def test_a_hit_across_calculation_types_fails_k8() -> None:
     result = h.check("K8")
     assert result.verdict == FAIL
     assert "of type digest hit A/both/0:add (process 2) of type add" in result.sentence
+
+
+# ------------------------------------------------ engines that name a source by storage key
+def keyed_run() -> Hist:
+    """relaunch_run(cached=True) as an engine reports it that stores results by key: A's
+    add stored its result under key k-add-3, and B's add read that key (no source id)."""
+    return relaunch_run(cached=True).set("2", cache_key="k-add-3") \
+        .set("4", cached_from=None, cached_from_key="k-add-3", cache_key="k-add-3")
+
+
+def test_a_hit_named_by_storage_key_is_judged_against_the_process_that_stored_it() -> None:
+    h = keyed_run()
+    result = h.check("K2")
+    assert result.verdict == PASS, result.sentence
+    assert "1 named by storage key" in result.sentence
+    for clause in ("K1", "K3", "K4", "K5", "N4"):
+        assert h.check(clause).verdict != FAIL, (clause, h.check(clause).sentence)
+    assert h.check("K1").verdict == PASS and h.check("N4").verdict == PASS
+
+
+def test_a_hit_by_key_returning_other_outputs_than_the_keys_writer_fails_k2() -> None:
+    result = keyed_run().set("4", outputs={"sum": 4}).check("K2")
+    assert result.verdict == FAIL
+    assert "returned {'sum': 4}" in result.sentence
+    assert "stored its result under key 'k-add-3'" in result.sentence
+    assert len(result.witness) == 2
+
+
+def test_a_hit_by_a_key_no_process_stored_fails_k2() -> None:
+    result = keyed_run().set("2", cache_key=None).check("K2")
+    assert result.verdict == FAIL
+    assert "read key 'k-add-3', under which no process of this run stored" in result.sentence
+
+
+def test_of_two_writers_of_a_key_the_finished_one_whose_outputs_match_is_the_source() -> None:
+    h = keyed_run()
+    h.calc("9", "A/add_xyz/0:add", "1", {}, state="excepted", exit_status=None)
+    h.set("9", cache_key="k-add-3")
+    assert h.check("K2").verdict == PASS
+    assert h.check("K3").verdict != FAIL, "the excepted writer is not taken as the source"
+
+
+def test_a_hit_by_key_whose_only_writer_excepted_fails_k3() -> None:
+    h = keyed_run().set("2", state="excepted", exit_status=None)
+    result = h.check("K3")
+    assert result.verdict == FAIL
+    assert "which is excepted" in result.sentence
+
+
+def test_a_view_without_the_optional_fields_is_recorded_as_before() -> None:
+    from harness.adapter import ProcessView
+    from harness.history import process_record
+
+    plain = process_record(ProcessView("1", "A", "workflow", "W", "finished", 0, {}))
+    assert not {"cache_key", "cached_from_key", "aliases", "attempt_of"} & set(plain)
+    keyed = process_record(ProcessView("2", "A/s/0:add", "calculation", "add", "finished",
+                                       0, {}, cached_from_key="k"))
+    assert keyed["cached_from_key"] == "k" and "cache_key" not in keyed
+
+
+def test_a_hit_from_a_later_equal_node_fails_k4_without_claiming_the_inputs_differ() -> None:
+    # A's add hit B's add: equal inputs, but B's node did not exist before A's lookup
+    h = mixed_run().set("5", cached_from=None).set("2", cached_from="5")
+    result = h.check("K4")
+    assert result.verdict == FAIL
+    assert "inputs differ" not in result.sentence
+    assert "the inputs are equal, but no earlier equal node" in result.sentence

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import pytest
+
 from harness.checks import FAIL, PASS
-from tests.harness.histories import c2_run, c3_run, c6_run
+from scenarios.errors import InvalidScenarioError
+from scenarios.oracle import expect
+from tests.harness.histories import CAPS, Hist, c2_run, c3_run, c6_run
 
 
 def test_a_process_that_continues_under_its_own_id_passes_c1() -> None:
@@ -122,3 +128,58 @@ def test_an_unfired_service_fault_does_not_excuse_a_repeat() -> None:
     h.add("fault", source="nemesis", fault="drop_connection", status="unsupported")
     h.effect("A/s1", "1", worker=12)
     assert h.check("C2").verdict == FAIL
+
+
+# ------------------------------------- per-attempt ids (issue 18, point 5: attempt_of)
+def test_a_child_whose_second_attempt_got_a_new_id_is_one_process_for_c1_and_c6() -> None:
+    # the engine gave A/fan/0:add a new id (7) for the attempt after the kill, and says so
+    h = c6_run().set("2", state="killed", exit_status=None, outputs={})
+    h.calc("7", "A/fan/0:add", "1", {"sum": 6}).set("7", attempt_of="2")
+    assert h.history().observation().identity(h.history().observation().get("7")) == "2"
+    for clause in ("C1", "C6"):
+        result = h.check(clause)
+        assert result.verdict == PASS, (clause, result.sentence)
+
+
+def test_two_ids_at_one_child_place_without_attempt_of_still_fail_c1() -> None:
+    h = c6_run().set("2", state="killed", exit_status=None, outputs={})
+    h.calc("7", "A/fan/0:add", "1", {"sum": 6})
+    result = h.check("C1")
+    assert result.verdict == FAIL
+    assert "A/fan/0:add continued as 2 processes (2, 7), not one" in result.sentence
+
+
+def test_an_unfinished_latest_attempt_fails_c1() -> None:
+    h = c6_run().set("2", state="killed", exit_status=None, outputs={})
+    h.calc("7", "A/fan/0:add", "1", {}, state="running", exit_status=None)
+    h.set("7", attempt_of="2")
+    result = h.check("C1")
+    assert result.verdict == FAIL
+    assert "A/fan/0:add (process 7) is still running after a kill" in result.sentence
+
+
+# ----------------------- declared semantics (issue 18, point 7): a failed child's parent
+def excepted_child_run(rule: str) -> Hist:
+    """k3_excepted_source_never_hit's launch A, whose add raised: the engine ended A
+    excepted, as an engine declaring ``parent_excepted`` does."""
+    h = Hist("k3_excepted_source_never_hit")
+    h.expectation = expect(h.scenario, replace(CAPS, child_failure=rule))
+    h.launch("A", "1").wf("1", "A", "AddThreeNumbers", state="excepted", exit_status=None)
+    h.effect("A/add_xy", "1")
+    h.effect("A/add_xy/0:add", "2", raised=True)
+    h.calc("2", "A/add_xy/0:add", "1", {}, state="excepted", exit_status=None)
+    return h.terminal("2", "1")
+
+
+def test_the_declared_child_failure_rule_decides_the_parents_state_and_c4_names_it() -> None:
+    assert excepted_child_run("parent_excepted").check("C4").verdict != FAIL
+    result = excepted_child_run("parent_finishes_failed").check("C4")
+    assert result.verdict == FAIL
+    assert "ended excepted; the model allows finished (a child failed; by the declared rule " \
+        "parent_finishes_failed, the parent finishes with exit status 1 and no outputs)" \
+        in result.sentence
+
+
+def test_an_unknown_child_failure_rule_is_refused_with_the_known_ones() -> None:
+    with pytest.raises(InvalidScenarioError, match="parent_excepted"):
+        replace(CAPS, child_failure="parent_ignores_it")

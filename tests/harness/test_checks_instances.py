@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from harness.checks import FAIL, PASS
-from tests.harness.histories import relaunch_run
+from harness.checks import CHECKS, FAIL, PASS
+from tests.harness.histories import Hist, relaunch_run
 
 
 def test_an_excepted_process_that_stays_excepted_passes_n1() -> None:
@@ -77,3 +77,54 @@ def test_a_cached_relaunch_whose_equal_calculation_executes_fails_n4() -> None:
     result = h.check("N4")
     assert result.verdict == FAIL
     assert "executed (process 4) instead of hitting A/add_xy/0:add" in result.sentence
+
+
+# ------------------------------------------- several labels per process (issue 18, point 3)
+def retry_relaunch_run(aliases: tuple[str, ...]) -> Hist:
+    """An engine that relaunches by retrying the excepted run: B gets A's id 1, and the
+    run finishes; ``aliases`` is what the adapter reports as the run's further labels."""
+    h = Hist("add_three_numbers_relaunch_uncached")
+    h.launch("A", "1").wf("1", "A", "AddThreeNumbers", state="excepted", exit_status=None)
+    h.effect("A/add_xy", "1")
+    h.effect("A/add_xy/0:add", "2")
+    h.calc("2", "A/add_xy/0:add", "1", {"sum": 3})
+    h.effect("A/add_xyz", "1", raised=True)
+    h.terminal("2", "1").launch("B", "1", of="A")
+    h.effect("B/add_xy", "1")
+    h.effect("B/add_xy/0:add", "4")
+    h.calc("4", "B/add_xy/0:add", "1", {"sum": 3})
+    h.effect("B/add_xyz", "1")
+    h.effect("B/add_xyz/0:add", "5")
+    h.calc("5", "B/add_xyz/0:add", "1", {"sum": 6})
+    h.effect("B/result", "1")
+    h.set("1", state="finished", exit_status=0, outputs={"sum": 6}, aliases=aliases)
+    return h.terminal("4", "5")
+
+
+def failing(h: Hist) -> dict[str, str]:
+    results = {clause: h.check(clause) for clause in CHECKS}
+    return {clause: r.sentence for clause, r in results.items() if r.verdict == FAIL}
+
+
+def test_a_relaunch_reviving_the_old_id_fails_only_n1_and_n2_when_it_names_both_labels(
+        ) -> None:
+    # the root cause, seen twice: the excepted process ran again (N1) and the relaunch
+    # made no new instance (N2); no knock-on failure in L2, C4 or P1
+    failed = failing(retry_relaunch_run(aliases=("B",)))
+    assert set(failed) == {"N1", "N2"}, failed
+    assert "relaunch B of A reused process id 1" in failed["N2"]
+    assert "process 1 (A) was excepted, then ran B/add_xy" in failed["N1"]
+
+
+def test_without_aliases_the_second_label_has_no_process_and_l2_says_so() -> None:
+    failed = failing(retry_relaunch_run(aliases=()))
+    assert set(failed) == {"N1", "N2", "L2"}, failed
+    assert "launch B returned process 1 but the engine shows top-level process(es) none" \
+        in failed["L2"]
+
+
+def test_a_process_is_found_at_each_of_its_paths() -> None:
+    observation = retry_relaunch_run(aliases=("B",)).history().observation()
+    assert [p.id for p in observation.at_path("A")] == ["1"]
+    assert [p.id for p in observation.at_path("B")] == ["1"]
+    assert observation.get("1") is not None and observation.get("1").paths == ("A", "B")

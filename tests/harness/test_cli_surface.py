@@ -185,6 +185,22 @@ def test_5_shrinking_is_boxed_by_the_time_box_with_a_grace(tmp_path: Path) -> No
     assert 29 < handler._budget(run) <= 30
 
 
+def test_5_a_slow_engines_failure_gets_a_shrink_budget_of_reruns_not_of_seconds(
+        tmp_path: Path) -> None:
+    from harness.failures import MIN_RERUNS, FailureHandler
+    from harness.runner import RunOptions
+
+    handler = FailureHandler(lambda: None, RunOptions(), CAPS.promised, "reference", "t",  # type: ignore[arg-type, return-value]  # never called
+                             tmp_path, shrink_budget=60.0)
+    slow = replace(_run(c3_run()), seconds=6.0)  # a Prefect-like 6 s per scenario
+    assert handler._budget(slow) == MIN_RERUNS * 6.0 > 60.0
+    assert handler._budget(replace(slow, seconds=0.1)) == 60.0
+    handler.shrink_left = 0.0  # the shared budget is spent: no more shrinking
+    assert handler._budget(slow) == 0.0
+    handler.shrink_left, handler.deadline = 60.0, time.monotonic() + 20
+    assert handler._budget(slow) <= 20, "the fuzz time box still caps it"
+
+
 def test_5_fuzz_counts_shrinks_and_writes_every_failing_clause_with_progress(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["fuzz", "--engine", BROKEN, "--tier", "sim", "--max-time", "60",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -86,3 +87,26 @@ def test_well_formed_answers_pass_through_unchanged(tmp_path: Path) -> None:
     assert adapter.observe().processes == (view,)
     assert adapter.kill_worker() == 1234
     assert adapter.supports("restart_broker") is True
+
+
+@pytest.mark.parametrize(("fields", "says"), [
+    ({"cached_from_key": ""}, "cache_key and cached_from_key as non-empty str"),
+    ({"cache_key": 7}, "cache_key and cached_from_key as non-empty str"),
+    ({"aliases": ["B"]}, "aliases as a tuple"),
+    ({"attempt_of": 3}, "attempt_of) as str ids"),
+])
+def test_malformed_optional_view_fields_are_contract_errors(tmp_path: Path,
+                                                            fields: dict[str, object],
+                                                            says: str) -> None:
+    view = ProcessView("1", "A", "workflow", "Steps", "finished", 0, {}, **fields)  # type: ignore[arg-type]  # the bug
+    adapter = _opened(tmp_path, observe=Observation((view,)))
+    with pytest.raises(ContractError, match=re.escape(says)):
+        adapter.observe()
+
+
+def test_well_formed_optional_view_fields_pass_through(tmp_path: Path) -> None:
+    view = ProcessView("2", "A/s/0:add", "calculation", "add", "finished", 0, {},
+                       cache_key="k", cached_from_key="k", aliases=("B/s/0:add",),
+                       attempt_of="1")
+    adapter = _opened(tmp_path, observe=Observation((view,)))
+    assert adapter.observe().processes == (view,)

@@ -160,3 +160,16 @@ def test_capabilities_survive_the_results_round_trip_with_every_declaration() ->
     for isolated in (True, False):
         caps = replace(CAPS, isolated_kills=isolated)
         assert capabilities_from_dict(capabilities_to_dict(caps)) == caps
+
+
+def test_a_declared_child_failure_rule_survives_the_results_file_and_the_default_is_omitted(
+        ) -> None:
+    from dataclasses import replace
+
+    from harness.results import capabilities_from_dict
+    from scenarios import Capabilities
+
+    default = Capabilities.everything()
+    assert "child_failure" not in capabilities_to_dict(default)
+    declared = replace(default, child_failure="parent_excepted")
+    assert capabilities_from_dict(capabilities_to_dict(declared)) == declared

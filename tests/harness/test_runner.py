@@ -45,12 +45,26 @@ def test_a_scenario_with_kills_passes_and_leaves_no_process_or_file(tmp_path: Pa
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_scenario_needing_a_broker_is_not_applicable_and_starts_nothing(
+def test_a_scenario_needing_a_broker_runs_without_it_and_leaves_nothing(
         tmp_path: Path) -> None:
     run = run_scenario(ReferenceAdapter, by_name("c5_no_overlap_after_redelivery"),
                        RunOptions(workdir_root=str(tmp_path)))
+    assert run.status == "ran" and not run.failed()
+    assert any("restart broker" in reason and "skipped" in reason for reason in run.reasons)
+    assert [r.verdict for r in run.results if r.clause == "C5"] == [UNKNOWN]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_plan_operation_the_engine_cannot_do_makes_the_scenario_not_applicable(
+        tmp_path: Path) -> None:
+    class NoRelaunch(ReferenceAdapter):
+        def supports(self, operation: str) -> bool:
+            return operation != "relaunch" and super().supports(operation)
+
+    run = run_scenario(NoRelaunch, by_name("add_three_numbers_relaunch_uncached"),
+                       RunOptions(workdir_root=str(tmp_path)))
     assert run.status == "not_applicable" and run.history is None
-    assert any("restart broker" in reason for reason in run.reasons)
+    assert any("cannot relaunch" in reason for reason in run.reasons), run.reasons
     assert list(tmp_path.iterdir()) == []
 
 

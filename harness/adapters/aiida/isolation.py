@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from harness.services.isolation import with_vhost
 
 if TYPE_CHECKING:
-    from harness.adapters.aiida_support.profile import ThrowawayProfile
+    from harness.adapters.aiida.profile import ThrowawayProfile
 
 __all__ = ["clear_hashes", "fresh_reads", "purge_queue"]
 

@@ -2,7 +2,7 @@
 
 Storage is `core.sqlite_dos` (tier `sqlite`, broker: the machine's RabbitMQ) or
 `core.psql_dos` on a database of its own in the throwaway PostgreSQL of
-`aiida_support.services` (tier `psql`, broker: that module's throwaway RabbitMQ, so
+`harness.adapters.aiida.services` (tier `psql`, broker: that module's throwaway RabbitMQ, so
 faults may restart both).
 
 Everything lives under one temporary folder used as `AIIDA_PATH`, so nothing touches
@@ -51,7 +51,7 @@ DEFAULT_BROKER_URL = "amqp://guest:guest@127.0.0.1:5672/"
 
 JOB_PROLOGUE = (
     'if [ -n "${WFCONFORM_SESSION:-}" ]; then '
-    '"${WFCONFORM_AIIDA_PYTHON:-python3}" -m harness.adapters.aiida_support.jobbody || exit 97; fi'
+    '"${WFCONFORM_AIIDA_PYTHON:-python3}" -m harness.adapters.aiida.jobbody || exit 97; fi'
 )
 """Shell prepended (through the *code*) to every `add@localhost` job.
 
@@ -147,7 +147,7 @@ class ThrowawayProfile:
 
     def _open_services(self) -> None:
         """Point broker and storage at the psql tier's throwaway servers (a database each)."""
-        from harness.adapters.aiida_support.services import aiida_services
+        from harness.adapters.aiida.services import aiida_services
 
         self.services = aiida_services()
         rabbitmq, postgres = self.services.services.rabbitmq, self.services.services.postgres

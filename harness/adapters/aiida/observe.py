@@ -20,8 +20,8 @@ from aiida import orm
 from aiida.common.links import LinkType
 
 from harness.adapter import ProcessView
-from harness.adapters.aiida_support.values import from_node, pk
-from harness.adapters.aiida_support.workchain import (
+from harness.adapters.aiida.values import from_node, pk
+from harness.adapters.aiida.workchain import (
     ScenarioWorkChain,
     decode_link,
     workflow_outputs,

@@ -1,6 +1,6 @@
 """The body protocol for a `core.arithmetic.add` job, run by the job's own shell.
 
-`python -m harness.adapters.aiida_support.jobbody`, from the code's prepend text, in the
+`python -m harness.adapters.aiida.jobbody`, from the code's prepend text, in the
 job's working directory on the computer. The job cannot know its effect key (its inputs
 and options are hashed, so nothing scenario-specific may be put there), but its working
 directory is named after its node's UUID, and the WorkChain that submitted the job wrote

@@ -30,10 +30,10 @@ from aiida.common.links import LinkType
 from aiida.engine import ExitCode, ToContext, WorkChain, while_
 from aiida.plugins import CalculationFactory
 
-from harness.adapters.aiida_support.calcs import ADD_ENTRY_POINT, load_table, uses_job
-from harness.adapters.aiida_support.crashpoints import begin_hook
-from harness.adapters.aiida_support.jobbody import JOBS_FILE
-from harness.adapters.aiida_support.values import from_node, pk, to_node
+from harness.adapters.aiida.calcs import ADD_ENTRY_POINT, load_table, uses_job
+from harness.adapters.aiida.crashpoints import begin_hook
+from harness.adapters.aiida.jobbody import JOBS_FILE
+from harness.adapters.aiida.values import from_node, pk, to_node
 from harness.bodies import BodyRuntime
 from harness.journal import AppendLog
 from scenarios.calculations import calculation_output_names

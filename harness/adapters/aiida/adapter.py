@@ -1,11 +1,11 @@
 """The adapter for real aiida-core (2.9): `wfconform run --engine aiida`.
 
-Scenario workflows run as one generic `ScenarioWorkChain` (see `aiida_support.workchain`),
+Scenario workflows run as one generic `ScenarioWorkChain` (see `workchain`),
 calculations as generated calcfunctions or as `core.arithmetic.add` CalcJobs on a bash
-code (`aiida_support.calcs`), in a throwaway profile (`aiida_support.profile`): tier
+code (`calcs`), in a throwaway profile (`profile`): tier
 `sqlite` is SQLite storage, a vhost on the machine's RabbitMQ and one circus daemon
 worker; tier `psql` is AiiDA as deployed, `core.psql_dos` storage and RabbitMQ on
-throwaway servers of the harness's own (`aiida_support.services`) and two workers.
+throwaway servers of the harness's own (`services`) and two workers.
 Bodies run the harness's body protocol (`harness.bodies`), so journal, attempt
 counting, `RaiseIn` and the body crashpoints are exactly the reference engine's.
 
@@ -18,7 +18,7 @@ earlier scenario can be a cache source or a task. `WFCONFORM_AIIDA_ISOLATION=pro
 makes a fresh profile per scenario instead.
 
 Crashpoints: AiiDA has none, so all five are emulated, honestly placed (see
-`BODY_CRASHPOINTS` and `aiida_support.crashpoints`); the two after a checkpoint only for
+`BODY_CRASHPOINTS` and `crashpoints`); the two after a checkpoint only for
 WorkChain step targets. What AiiDA cannot do here is `Unsupported`, never a silent no-op:
 on `sqlite`, broker and database restarts (the machine's RabbitMQ is shared, SQLite is
 no server) and dropped connections; on both, values AiiDA cannot store (NaN,
@@ -33,10 +33,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from harness.adapter import Handle, Observation
-from harness.adapters.aiida_support.calcs import TABLE_FILE, CalcTable, build_table, write_modules
-from harness.adapters.aiida_support.crashpoints import ENGINE_CRASHPOINTS
-from harness.adapters.aiida_support.isolation import clear_hashes, fresh_reads, purge_queue
-from harness.adapters.aiida_support.profile import ThrowawayProfile
+from harness.adapters.aiida.calcs import TABLE_FILE, CalcTable, build_table, write_modules
+from harness.adapters.aiida.crashpoints import ENGINE_CRASHPOINTS
+from harness.adapters.aiida.isolation import clear_hashes, fresh_reads, purge_queue
+from harness.adapters.aiida.profile import ThrowawayProfile
 from harness.errors import AdapterSpecError, Unsupported
 from harness.session import BodyPlan, Session
 from scenarios.capabilities import ALL_CLAUSES, Capabilities
@@ -79,7 +79,7 @@ checkpoint (AiiDA has nothing user code can reach in between, so they coincide);
 `after_effect_before_checkpoint` lands after the body's journal entry and before the
 step returns, i.e. before AiiDA saves the step's checkpoint (for a calcfunction: before
 it returns its outputs). `after_checkpoint_before_ack` and `while_waiting` are inside
-plumpy/kiwipy; `aiida_support.crashpoints` lands them from AiiDA's own process state.
+plumpy/kiwipy; `crashpoints` lands them from AiiDA's own process state.
 """
 
 _UNSUPPORTED = {
@@ -180,7 +180,7 @@ class AiidaAdapter:
         """Fresh scenario state in the (shared) profile; workers start with `session.env()`."""
         from aiida import orm
 
-        from harness.adapters.aiida_support.observe import max_pk
+        from harness.adapters.aiida.observe import max_pk
 
         self.session = session
         storage = self.tier
@@ -231,8 +231,8 @@ class AiidaAdapter:
         from aiida import orm
         from aiida.engine import submit
 
-        from harness.adapters.aiida_support.values import pk, to_node
-        from harness.adapters.aiida_support.workchain import ScenarioWorkChain
+        from harness.adapters.aiida.values import pk, to_node
+        from harness.adapters.aiida.workchain import ScenarioWorkChain
 
         self._profile()
         self._check_storable(label, inputs)
@@ -243,7 +243,7 @@ class AiidaAdapter:
 
     def _check_storable(self, label: str, inputs: Mapping[str, Any]) -> None:
         """`Unsupported` for inputs or constants AiiDA cannot store (see `values`)."""
-        from harness.adapters.aiida_support.values import unstorable
+        from harness.adapters.aiida.values import unstorable
         from scenarios.language import Const, iter_steps
 
         assert self.session is not None
@@ -264,7 +264,7 @@ class AiidaAdapter:
         from aiida import orm
         from aiida.engine import submit
 
-        from harness.adapters.aiida_support.values import pk
+        from harness.adapters.aiida.values import pk
 
         self._profile()
         builder = orm.load_node(int(of.id)).get_builder_restart()
@@ -424,7 +424,7 @@ class AiidaAdapter:
 
     # ------------------------------------------------------------------ views
     def observe(self) -> Observation:
-        from harness.adapters.aiida_support.observe import observe_nodes
+        from harness.adapters.aiida.observe import observe_nodes
 
         self._profile()
         fresh_reads()
@@ -450,7 +450,7 @@ class AiidaAdapter:
 
 def consumer_timeout_for(scenario: Any) -> int:
     """The consumer timeout a scenario runs with on the psql tier (short to expire a lease)."""
-    from harness.adapters.aiida_support.services import (
+    from harness.adapters.aiida.services import (
         LONG_CONSUMER_TIMEOUT_MS,
         SHORT_CONSUMER_TIMEOUT_MS,
     )

@@ -1,10 +1,13 @@
-"""AiiDA-specific machinery behind `harness.adapters.aiida` (needs the `aiida` extra).
+"""The AiiDA adapter (`wfconform run --engine aiida`; needs the `aiida` extra).
 
-Importing this package imports nothing from AiiDA; its modules do, and they are loaded
-only by the AiiDA adapter and inside AiiDA's daemon workers and jobs:
+Everything AiiDA-specific lives in this subpackage, and only here is `aiida` imported
+(tests/test_layering.py checks it). Importing the package imports nothing from AiiDA; the
+adapter's names (`AiidaAdapter`, `make_adapter`, ...) are loaded from `adapter` on first
+use, so `harness.adapters.aiida:make_adapter` stays the engine's dotted path. Its modules:
 
 | module | what it is |
 | --- | --- |
+| `adapter` | `AiidaAdapter`: the `EngineAdapter` for real aiida-core, tiers `sqlite`/`psql` |
 | `profile` | `ThrowawayProfile`: temp AIIDA_PATH, SQLite storage, RabbitMQ vhost, daemon |
 | `calcs` | which AiiDA process type runs each scenario calculation type |
 | `calcbody` | the body of every generated calcfunction |
@@ -15,6 +18,11 @@ only by the AiiDA adapter and inside AiiDA's daemon workers and jobs:
 | `values` | scenario values as AiiDA data nodes and back |
 | `observe` | the provenance graph read back as the harness's `ProcessView`s |
 | `probes` | hash probes: which distinct inputs AiiDA's hash cannot tell apart (K4, K8) |
+| `services` | the psql tier's throwaway PostgreSQL and RabbitMQ |
+| `typed_values` | the typed near pairs stored as AiiDA nodes |
+
+`harness.adapters.aiida_support` (the old home of these modules) is an alias kept for
+dotted paths written before the move.
 """
 
 from __future__ import annotations
@@ -26,8 +34,16 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
-__all__: list[str] = []
+__all__ = [
+    "BODY_CRASHPOINTS",
+    "TIERS",
+    "AiidaAdapter",
+    "close_shared_profile",
+    "make_adapter",
+    "shared_profile",
+]
 
 _BIN = str(Path(sys.executable).parent)
 if shutil.which("verdi") is None and shutil.which("verdi", path=_BIN) is not None:
@@ -48,3 +64,13 @@ if not os.environ.get("AIIDA_PATH"):
                                                           "start": _STAT[19]}))
     os.environ["AIIDA_PATH"] = _FOLDER
     atexit.register(shutil.rmtree, _FOLDER, True)
+
+
+def __getattr__(name: str) -> Any:
+    """The adapter's names, imported on first use: a daemon worker importing
+    `harness.adapters.aiida.values` must not pay for (or depend on) the adapter."""
+    if name in __all__:
+        from harness.adapters.aiida import adapter
+
+        return getattr(adapter, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -134,7 +134,7 @@ invalidates cache: {invalidates}. Edit nothing: the adapter rewrites this file.
 
 from aiida.engine import calcfunction
 
-from harness.adapters.aiida_support.calcbody import run_calculation
+from harness.adapters.aiida.calcbody import run_calculation
 
 VERSION = {version}
 

@@ -14,7 +14,7 @@ from typing import Any, cast
 from aiida import orm
 from aiida.engine import ExitCode, Process
 
-from harness.adapters.aiida_support.values import from_node, to_node
+from harness.adapters.aiida.values import from_node, to_node
 from harness.bodies import BodyRuntime
 from scenarios.calculations import evaluate_calculation
 from scenarios.language import Calculation

@@ -29,7 +29,7 @@ from aiida.calculations.arithmetic.add import ArithmeticAddCalculation
 from aiida.engine import calcfunction, run_get_node
 from aiida.manage.caching import enable_caching
 
-from harness.adapters.aiida_support.values import to_node
+from harness.adapters.aiida.values import to_node
 from scenarios.values import canonical, normalise
 
 __all__ = [
@@ -183,12 +183,12 @@ def probe_types(x: int = 2, y: int = 3) -> TypeProbe:
 
 
 def main() -> int:
-    """`python -m harness.adapters.aiida_support.probes`: print both probes' findings.
+    """`python -m harness.adapters.aiida.probes`: print both probes' findings.
 
     Runs in its own throwaway profile (no daemon: the probes run processes in this
     process), which is removed afterwards.
     """
-    from harness.adapters.aiida_support.profile import ThrowawayProfile
+    from harness.adapters.aiida.profile import ThrowawayProfile
 
     with ThrowawayProfile().open(daemon=False):
         report = probe_hashes()
@@ -209,6 +209,6 @@ def main() -> int:
 
 if __name__ == "__main__":
     # Import under the real module name, so the probe types are not `__main__.*`.
-    from harness.adapters.aiida_support.probes import main as _main
+    from harness.adapters.aiida.probes import main as _main
 
     raise SystemExit(_main())

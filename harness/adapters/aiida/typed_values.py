@@ -7,7 +7,7 @@ array, a `Decimal` a `Float`, a `datetime` sits inside a `Dict` (attributes keep
 datetimes), deep and large values are `List`/`Dict`. Kinds with no such mapping (bytes,
 dicts with non-`str` keys) are refused: the scenario is not applicable.
 
-`python -m harness.adapters.aiida_support.typed_values` stores each near pair of
+`python -m harness.adapters.aiida.typed_values` stores each near pair of
 `scenarios._near_pairs.PAIR_EXAMPLES` in a throwaway profile, reloads it and compares
 AiiDA's hashes: a pair that hashes alike is a conflation, which is either a declared
 normalisation or a finding (docs/results/aiida-2.9.md, "Typed values").
@@ -70,7 +70,7 @@ def to_typed_node(value: Any) -> orm.Data:
         return orm.List(list=_plain(value))
     if kind is dict:
         return orm.Dict(dict=_plain(value))
-    from harness.adapters.aiida_support.values import to_node
+    from harness.adapters.aiida.values import to_node
 
     if kind is bytes:
         raise TypeError(f"{value!r:.60}: AiiDA has no node for bytes")
@@ -112,7 +112,7 @@ def probe_pairs(declared: frozenset[str] = frozenset({"float_round_14", "float_s
 
 def main() -> int:
     """Print the finding for each pair kind (throwaway profile, removed afterwards)."""
-    from harness.adapters.aiida_support.profile import ThrowawayProfile
+    from harness.adapters.aiida.profile import ThrowawayProfile
 
     with ThrowawayProfile().open(daemon=False):
         findings = probe_pairs()
@@ -130,6 +130,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    from harness.adapters.aiida_support.typed_values import main as _main
+    from harness.adapters.aiida.typed_values import main as _main
 
     raise SystemExit(_main())
