@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_the_adapter_finds_verdi_beside_the_interpreter_when_path_lacks_it() -> None:
     if not (Path(sys.executable).parent / "verdi").exists():
         pytest.fail(f"aiida-core is installed but no verdi beside {sys.executable}")
-    code = ("import harness.adapters.aiida_support, shutil\n"
+    code = ("import harness.adapters.aiida, shutil\n"
             "from aiida.engine.daemon.client import VERDI_BIN\n"
             "print(VERDI_BIN)\n")
     env = {**os.environ, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "PYTHONPATH": str(ROOT)}
