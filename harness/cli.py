@@ -202,7 +202,7 @@ def _sigterm(signum: int, frame: FrameType | None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    quiet_third_party_logs(verbosity(args))
+    restore_logging = quiet_third_party_logs(verbosity(args))
     hypothesis_home()  # no .hypothesis/ folder in the user's current directory
     if getattr(args, "services", None):
         os.environ[SERVICES_ENV] = args.services  # read where the real tier starts them
@@ -218,6 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     finally:
         signal.signal(signal.SIGTERM, previous)
+        restore_logging()
 
 
 if __name__ == "__main__":

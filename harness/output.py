@@ -14,7 +14,7 @@ import contextlib
 import logging
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 __all__ = ["add_output_options", "hypothesis_home", "junit_results", "quiet_third_party_logs",
@@ -53,18 +53,25 @@ def verbosity(args: argparse.Namespace) -> int:
     return int(getattr(args, "verbose", 0) or 0) - int(getattr(args, "quiet", 0) or 0)
 
 
-def quiet_third_party_logs(level: int) -> None:
+def quiet_third_party_logs(level: int) -> Callable[[], None]:
     """Library log records go nowhere unless ``-vv``; then to stderr, with their names.
 
     Without a handler, ``logging`` prints WARNING records through its last-resort
-    handler: a broker restart (a fault we cause) would print pika's complaints."""
+    handler: a broker restart (a fault we cause) would print pika's complaints. Levels
+    alone are not enough: AiiDA reconfigures its loggers (``dictConfig``) each time it
+    opens a profile's storage, and printed a daemon warning per scenario; the harness
+    itself never logs (it prints), so below ``-vv`` logging is disabled outright.
+    Returns what undoes that, for callers in a longer-lived process (``main``)."""
     if level >= 2:
         logging.basicConfig(level=logging.INFO, format="%(name)s: %(levelname)s %(message)s")
-        return
+        return lambda: None
     for name in NOISY_LOGGERS:
         logger = logging.getLogger(name)
         logger.setLevel(logging.CRITICAL + 1)
         logger.propagate = False
+    before = logging.root.manager.disable
+    logging.disable(logging.CRITICAL)
+    return lambda: logging.disable(before)
 
 
 def hypothesis_home() -> Path | None:

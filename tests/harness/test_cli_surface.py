@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.config
 import os
 import subprocess
 import sys
@@ -55,19 +56,29 @@ def test_1_real_tier_without_its_clients_names_the_extra_to_install(
 
 # 2 ------------------------------------------------------------------------------------
 def test_2_library_log_records_stay_off_the_terminal_unless_vv(
-        capsys: pytest.CaptureFixture[str]) -> None:
+        capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> None:
     from harness.output import quiet_third_party_logs
 
     pika = logging.getLogger("pika")
     saved = (pika.level, pika.propagate)
+    restore = quiet_third_party_logs(0)
     try:
-        quiet_third_party_logs(0)
         pika.warning("Unexpected connection close detected")
         logging.getLogger("reference_engine.brokers.rabbitmq").warning("hint not announced")
-        assert capsys.readouterr().err == ""
+        # AiiDA re-configures its loggers whenever it opens a profile's storage
+        logging.config.dictConfig({
+            "version": 1, "disable_existing_loggers": False,
+            "handlers": {"console": {"class": "logging.StreamHandler"}},
+            "loggers": {"aiida": {"level": "DEBUG", "handlers": ["console"]}}})
+        logging.getLogger("aiida.engine.daemon.client").warning("stale daemon PID file")
+        assert capsys.readouterr().err == "" and caplog.records == []
     finally:
+        restore()
+        logging.getLogger("aiida").handlers.clear()
         pika.setLevel(saved[0])
         pika.propagate = saved[1]
+    logging.getLogger("tests.after").critical("logging is back for the caller")
+    assert [r.getMessage() for r in caplog.records] == ["logging is back for the caller"]
 
 
 def test_2_a_worker_writes_its_output_to_the_log_it_is_given(tmp_path: Path) -> None:
