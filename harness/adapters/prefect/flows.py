@@ -96,8 +96,7 @@ def _engine_kill(crashpoint: str, target: str, key: str, process: str) -> None:
     """SIGKILL this flow-run process if ``crashpoint`` is armed for the attempt just run."""
     runtime = BodyRuntime.current()
     plan = runtime.plan()
-    attempt = _LAST_ATTEMPT.pop(target, None) if crashpoint != "while_waiting" \
-        else _LAST_ATTEMPT.get(target)
+    attempt = _LAST_ATTEMPT.get(target)
     if not plan.active or attempt is None or \
             (crashpoint, target, attempt) not in plan.engine_kills:
         return
@@ -210,6 +209,7 @@ class _Walk:
 
     def body(self, prefix: str, step: str) -> None:
         key, target = step_key(prefix, step), f"{self.workflow.name}.{step}"
+        _LAST_ATTEMPT.pop(target, None)  # a cache hit runs no body: no attempt to kill on
         token = _STEP.set((key, target, step))
         try:
             step_task(key)
@@ -245,6 +245,7 @@ class _Walk:
         for index, call in enumerate(step.calls):
             definition = self.calcs[call.calc]
             key = calc_key(prefix, step.name, index, call.calc)
+            _LAST_ATTEMPT.pop(f"calc:{call.calc}", None)
             inputs = {name: self.resolve(ref) for name, ref in call.inputs.items()}
             token = _CALL.set((key, definition))
             try:
