@@ -321,7 +321,16 @@ class PrefectAdapter:
         return ()
 
     def diagnose(self, handle: Handle) -> str:
-        run = self._client().read_flow_run(uuid.UUID(handle.id))
+        """Why a run is not terminal: its state, run count, the adapter's retries; for a
+        calculation (the harness also asks about those), its task run's state."""
+        client = self._client()
+        if not any(f.id == handle.id for f in self.runs().flows):
+            task_run = client.read_task_run(uuid.UUID(handle.id))
+            state = task_run.state
+            return (f"task run {state.type.value if state else '?'} "
+                    f"({state.name if state else ''}) of flow run {task_run.flow_run_id}; "
+                    "a task run of a killed flow-run process is never finished by Prefect")
+        run = client.read_flow_run(uuid.UUID(handle.id))
         state = run.state
         return (f"{state.type.value if state else '?'} ({state.message if state else ''}); "
                 f"run_count {run.run_count}; retried by the adapter "
