@@ -17,7 +17,6 @@ namespace; ``to_views`` (pure) turns them into ``ProcessView``s:
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -202,9 +201,3 @@ def to_views(runs: ObservedRuns, labels: Mapping[str, str], restarts: Mapping[st
             cached_from=_source(row, calcs, notes)))
     return tuple(views)
 
-
-def parse_id(text: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(text)
-    except ValueError:
-        return None
