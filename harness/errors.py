@@ -45,7 +45,7 @@ class Unsupported(HarnessError, NotImplementedError):
 class AdapterSpecError(HarnessError, ValueError):
     """``--engine`` / ``--tier`` do not name a loadable adapter.
 
-    Fix: use ``reference``, ``aiida`` or ``package.module:AdapterClass`` (importable, a
+    Fix: use ``reference``, ``aiida``, ``prefect`` or ``package.module:AdapterClass`` (importable, a
     class or factory taking ``tier=``), and a tier the adapter lists.
     """
 

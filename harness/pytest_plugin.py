@@ -48,7 +48,7 @@ DEPRECATED = {"engine": "--wfconform-engine", "tier": "--wfconform-tier"}
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("wfconform", "workflow-engine conformance")
     group.addoption("--wfconform-engine", default=None, metavar="SPEC",
-                    help="adapter under test: 'reference' (default), 'aiida' or "
+                    help="adapter under test: 'reference' (default), 'aiida', 'prefect' or "
                          "'pkg.module:Adapter'")
     group.addoption("--wfconform-tier", default=None, metavar="TIER",
                     help="engine tier: 'embedded', 'sim' or 'real' (default: the adapter's own)")

@@ -1,0 +1,385 @@
+"""The adapter for Prefect 3: ``wfconform run --engine prefect``.
+
+Scenario workflows are flow runs of one served deployment (``flows.scenario_flow``), on
+a local server and Runner shared by the harness process (``server``). Per scenario: a
+namespace (a tag on every run and part of every calculation task's identity), the
+caching configuration in the work directory, and the session file as a flow parameter.
+
+What the adapter does as Prefect's operator, and only that:
+
+- a worker kill is a SIGKILL of a flow-run process (a child of the Runner); the Runner
+  reports the run ``CRASHED``; ``wait`` then retries **that same flow run** (what
+  ``prefect flow-run retry`` does: ``Scheduled``, forced), which is Prefect's recovery:
+  the flow body is re-entered and completed tasks are cache hits of the same run;
+- a relaunch is a new flow run of the same parameters (``relaunch=new``), or, with
+  ``WFCONFORM_PREFECT_RELAUNCH=retry``, Prefect's own "Retry" of the terminated run;
+- caching is the calculation tasks' cache policy (``policy.policy_for``);
+  ``WFCONFORM_PREFECT_KEY_FN=inputs|inputs+task`` uses a ``cache_key_fn`` instead, and
+  ``WFCONFORM_PREFECT_OFF_POLICY=none`` makes "caching off" ``NO_CACHE`` rather than
+  Prefect's default (run-scoped) policy;
+- ``kill_process`` is Prefect's cancellation (``Cancelling``, the Runner kills the
+  process and reports ``Cancelled``); ``invalidate`` deletes the node's stored result
+  (Prefect invalidates per stored result, not per task run).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import time
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from harness.adapter import Handle, Observation
+from harness.adapters.prefect.observe import ObservedRuns, read_runs
+from harness.adapters.prefect.policy import CACHING_FILE, KEY_FN_MODES, OFF_POLICIES
+from harness.errors import AdapterSpecError, Unsupported
+from harness.session import BodyPlan, Session
+from scenarios.capabilities import ALL_CLAUSES, Capabilities
+from scenarios.values import VALUE_KINDS
+
+__all__ = ["BODY_CRASHPOINTS", "ENGINE_CRASHPOINTS", "PrefectAdapter", "make_adapter"]
+
+BODY_CRASHPOINTS = ("after_claim", "before_effect", "after_effect_before_checkpoint")
+ENGINE_CRASHPOINTS = ("after_checkpoint_before_ack", "while_waiting")
+
+_UNSUPPORTED = {
+    "restart_broker": "Prefect has no message broker (the Runner polls the server)",
+    "restart_database": "not built: the server's database is SQLite inside the server "
+                        "process; a server restart is not a database restart",
+    "drop_connection": "not built: flow-run processes talk HTTP to the server per request; "
+                       "there is no held connection to drop",
+    "fail_commit": "no hook inside Prefect's state commit (the server's API call)",
+    "events": "not built: Prefect's event stream is not read by this adapter",
+    "expire_lease": "Prefect flow runs hold no lease",
+    "duplicate_delivery": "Prefect's Runner has no delivery to duplicate",
+    "ownership": "Prefect records no claims or commits beyond the run states",
+    "pause_service": "no containerised services",
+    "partition_service": "no containerised services",
+}
+_TERMINAL = {"COMPLETED", "FAILED", "CANCELLED", "CRASHED"}
+SETTLE = 3.0
+
+
+class PrefectAdapter:
+    """Runs scenarios on Prefect 3 (see the module docstring)."""
+
+    name = "prefect"
+
+    def __init__(self, tier: str = "local", relaunch: str = "new", key_fn: str = "",
+                 off_policy: str = "run") -> None:
+        if tier not in ("local", "embedded"):
+            raise AdapterSpecError("prefect", f"tier {tier!r} is not available (tiers: local)",
+                                   "use --tier local")
+        if relaunch not in ("new", "retry") or key_fn not in KEY_FN_MODES \
+                or off_policy not in OFF_POLICIES:
+            raise AdapterSpecError("prefect", f"bad options relaunch={relaunch!r} "
+                                   f"key_fn={key_fn!r} off_policy={off_policy!r}",
+                                   f"relaunch: new|retry; key_fn: {KEY_FN_MODES}; "
+                                   f"off_policy: {OFF_POLICIES}")
+        self.tier = "local"
+        self.relaunch_mode, self.key_fn, self.off_policy = relaunch, key_fn, off_policy
+        self.prefect: Any = None
+        self.session: Session | None = None
+        self.namespace = ""
+        self._plan = BodyPlan()
+        self._labels: dict[str, str] = {}
+        self._restarts: dict[str, str] = {}
+        self._retried: dict[str, int] = {}
+        self._killed: set[str] = set()
+
+    # ------------------------------------------------------------------ declaration
+    def capabilities(self) -> Capabilities:
+        """What Prefect documents (see docs/results/prefect-3.md for each deviation).
+
+        Every clause is promised; failures are findings. Prefect never caches a failed
+        task run (``never``); its INPUTS hash declares no normalisation; it takes every
+        value kind (task inputs are Python objects, results are pickled).
+        """
+        return Capabilities(
+            promised=frozenset(ALL_CLAUSES),
+            failed_source_policy="never",
+            hash_normalisations=frozenset(),
+            crashpoints=frozenset(BODY_CRASHPOINTS + ENGINE_CRASHPOINTS),
+            tiers=frozenset({"local"}),
+            value_kinds=frozenset(VALUE_KINDS),
+        )
+
+    def supports(self, operation: str) -> bool:
+        return operation not in _UNSUPPORTED
+
+    def _unsupported(self, operation: str) -> Unsupported:
+        return Unsupported(self.name, self.tier, operation.replace("_", " "),
+                           _UNSUPPORTED[operation])
+
+    # ------------------------------------------------------------------ lifecycle
+    def open(self, session: Session) -> None:
+        from harness.adapters.prefect.server import shared
+
+        self.session = session
+        self.prefect = shared()
+        self.namespace = f"wfc-{uuid.uuid4().hex[:12]}"
+        self._write_caching({"default": False})
+
+    def close(self) -> None:
+        """Cancel what is still active in this scenario's namespace; the server stays."""
+        prefect, self.prefect = self.prefect, None
+        if prefect is None or prefect.client is None:
+            return
+        try:
+            runs = read_runs(prefect.client, self.namespace, prefect.storage)
+        except Exception:
+            return
+        for run in runs.flows:
+            if run.state_type not in _TERMINAL:
+                _force_state(prefect.client, run.id, "CANCELLED")
+        if self.session is not None:  # nothing of this scenario may run on
+            for pid in _scenario_pids(self.session, prefect.flow_run_pids()):
+                _kill(pid)
+
+    def _client(self) -> Any:
+        if self.prefect is None or self.session is None:
+            raise RuntimeError("PrefectAdapter used before open() or after close()")
+        return self.prefect.client
+
+    # ------------------------------------------------------------------ the plan
+    def launch(self, label: str, workflow: str, inputs: Mapping[str, Any]) -> Handle:
+        from scenarios._value_codec import encode_value
+
+        assert self.session is not None
+        params = {"session": str(self.session.path), "workflow": workflow, "label": label,
+                  "inputs": json.dumps({k: encode_value(v) for k, v in inputs.items()}),
+                  "namespace": self.namespace}
+        return self._create(label, params)
+
+    def _create(self, label: str, params: dict[str, Any]) -> Handle:
+        run = self._client().create_flow_run_from_deployment(
+            self.prefect.deployment_id, parameters=params, name=label, tags=[self.namespace])
+        self._labels[str(run.id)] = label
+        return Handle(label, str(run.id))
+
+    def relaunch(self, label: str, of: Handle) -> Handle:
+        """A new flow run of the same parameters, or (``retry``) Prefect's Retry of ``of``."""
+        client = self._client()
+        if self.relaunch_mode == "retry":
+            _force_state(client, of.id, "SCHEDULED")
+            return Handle(label, of.id)
+        old = client.read_flow_run(uuid.UUID(of.id))
+        handle = self._create(label, {**old.parameters, "label": label})
+        self._restarts[handle.id] = of.id
+        return handle
+
+    def wait(self, handle: Handle, timeout: float) -> str | None:
+        """Poll the flow run; a ``CRASHED`` run (its process died) is retried, same id."""
+        from harness.adapters.prefect.policy import view_state
+
+        client = self._client()
+        deadline = time.monotonic() + timeout
+        if not any(f.id == handle.id for f in self.runs().flows):
+            return self._wait_task(handle, deadline)
+        while True:
+            run = client.read_flow_run(uuid.UUID(handle.id))
+            kind = run.state.type.value if run.state else None
+            if kind == "CRASHED" and handle.id not in self._killed:
+                self._retry_crashed(handle.id)
+            elif kind in _TERMINAL:
+                return view_state(kind, run.state.message, False)[0]
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.1)
+
+    def _wait_task(self, handle: Handle, deadline: float) -> str | None:
+        """During heal the harness also waits on calculations: a task run ends only with
+        its flow run (nothing retries a task run of a dead process by itself)."""
+        from harness.adapters.prefect.policy import view_state
+
+        while True:
+            task_run = self._client().read_task_run(uuid.UUID(handle.id))
+            kind = task_run.state.type.value if task_run.state else None
+            if kind in _TERMINAL:
+                return view_state(kind, task_run.state.message, False)[0]
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.2)
+
+    def _retry_crashed(self, run_id: str) -> None:
+        self._retried[run_id] = self._retried.get(run_id, 0) + 1
+        _force_state(self._client(), run_id, "SCHEDULED")
+        _note(self.session, {"retried": run_id, "times": self._retried[run_id]})
+
+    def kill_process(self, handle: Handle) -> None:
+        """Prefect's cancellation: ``Cancelling``; the Runner ends the process."""
+        client = self._client()
+        run = client.read_flow_run(uuid.UUID(handle.id))
+        if run.state is not None and run.state.type.value in _TERMINAL:
+            return
+        self._killed.add(handle.id)
+        _force_state(client, handle.id, "CANCELLING")
+
+    def set_caching(self, default: bool, enabled: tuple[str, ...],
+                    disabled: tuple[str, ...]) -> None:
+        self._write_caching({"default": default, "enabled": list(enabled),
+                             "disabled": list(disabled)})
+
+    def _write_caching(self, caching: dict[str, Any]) -> None:
+        assert self.session is not None
+        data = {"caching": caching, "key_fn": self.key_fn, "off_policy": self.off_policy}
+        path = Path(self.session.workdir) / CACHING_FILE
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(data), encoding="utf-8")
+        os.replace(tmp, path)
+
+    def invalidate(self, handle: Handle, calc_path: str) -> None:
+        """Delete the stored result of the node at that path (its cache record)."""
+        path = f"{handle.label}/{calc_path}"
+        runs = read_runs(self._client(), self.namespace, self.prefect.storage)
+        keys = [t.storage_key for t in runs.tasks if t.name == path and t.storage_key]
+        if not keys:
+            raise Unsupported(self.name, self.tier, f"invalidate {path}",
+                              "the node has no stored result to delete")
+        for key in keys:
+            Path(key).unlink(missing_ok=True)
+        _note(self.session, {"invalidated": path, "keys": keys})
+
+    # ------------------------------------------------------------------ faults
+    def arm_crashpoint(self, crashpoint: str, target: str, attempt: int) -> None:
+        kill = (crashpoint, target, attempt)
+        if crashpoint in BODY_CRASHPOINTS:
+            self._plan = BodyPlan((*self._plan.body_kills, kill), self._plan.engine_kills)
+        elif crashpoint == "while_waiting" and target.startswith("calc:"):
+            raise Unsupported(self.name, self.tier, f"arm {crashpoint} on {target}",
+                              "a calculation waits for nothing")
+        elif crashpoint in ENGINE_CRASHPOINTS:
+            self._plan = BodyPlan(self._plan.body_kills, (*self._plan.engine_kills, kill))
+        else:
+            raise Unsupported(self.name, self.tier, f"arm crashpoint {crashpoint!r}",
+                              "not emulated for Prefect")
+        assert self.session is not None
+        self.session.write_plan(self._plan)
+
+    def disarm_all(self) -> None:
+        self._plan = BodyPlan(active=False)
+        if self.session is not None:
+            self.session.write_plan(self._plan)
+
+    def kill_worker(self, pid: int | None = None) -> int:
+        """SIGKILL a flow-run process of this scenario (the Runner then reports CRASHED)."""
+        assert self.session is not None and self.prefect is not None
+        if pid is None:
+            mine = _scenario_pids(self.session, self.prefect.flow_run_pids())
+            if not mine:
+                raise RuntimeError("no flow-run process of this scenario is running")
+            pid = mine[0]
+        _kill(pid)
+        return pid
+
+    def restart_broker(self, hard: bool) -> None:
+        raise self._unsupported("restart_broker")
+
+    def restart_database(self) -> None:
+        raise self._unsupported("restart_database")
+
+    def drop_connection(self) -> None:
+        raise self._unsupported("drop_connection")
+
+    def fail_commit(self, target: str, attempt: int) -> None:
+        raise self._unsupported("fail_commit")
+
+    # ------------------------------------------------------------------ views
+    def observe(self) -> Observation:
+        """The namespace's runs, once the server has caught up (see ``_settled``)."""
+        from harness.adapters.prefect.observe import to_views
+
+        runs = self._settled()
+        assert self.session is not None
+        return Observation(to_views(runs, self._labels, self._restarts,
+                                    _read_notes(self.session), self._killed))
+
+    def _settled(self) -> ObservedRuns:
+        """Task-run states reach the server as events, flushed asynchronously: a task run
+        of a terminal flow run can still read ``Running`` (or carry its default name) for
+        a moment. Read again, up to ``SETTLE`` s, until none is left like that; what stays
+        unsettled (the events of a killed process never arrive) is reported as it is."""
+        deadline = time.monotonic() + SETTLE
+        while True:
+            runs = read_runs(self._client(), self.namespace, self.prefect.storage)
+            done = {f.id for f in runs.flows if f.state_type in _TERMINAL}
+            lagging = [t for t in runs.tasks if t.flow_run in done
+                       and t.state_type not in _TERMINAL | {"CACHED"}]
+            if not lagging or time.monotonic() > deadline:
+                return runs
+            time.sleep(0.2)
+
+    def runs(self) -> ObservedRuns:
+        return read_runs(self._client(), self.namespace, self.prefect.storage)
+
+    def events(self) -> tuple[Mapping[str, Any], ...]:
+        return ()
+
+    def diagnose(self, handle: Handle) -> str:
+        """Why a run is not terminal: its state, run count, the adapter's retries; for a
+        calculation (the harness also asks about those), its task run's state."""
+        client = self._client()
+        if not any(f.id == handle.id for f in self.runs().flows):
+            task_run = client.read_task_run(uuid.UUID(handle.id))
+            state = task_run.state
+            return (f"task run {state.type.value if state else '?'} "
+                    f"({state.name if state else ''}) of flow run {task_run.flow_run_id}; "
+                    "a task run of a killed flow-run process is never finished by Prefect")
+        run = client.read_flow_run(uuid.UUID(handle.id))
+        state = run.state
+        return (f"{state.type.value if state else '?'} ({state.message if state else ''}); "
+                f"run_count {run.run_count}; retried by the adapter "
+                f"{self._retried.get(handle.id, 0)} time(s); flow-run processes "
+                f"{self.prefect.flow_run_pids() if self.prefect else []}")
+
+
+def _force_state(client: Any, run_id: str, kind: str) -> None:
+    from prefect.states import Cancelled, Cancelling, Scheduled
+
+    state = {"SCHEDULED": Scheduled, "CANCELLING": Cancelling, "CANCELLED": Cancelled}[kind]
+    client.set_flow_run_state(uuid.UUID(run_id), state(message="wfconform"), force=True)
+
+
+def _scenario_pids(session: Session, running: list[int]) -> list[int]:
+    """The flow-run processes that ran a body of this scenario, most recent first (the
+    Runner's children carry no scenario in their command line or environment)."""
+    seen = [int(r["worker"]) for r in session.read_log(session.begins_path)]
+    return [pid for pid in dict.fromkeys(reversed(seen)) if pid in running]
+
+
+def _kill(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def _note(session: Session | None, record: dict[str, Any]) -> None:
+    if session is not None:
+        from harness.journal import AppendLog
+
+        with AppendLog(Path(session.workdir) / "prefect_adapter.jsonl") as log:
+            log.append(record)
+
+
+def _read_notes(session: Session) -> list[dict[str, Any]]:
+    from harness.adapters.prefect.policy import NOTES_FILE
+
+    return session.read_log(Path(session.workdir) / NOTES_FILE)
+
+
+def make_adapter(tier: str = "local") -> PrefectAdapter:
+    """Factory used by ``load_adapter('prefect', tier)``; options from the environment:
+    ``WFCONFORM_PREFECT_RELAUNCH`` (new|retry), ``WFCONFORM_PREFECT_KEY_FN``
+    (inputs|inputs+task), ``WFCONFORM_PREFECT_OFF_POLICY`` (run|none)."""
+    import importlib.util
+
+    if importlib.util.find_spec("prefect") is None:
+        raise AdapterSpecError("prefect", "prefect is not installed",
+                               "install it with python -m pip install -e '.[prefect]'")
+    return PrefectAdapter(tier, relaunch=os.environ.get("WFCONFORM_PREFECT_RELAUNCH", "new"),
+                          key_fn=os.environ.get("WFCONFORM_PREFECT_KEY_FN", ""),
+                          off_policy=os.environ.get("WFCONFORM_PREFECT_OFF_POLICY", "run"))

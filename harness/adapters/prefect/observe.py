@@ -1,0 +1,203 @@
+"""The engine's view: a scenario's flow runs and task runs, as harness processes.
+
+``read_runs`` asks the server for every flow run and task run tagged with the scenario's
+namespace; ``to_views`` (pure) turns them into ``ProcessView``s:
+
+- a flow run is a workflow, named by its run name (the launch label, or the sub-workflow's
+  path); a subflow's parent is the flow run of the task run that called it;
+- a calculation task run is a calculation, named by its run name (its effect key); step
+  task runs (``wfconform-step``) and subflow placeholders are parts of their workflow;
+- a ``Cached`` task run is a hit. Prefect names no source, only the stored result's key:
+  the source is the earliest ``Completed`` task run of the same key the server knows,
+  else the task run whose body recorded that key (the adapter's notes: the server loses
+  task runs of a killed process), else ``key:<storage key>`` (an id the engine does not
+  know, so K2 says so: the protocol has no way to name a source by key).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from harness.adapter import ProcessView
+from harness.adapters.prefect.policy import view_state
+
+__all__ = ["FlowRunRow", "ObservedRuns", "TaskRunRow", "read_runs", "to_views"]
+
+STEP_TASK = "wfconform-step"
+
+
+@dataclass(frozen=True)
+class FlowRunRow:
+    id: str
+    name: str
+    workflow: str
+    state_type: str | None
+    state_name: str | None
+    message: str | None
+    parent_task_run: str | None
+    outputs: Mapping[str, Any] | None
+    run_count: int = 0
+
+
+@dataclass(frozen=True)
+class TaskRunRow:
+    id: str
+    name: str
+    task: str
+    flow_run: str | None
+    state_type: str | None
+    state_name: str | None
+    message: str | None
+    storage_key: str | None
+    outputs: Mapping[str, Any] | None
+    start: float | None = None
+
+
+@dataclass(frozen=True)
+class ObservedRuns:
+    flows: tuple[FlowRunRow, ...]
+    tasks: tuple[TaskRunRow, ...]
+
+
+def _storage_key(state: Any) -> str | None:
+    data = getattr(state, "data", None) if state is not None else None
+    if isinstance(data, dict):
+        key = data.get("storage_key")
+        return str(key) if key else None
+    key = getattr(data, "storage_key", None)
+    return str(key) if key else None
+
+
+def _read_result(key: str | None) -> Any:
+    """The value stored at a result file (``None`` if absent or unreadable)."""
+    if not key:
+        return None
+    from prefect.results import ResultRecord
+
+    base = os.environ.get("PREFECT_LOCAL_STORAGE_PATH", "")
+    path = key if os.path.isabs(key) else os.path.join(base, key)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return None
+    try:
+        return ResultRecord.deserialize(data).result
+    except Exception:  # flow results are stored bare: the serializer's bytes only
+        pass
+    try:
+        from prefect.serializers import PickleSerializer
+
+        return PickleSerializer(picklelib="cloudpickle").loads(data)
+    except Exception:  # a foreign or corrupt record: unreadable, not an adapter crash
+        return None
+
+
+def _outputs(state: Any, storage_root: str) -> Mapping[str, Any] | None:
+    if state is None or state.type.value != "COMPLETED":
+        return None
+    key = _storage_key(state)
+    if key and not os.path.isabs(key):
+        key = os.path.join(storage_root, key)
+    value = _read_result(key)
+    return dict(value) if isinstance(value, Mapping) else None
+
+
+def read_runs(client: Any, namespace: str, storage_root: str | None = None) -> ObservedRuns:
+    """Every flow run and task run of the namespace, as plain rows."""
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterTags,
+        TaskRunFilter,
+        TaskRunFilterTags,
+    )
+
+    root = storage_root or os.environ.get("PREFECT_LOCAL_STORAGE_PATH", "")
+    flows = client.read_flow_runs(
+        flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[namespace])), limit=200)
+    tasks = client.read_task_runs(
+        task_run_filter=TaskRunFilter(tags=TaskRunFilterTags(all_=[namespace])), limit=200)
+    flow_rows = tuple(FlowRunRow(
+        str(run.id), run.name, str(run.parameters.get("workflow", "")),
+        run.state.type.value if run.state else None, run.state.name if run.state else None,
+        run.state.message if run.state else None,
+        str(run.parent_task_run_id) if run.parent_task_run_id else None,
+        _outputs(run.state, root), run.run_count) for run in flows)
+    task_rows = tuple(TaskRunRow(
+        str(run.id), run.name, _task_name(run.name),
+        str(run.flow_run_id) if run.flow_run_id else None,
+        run.state.type.value if run.state else None, run.state.name if run.state else None,
+        run.state.message if run.state else None, _storage_key(run.state),
+        _outputs(run.state, root),
+        run.start_time.timestamp() if run.start_time else None) for run in tasks)
+    return ObservedRuns(flow_rows, task_rows)
+
+
+def _task_name(run_name: str) -> str:
+    """A calculation's type, from its run name (its effect key ``.../<i>:<calc>``)."""
+    last = run_name.rpartition("/")[2]
+    return last.partition(":")[2] if ":" in last else STEP_TASK
+
+
+def is_calculation(row: TaskRunRow) -> bool:
+    """Calculation task runs are named by their effect key (``.../<i>:<calc>``)."""
+    return row.task != STEP_TASK
+
+
+def _source(row: TaskRunRow, rows: Iterable[TaskRunRow],
+            notes: Iterable[Mapping[str, Any]]) -> str | None:
+    if row.state_name != "Cached":
+        return None
+    key = os.path.basename(row.storage_key or "")
+    if not key:
+        return "key:?"
+    made = sorted((r for r in rows if r.state_name == "Completed" and r.id != row.id
+                   and os.path.basename(r.storage_key or "") == key),
+                  key=lambda r: r.start or 0.0)
+    if made:
+        return made[0].id
+    for note in notes:
+        if note.get("cache_key") == key and note.get("executed"):
+            return str(note["executed"])
+    return f"key:{key}"
+
+
+def to_views(runs: ObservedRuns, labels: Mapping[str, str], restarts: Mapping[str, str],
+             notes: Iterable[Mapping[str, Any]], killed: Iterable[str]) -> tuple[ProcessView, ...]:
+    """Harness processes from Prefect's runs (see the module docstring)."""
+    notes = list(notes)
+    task_flow = {t.id: t.flow_run for t in runs.tasks}
+    calcs = [t for t in runs.tasks if is_calculation(t)]
+    children: dict[str, list[str]] = {}
+    parents: dict[str, str | None] = {}
+    for run in runs.flows:
+        parent = task_flow.get(run.parent_task_run) if run.parent_task_run else None
+        parents[run.id] = parent
+        if parent:
+            children.setdefault(parent, []).append(run.id)
+    for row in calcs:
+        if row.flow_run:
+            children.setdefault(row.flow_run, []).append(row.id)
+    killed = set(killed)
+    views: list[ProcessView] = []
+    for run in runs.flows:
+        state, status = view_state(run.state_type, run.message, run.id not in killed)
+        outputs = run.outputs if state == "finished" and status == 0 else (
+            {} if state == "finished" else None)
+        views.append(ProcessView(
+            id=run.id, path=labels.get(run.id, run.name), kind="workflow", name=run.workflow,
+            state=state, exit_status=status, outputs=outputs, parent=parents.get(run.id),
+            children=tuple(children.get(run.id, ())), restart_of=restarts.get(run.id)))
+    for row in calcs:
+        state, status = view_state(row.state_type, row.message, False)
+        outputs = row.outputs if state == "finished" and status == 0 else (
+            {} if state == "finished" else None)
+        views.append(ProcessView(
+            id=row.id, path=row.name, kind="calculation", name=row.task, state=state,
+            exit_status=status, outputs=outputs, parent=row.flow_run,
+            cached_from=_source(row, calcs, notes)))
+    return tuple(views)
+
