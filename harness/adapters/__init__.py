@@ -21,8 +21,10 @@ __all__ = ["BUILTIN", "load_adapter"]
 BUILTIN = {
     "reference": "harness.adapters.reference:make_adapter",
     "aiida": "harness.adapters.aiida:make_adapter",
+    "celery": "harness.adapters.celery.adapter:make_adapter",
 }
-_FIX = "use --engine reference, --engine aiida or --engine package.module:AdapterClass"
+_FIX = ("use --engine reference, --engine aiida, --engine celery or --engine "
+        "package.module:AdapterClass")
 
 
 def _import(spec: str, target: str) -> Any:
@@ -30,7 +32,8 @@ def _import(spec: str, target: str) -> Any:
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:
-        extra = " (install with pip install -e '.[aiida]')" if spec == "aiida" else ""
+        extra = (f" (install with pip install -e '.[{spec}]')" if spec in ("aiida", "celery")
+                 else "")
         raise AdapterSpecError(spec, f"module {module_name!r} cannot be imported ({error})"
                                f"{extra}", _FIX) from None
     obj = getattr(module, attr, None)
