@@ -62,3 +62,15 @@ def test_a_process_no_step_reported_is_still_shown_unless_it_was_never_delivered
     views = {v.id: v for v in build_views([Launched("r", "A", "W")], rows)}
     assert "r/x/0:add" in views and views["r/x/0:add"].path == "A/x/0:add"
     assert "r/y/0:add" not in views
+
+
+def test_an_unreported_child_is_adopted_by_the_workflow_its_id_extends() -> None:
+    rows = {"r|inner": Row("r|inner", "SUCCESS", {"children": [
+                {"id": "r/inner", "kind": "workflow", "name": "Inner", "path": "A/inner"}]}),
+            "r/inner|loop#0/tick": Row("r/inner|loop#0/tick", "REVOKED", None, 2.0, "w1"),
+            "r/inner/loop#0/tick/0:add": Row("r/inner/loop#0/tick/0:add", "SUCCESS",
+                                             {"outputs": {"sum": 1}, "exit_status": 0})}
+    views = {v.id: v for v in build_views([Launched("r", "A", "Outer")], rows)}
+    calc = views["r/inner/loop#0/tick/0:add"]
+    assert calc.parent == "r/inner" and calc.path == "A/inner/loop#0/tick/0:add"
+    assert views["r/inner"].children == ("r/inner/loop#0/tick/0:add",)

@@ -38,7 +38,7 @@ from harness.adapters.celery.observe import Launched, Row, build_views, workflow
 from harness.adapters.celery.tasks import ENGINE_CRASHPOINT, WHILE_WAITING, start
 from harness.errors import AdapterSpecError, Unsupported
 from harness.session import BodyPlan, Session
-from scenarios import ALL_CLAUSES, Capabilities
+from scenarios import ALL_CLAUSES, Capabilities, effect_sites
 
 __all__ = ["CELERY_CRASHPOINTS", "TIERS", "CeleryAdapter", "make_adapter"]
 
@@ -126,6 +126,12 @@ class CeleryAdapter:
                        "deduplicate": self.tier != "at-least-once"}
         write_config(session.workdir, self.config)
         self.app = make_app(self.config)
+
+    def _ensure_workers(self) -> None:
+        """Start the workers at the first launch, not in ``open``: a scenario that turns
+        caching on is refused before it launches anything, and costs no worker start."""
+        if self.procs:
+            return
         for index in range(self.workers):
             self.procs.append(self._start_worker(index))
         if self.tier == "whole-worker":
@@ -207,6 +213,7 @@ class CeleryAdapter:
 
     def _launch(self, label: str, workflow: str, inputs: Mapping[str, Any],
                 restart_of: str | None) -> Handle:
+        self._ensure_workers()
         root = uuid.uuid4().hex[:12]
         self.launches[root] = Launched(root, label, workflow, restart_of)
         self.inputs[root] = dict(inputs)
@@ -354,7 +361,18 @@ class CeleryAdapter:
         """Celery's view once it has settled: an acks-late redelivery can run a task again
         after its workflow looked finished (a child killed before its ack), so the view
         is read once nothing is queued or started and the rows stopped changing."""
-        return Observation(build_views(self.launches.values(), self._settled_rows()))
+        return Observation(build_views(self.launches.values(), self._settled_rows(),
+                                       self._workflow_at))
+
+    def _workflow_at(self, path: str) -> str:
+        """The workflow a sub-workflow path runs (from the scenario's LaunchWorkflow)."""
+        scenario = self._scenario()
+        for site in effect_sites(scenario, path.partition("/")[0]):
+            if site.key == path:
+                workflow, _, step = site.target.partition(".")
+                found = scenario.workflow(workflow).step(step)
+                return str(getattr(found, "workflow", "?"))
+        return "?"
 
     def _settled_rows(self) -> dict[str, Row]:
         deadline = time.monotonic() + SETTLE_TIMEOUT

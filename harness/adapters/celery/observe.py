@@ -19,8 +19,8 @@ A calculation is its one task: SUCCESS ``finished`` (its exit status), FAILURE
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from harness.adapter import ProcessView
@@ -98,10 +98,13 @@ def _owner(task_id: str) -> str:
     return task_id.partition("|")[0]
 
 
-def build_views(launches: Iterable[Launched], rows: Mapping[str, Row]
-                ) -> tuple[ProcessView, ...]:
+def build_views(launches: Iterable[Launched], rows: Mapping[str, Row],
+                workflow_at: Callable[[str], str] | None = None) -> tuple[ProcessView, ...]:
     """Every process of the run: launches and the children their steps reported, plus
-    any process the backend holds rows of that no step reported (nothing is hidden)."""
+    any process the backend holds rows of that no step reported (nothing is hidden:
+    a revoke racing a step's success overwrites the row that listed its children). Such
+    a process's parent is read from its id (the longest known process id it extends);
+    ``workflow_at(path)`` names the workflow of a sub-workflow path."""
     launches = list(launches)
     roots = tuple(launch.id for launch in launches)
     own: dict[str, list[Row]] = {}
@@ -135,17 +138,36 @@ def build_views(launches: Iterable[Launched], rows: Mapping[str, Row]
 
     for launch in launches:
         workflow(launch.id, launch.label, launch.workflow, None, launch.restart_of)
-    for pid in sorted(set(own) - seen):  # rows of a process no step reported
-        if all(row.never_delivered for row in own[pid]):
-            continue
+    orphans = [pid for pid in sorted(set(own) - seen)  # rows of a process no step reported
+               if not all(row.never_delivered for row in own[pid])]
+    workflows = {v.id for v in views if v.kind == "workflow"} | {
+        pid for pid in orphans if ":" not in pid.rpartition("/")[2]}
+    adopted: dict[str, list[str]] = {}
+    for pid in orphans:
         launch = next((la for la in launches if pid.startswith(la.id + "/")), None)
         path = None if launch is None else launch.label + pid[len(launch.id):]
+        parent = _parent_of(pid, workflows)
+        if parent is not None:
+            adopted.setdefault(parent, []).append(pid)
         last = pid.rpartition("/")[2]
         if ":" in last:
             state, exit_status, outputs = _calc_outcome(rows.get(pid))
             views.append(ProcessView(pid, path, "calculation", last.partition(":")[2], state,
-                                     exit_status, outputs))
+                                     exit_status, outputs, parent))
         else:
             state, exit_status, outputs = workflow_outcome(own[pid])
-            views.append(ProcessView(pid, path, "workflow", "?", state, exit_status, outputs))
-    return tuple(views)
+            name = workflow_at(path) if workflow_at is not None and path else "?"
+            views.append(ProcessView(pid, path, "workflow", name, state, exit_status,
+                                     outputs, parent))
+    return tuple(replace(v, children=(*v.children, *adopted[v.id])) if v.id in adopted else v
+                 for v in views)
+
+
+def _parent_of(pid: str, workflows: set[str]) -> str | None:
+    """The longest workflow id ``pid`` extends at a ``/`` boundary (ids are paths)."""
+    head = pid
+    while "/" in head:
+        head = head.rpartition("/")[0]
+        if head in workflows:
+            return head
+    return None
