@@ -375,6 +375,8 @@ class CeleryAdapter:
         return "?"
 
     def _settled_rows(self) -> dict[str, Row]:
+        if not self.procs:  # nothing launched (a scenario refused before its first launch)
+            return self._rows()
         deadline = time.monotonic() + SETTLE_TIMEOUT
         last: tuple[Any, ...] | None = None
         since = time.monotonic()
