@@ -33,10 +33,10 @@ def test_catalog_smoke_on_rabbitmq_gives_the_verdicts_celery_earns() -> None:
     result = run_conformance(make_adapter, [by_name(name) for name in SMOKE])
     runs = {run.scenario.name: run for run in result.runs}
     assert not result.errors, [run.traceback for run in result.errors]
-    # acks_late redelivers a task whose child died after its successor was sent, before
-    # the ack: the checkpointed step runs again (documented at-least-once delivery)
+    # a child killed after its task's result was stored and its successor sent, before
+    # the ack: the message is redelivered, and worker_deduplicate_successful_tasks skips it
     c2 = _verdicts(runs["c2_checkpointed_effect_not_repeated"])
-    assert c2["C2"] == "fail" and c2["C1"] == "pass"
+    assert c2["C2"] == "pass" and c2["C1"] == "pass"
     # kills inside the body before the result is stored: the message is requeued and the
     # same task id continues, at most kills + 1 executions
     c3 = _verdicts(runs["c3_in_flight_effect_at_most_kills_plus_one"])
@@ -45,8 +45,26 @@ def test_catalog_smoke_on_rabbitmq_gives_the_verdicts_celery_earns() -> None:
     assert _verdicts(runs["k6_caching_off_never_hits"])["K6"] == "pass"
     p1 = _verdicts(runs["p1_kill_propagates_to_children"])
     assert p1["P1"] == "pass" and p1["L1"] == "pass"
-    # Celery has no result cache: a scenario that turns caching on is not applicable
-    assert runs["k6_workflows_never_cached"].status == "not_applicable"
+    # Celery has no result cache: a scenario that turns caching on is refused, not faked
+    refused = runs["k6_workflows_never_cached"]
+    assert refused.status == "aborted" and "no result cache" in " ".join(refused.reasons)
+    assert not refused.failed()
+
+
+@pytest.mark.services
+@pytest.mark.slow
+def test_without_deduplication_a_checkpointed_step_runs_again_after_a_kill_before_ack() -> None:
+    """Celery's default (at-least-once): the redelivered task runs again, so C2 fails, as
+    the tier declares (an expected failure)."""
+    from harness.adapters.celery import CeleryAdapter
+
+    result = run_conformance(lambda: CeleryAdapter(tier="at-least-once"),
+                             [by_name("c2_checkpointed_effect_not_repeated")])
+    (run,) = result.runs
+    verdicts = _verdicts(run)
+    assert verdicts["C2"] == "fail" and verdicts["C1"] == "pass"
+    assert "ran 2 times" in next(r.sentence for r in run.results if r.clause == "C2")
+    assert "C2" in result.capabilities.expected_failures
 
 
 def test_turning_caching_on_is_declared_unsupported_not_faked() -> None:
