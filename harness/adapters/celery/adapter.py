@@ -390,7 +390,8 @@ class CeleryAdapter:
             rows = self._rows()
             snapshot = (self._ready_messages(),
                         tuple(sorted((t, r.status) for t, r in rows.items())))
-            busy = snapshot[0] != 0 or any(r.status == "STARTED" for r in rows.values())
+            busy = (snapshot[0] != 0 or any(r.status == "STARTED" for r in rows.values())
+                    or self._workers_hold_tasks())
             if snapshot != last or busy:
                 last, since = snapshot, time.monotonic()
             elif time.monotonic() - since >= SETTLE_QUIET:
@@ -398,6 +399,18 @@ class CeleryAdapter:
             if time.monotonic() >= deadline:
                 return rows
             time.sleep(0.1)
+
+    def _workers_hold_tasks(self) -> bool:
+        """Whether a worker still holds a message (running, reserved or scheduled): a task
+        whose prefork child died stays held, unacknowledged, until the parent notices and
+        requeues it, while the queue and the result rows look quiet (True if a worker
+        does not answer: it cannot be called settled)."""
+        inspect = self.app.control.inspect(timeout=0.5)
+        replies = [inspect.active(), inspect.reserved(), inspect.scheduled()]
+        alive = sum(p.poll() is None for p in self.procs)
+        if any(reply is None or len(reply) < alive for reply in replies):
+            return True
+        return any(tasks for reply in replies for tasks in reply.values())
 
     def _ready_messages(self) -> int:
         """Messages waiting in the run's queue (-1 when the broker cannot say)."""
