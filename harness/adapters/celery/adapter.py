@@ -405,9 +405,9 @@ class CeleryAdapter:
         whose prefork child died stays held, unacknowledged, until the parent notices and
         requeues it, while the queue and the result rows look quiet (True if a worker
         does not answer: it cannot be called settled)."""
-        inspect = self.app.control.inspect(timeout=0.5)
-        replies = [inspect.active(), inspect.reserved(), inspect.scheduled()]
         alive = sum(p.poll() is None for p in self.procs)
+        inspect = self.app.control.inspect(timeout=0.5, limit=alive)  # back once all answer
+        replies = [inspect.active(), inspect.reserved(), inspect.scheduled()]
         if any(reply is None or len(reply) < alive for reply in replies):
             return True
         return any(tasks for reply in replies for tasks in reply.values())
