@@ -3,7 +3,7 @@
 One run (scenario) gets its own queue and control exchange on the RabbitMQ server named by
 ``$WFCONFORM_RABBITMQ_URL`` (default: the local server, vhost ``/``), its own SQLite result
 backend in the run's folder, and ``workers`` Celery workers (prefork pool, one child
-each), started by ``open`` and killed by ``close``. Workflows run as the tasks of
+each), started at the first launch and killed by ``close``. Workflows run as the tasks of
 ``harness.adapters.celery.tasks`` (chains built at run time, chords for the calculations
 of a step); the engine's view is Celery's result backend (``observe``).
 
@@ -40,7 +40,7 @@ from harness.errors import AdapterSpecError, Unsupported
 from harness.session import BodyPlan, Session
 from scenarios import ALL_CLAUSES, Capabilities, effect_sites
 
-__all__ = ["CELERY_CRASHPOINTS", "TIERS", "CeleryAdapter", "make_adapter"]
+__all__ = ["CELERY_CRASHPOINTS", "NOT_PROMISED", "TIERS", "CeleryAdapter", "make_adapter"]
 
 TIERS = ("prefork", "whole-worker", "at-least-once")
 """``prefork``: a kill SIGKILLs the pool child running the body; the worker's main process
