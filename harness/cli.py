@@ -71,8 +71,8 @@ def _common(timeouts: tuple[float, float], recorded: bool = False,
     chaos, heal = (f"{said}{t}" if recorded else "%(default)s" for t in timeouts)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--engine", default="reference",
-                        help="'reference', 'aiida', 'prefect' or 'package.module:Adapter' "
-                             f"(default: {said}reference)")
+                        help="'reference', 'aiida', 'prefect', 'celery' or "
+                             f"'package.module:Adapter' (default: {said}reference)")
     common.add_argument("--tier", default=None,
                         help=f"engine tier (default: {said}{tier_default})")
     common.add_argument("--services", default=None, choices=SERVICE_CHOICES,

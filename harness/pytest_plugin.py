@@ -48,8 +48,8 @@ DEPRECATED = {"engine": "--wfconform-engine", "tier": "--wfconform-tier"}
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("wfconform", "workflow-engine conformance")
     group.addoption("--wfconform-engine", default=None, metavar="SPEC",
-                    help="adapter under test: 'reference' (default), 'aiida', 'prefect' or "
-                         "'pkg.module:Adapter'")
+                    help="adapter under test: 'reference' (default), 'aiida', 'prefect', "
+                         "'celery' or 'pkg.module:Adapter'")
     group.addoption("--wfconform-tier", default=None, metavar="TIER",
                     help="engine tier: 'embedded', 'sim' or 'real' (default: the adapter's own)")
     for old, new in DEPRECATED.items():

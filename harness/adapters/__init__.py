@@ -22,9 +22,10 @@ BUILTIN = {
     "reference": "harness.adapters.reference:make_adapter",
     "aiida": "harness.adapters.aiida:make_adapter",
     "prefect": "harness.adapters.prefect:make_adapter",
+    "celery": "harness.adapters.celery.adapter:make_adapter",
 }
-_FIX = ("use --engine reference, --engine aiida, --engine prefect or --engine "
-        "package.module:AdapterClass")
+_FIX = ("use --engine reference, --engine aiida, --engine prefect, --engine celery or "
+        "--engine package.module:AdapterClass")
 
 
 def _import(spec: str, target: str) -> Any:
@@ -32,8 +33,8 @@ def _import(spec: str, target: str) -> Any:
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:
-        extra = f" (install with pip install -e '.[{spec}]')" if spec in ("aiida", "prefect") \
-            else ""
+        extra = (f" (install with pip install -e '.[{spec}]')"
+                 if spec in ("aiida", "prefect", "celery") else "")
         raise AdapterSpecError(spec, f"module {module_name!r} cannot be imported ({error})"
                                f"{extra}", _FIX) from None
     obj = getattr(module, attr, None)
