@@ -209,7 +209,7 @@ def _execute(adapter: EngineAdapter, scenario: Scenario, workdir: Path,
         nemesis.stop()
     unsupported += nemesis.unsupported
     meta = {"scenario_name": scenario.name, "engine": adapter.name, "tier": adapter.tier,
-            "wall_clock": time.time(), "scenario": scenario.to_dict()}
+            "wall_clock": time.time(), "scenario": scenario}  # data made when read
     outcome = {"status": "aborted" if unsupported else "ran", "stopped": stopped,
                "unsupported": unsupported}
     logs = (session.begins_path, session.journal_path, session.faults_path)
