@@ -21,7 +21,7 @@ import json
 import math
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,9 +41,34 @@ _TIMED = frozenset({"op", "fault", "begin", "effect", "terminal"})
 
 def _encode_values(record: dict[str, Any]) -> dict[str, Any]:
     for name in _VALUE_FIELDS:
-        if record.get(name) is not None:
-            record[name] = encode_value(record[name])
+        value = record.get(name)
+        if value is not None and not _json_exact(value):
+            record[name] = encode_value(value)
     return record
+
+
+def _json_exact(value: Any) -> bool:
+    """Whether ``value`` is its own tagged encoding and decoding: only str, bool, None,
+    ints within +-2**53, finite floats other than -0.0, lists, and dicts whose keys are
+    str not starting with ``$``. Such a value (most outputs) is kept as it is instead
+    of being copied twice, by ``encode_value`` when recorded and ``decode_value`` when
+    read; the history holds an equal value either way."""
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is int:
+        return -_SAFE_INT < value < _SAFE_INT  # type: ignore[no-any-return]
+    if kind is float:
+        return math.isfinite(value) and (value != 0.0 or math.copysign(1.0, value) > 0)
+    if kind is list:
+        return all(_json_exact(item) for item in value)
+    if kind is dict:
+        return all(type(key) is str and not key.startswith("$") and _json_exact(item)
+                   for key, item in value.items())
+    return False
+
+
+_SAFE_INT = 2**53  # encode_value writes larger ints as {"$int": ...}
 
 
 @dataclass(frozen=True)
@@ -62,7 +87,9 @@ class Line:
     @property
     def text(self) -> str:
         if self._text is None:
-            object.__setattr__(self, "_text", dump_line(self._raw or {}).rstrip("\n"))
+            text = (self.data.line().text if isinstance(self.data, _LazyRecord)
+                    else dump_line(self._raw or {}).rstrip("\n"))
+            object.__setattr__(self, "_text", text)
         return self._text  # type: ignore[return-value]  # set just above
 
     @classmethod
@@ -83,8 +110,9 @@ class Line:
             return cls.parse(dump_line(record).rstrip("\n"))
         data = dict(record)
         for name in _VALUE_FIELDS:
-            if data.get(name) is not None:
-                data[name] = decode_value(data[name], name)
+            value = data.get(name)
+            if value is not None and not _json_exact(value):
+                data[name] = decode_value(value, name)
         return cls(str(record.get("type", "")), data, None, record)
 
     def __getitem__(self, name: str) -> Any:
@@ -94,17 +122,60 @@ class Line:
         return self.data.get(name, default)
 
 
+class _LazyRecord(Mapping[str, Any]):
+    """The meta line's fields with ``scenario`` (the whole scenario as data) made on
+    first use: only a history written to a file or replayed reads it, and making and
+    walking it was about a tenth of a sim run, for every passing run. The other fields
+    are read as they are when plain JSON (``_plain``), as ``Line.of_record`` would."""
+
+    def __init__(self, head: Mapping[str, Any], scenario: Scenario) -> None:
+        self._head, self._scenario = head, scenario
+        self._cheap = _plain({k: v for k, v in head.items() if k != "scenario"})
+        self._line: Line | None = None
+
+    def line(self) -> Line:
+        if self._line is None:
+            self._line = Line.of_record({**self._head, "scenario": self._scenario.to_dict()})
+        return self._line
+
+    def __getitem__(self, name: str) -> Any:
+        if self._line is None and self._cheap and name != "scenario":
+            return self._head[name]
+        return self.line().data[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._head)
+
+    def __len__(self) -> int:
+        return len(self._head)
+
+
 def _plain(value: Any) -> bool:
-    """Whether JSON gives ``value`` back unchanged (tuples, int keys, NaN: it does not)."""
+    """Whether JSON gives ``value`` back unchanged (tuples, int keys, NaN: it does not).
+
+    Every record of every run is asked, so the common leaves are tested inline rather
+    than with a call each (a call per leaf was most of building a sim run's history)."""
     kind = type(value)
     if kind is str or kind is int or kind is bool or value is None:
         return True
     if kind is float:
         return math.isfinite(value)
-    if kind is list:
-        return all(_plain(item) for item in value)
     if kind is dict:
-        return all(type(k) is str and _plain(v) for k, v in value.items())
+        for key, item in value.items():
+            if type(key) is not str:
+                return False
+            sub = type(item)
+            if not (sub is str or sub is int or sub is bool or item is None
+                    or _plain(item)):
+                return False
+        return True
+    if kind is list:
+        for item in value:
+            sub = type(item)
+            if not (sub is str or sub is int or sub is bool or item is None
+                    or _plain(item)):
+                return False
+        return True
     return False
 
 
@@ -230,6 +301,9 @@ class HistoryRecorder:
               read: Callable[[Path], list[dict[str, Any]]] = read_records) -> History:
         """Merge harness records and the run's logs into one time-ordered history.
 
+        ``meta["scenario"]`` may be the ``Scenario`` itself: its data (``to_dict``) is
+        then made only when the meta line is read.
+
         ``ownership``: the engine's record of claims and commits, or None when the
         adapter offers none (then ``meta`` says ``ownership: false``)."""
         with self._lock:
@@ -237,11 +311,16 @@ class HistoryRecorder:
         for path in logs:
             timed.extend(read(path))
         timed.sort(key=lambda r: (r.get("t", 0.0), KINDS.index(r["type"])))
-        records: list[Mapping[str, Any]] = [
-            {"type": "meta", **meta, "ownership": ownership is not None}, *timed]
+        head = {"type": "meta", **meta, "ownership": ownership is not None}
+        records: list[Mapping[str, Any]] = [head, *timed]
         records += [{"type": "event", **e} for e in events]
         records += [ownership_record(o) for o in ownership or ()]
         if observation is not None:
             records += [process_record(view) for view in observation.processes]
         records.append({"type": "outcome", **outcome})
-        return History.from_records(records)
+        scenario = head.get("scenario")
+        if not isinstance(scenario, Scenario):
+            return History.from_records(records)
+        # the scenario's data is made when the meta line is read (a file, a replay)
+        return History((Line("meta", _LazyRecord(head, scenario)),
+                        *(Line.of_record(r) for r in records[1:])))

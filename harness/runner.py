@@ -270,7 +270,7 @@ def _execute(adapter: EngineAdapter, scenario: Scenario, workdir: Path,
         nemesis.stop()
     unsupported += nemesis.unsupported
     meta = {"scenario_name": scenario.name, "engine": adapter.name, "tier": adapter.tier,
-            "wall_clock": time.time(), "scenario": scenario.to_dict()}
+            "wall_clock": time.time(), "scenario": scenario}  # data made when read
     outcome: dict[str, Any] = {"status": "aborted" if unsupported else "ran",
                                "stopped": stopped, "unsupported": unsupported}
     skipped_faults = [*(skipped or ()), *skipped_reasons(nemesis.skipped)]

@@ -34,7 +34,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from harness.adapter import Handle, Ownership
+from harness.adapter import Handle, Observation, Ownership
 from harness.adapters.reference import ReferenceAdapter
 from harness.adapters.reference_workflows import LAUNCHES_FILE, register
 from harness.bodies import BodyRuntime
@@ -288,6 +288,11 @@ class SimReferenceAdapter(ReferenceAdapter):
             action(self._sim())
 
     # ------------------------------------------------------------------ views
+    def observe(self) -> Observation:
+        """As the embedded tier's, from the simulation's summaries: the records without
+        their inputs, which no view shows (decoding them was most of an observation)."""
+        return Observation(tuple(self._view(r) for r in self._sim().list_summaries()))
+
     def ownership(self) -> tuple[Ownership, ...]:
         """Every claim and every commit (accepted or refused) with its version, in the
         simulation's order (one thread: the order of the store's transactions)."""

@@ -151,6 +151,7 @@ class Facts:
         self.runs = _runs_by_process(history)
         self.service_runs: set[tuple[str, int]] = set()  # (process, index in its runs)
         self.service_by_key = self._service_touches()
+        self._count_issues: tuple[CountIssue, ...] | None = None
 
     # ------------------------------------------------------------------ lookups
     def interruptions(self, key: str) -> list[Line]:
@@ -211,7 +212,14 @@ class Facts:
         return self.by_process.get(view.id, [])
 
     def count_issues(self) -> list[CountIssue]:
-        """Every effect key whose journal count breaks the oracle's bound."""
+        """Every effect key whose journal count breaks the oracle's bound.
+
+        Seven checks ask; the answer depends on the facts only, so it is found once."""
+        if self._count_issues is None:
+            self._count_issues = tuple(self._find_count_issues())
+        return list(self._count_issues)
+
+    def _find_count_issues(self) -> list[CountIssue]:
         issues = []
         keys = dict.fromkeys([*self.expectation.effects, *self.by_key])
         for key in keys:

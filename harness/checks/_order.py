@@ -76,13 +76,19 @@ class EngineOrder:
         self.offered = bool(lines)
         self.claims_offered = any(line["state"] == "claimed" for line in lines)
         self.by_process: dict[str, list[StateChange]] = defaultdict(list)
+        self._first_terminal: dict[str, StateChange | None] = {}
         for index, line in enumerate(lines):
             state = str(line["state"])
             if state in RUN_STATES or state in TERMINAL_STATES:  # not crashes or notes
                 self.by_process[str(line["process"])].append(StateChange(index, state, line))
 
     def first_terminal(self, process: str) -> StateChange | None:
-        return next((c for c in self.by_process.get(process, ()) if c.terminal), None)
+        """The process's first terminal state change (found once per process: N1 and P1
+        ask for every process, some more than once)."""
+        if process not in self._first_terminal:
+            self._first_terminal[process] = next(
+                (c for c in self.by_process.get(process, ()) if c.terminal), None)
+        return self._first_terminal[process]
 
     def after(self, process: str, index: int) -> list[StateChange]:
         return [c for c in self.by_process.get(process, ()) if c.index > index]

@@ -26,7 +26,9 @@ that stores more leaf types plugs in there (``set_leaf_check``).
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from reference_engine.errors import StorageLimitError
@@ -158,12 +160,70 @@ def check_stored(value: object, where: str) -> None:
     """Every check a value passes before it is stored: limits first, then types.
 
     Limits first: ``values.check_value`` walks recursively and would raise a bare
-    ``RecursionError`` on a value nested a thousand deep.
+    ``RecursionError`` on a value nested a thousand deep. Before both, one walk that
+    only answers "certainly fine" (``_fine_size``): every transition checks the whole
+    context, so this runs thousands of times per scenario, and two generic walks that
+    build a path per item cost as much as the rest of the step. Whatever it is not
+    sure of (a subclass, a deep or large value, a lone surrogate, a big int, a typed
+    codec's own leaf rule) goes through the two checks below, which name the problem.
     """
     from reference_engine.core.values import check_value
 
+    if leaf_problem is default_leaf_problem:
+        size = _fine_size(value, 0)
+        if size >= 0 and size * 4 <= MAX_ENCODED_BYTES:
+            return
     check_limits(value, where)
     check_value(value, where)
+
+
+_FAST_DEPTH = 64  # deeper values take the checking walks (no deep recursion here)
+
+
+def _fine_size(value: object, depth: int) -> int:
+    """``check_limits``'s size estimate of ``value`` if both it and ``check_value``
+    certainly accept it; -1 when unsure. Exact types only, so a container here is what
+    both walks see; the estimate is counted as ``check_limits`` counts it."""
+    kind = type(value)
+    if kind is str:
+        return len(value) + 2 if value.isascii() or _surrogate_free(value) else -1  # type: ignore[arg-type]
+    if kind is int:
+        return 24 if value.bit_length() <= _INT_BITS else -1  # type: ignore[attr-defined]
+    if kind is float or kind is bool or value is None or kind in _TYPED_LEAVES:
+        return 24
+    if depth >= _FAST_DEPTH:
+        return -1
+    if kind is dict:
+        size = 2
+        for key, item in value.items():  # type: ignore[attr-defined]
+            if type(key) is str:
+                if not (key.isascii() or _surrogate_free(key)):
+                    return -1
+                size += len(key) + 4
+            elif _fine_size(key, depth + 1) < 0:  # is_value's walk of a tuple key, etc.
+                return -1
+            else:
+                size += 24
+            sub = _fine_size(item, depth + 1)
+            if sub < 0:
+                return -1
+            size += sub
+        return size
+    if kind is list or kind is tuple or kind is set or kind is frozenset:
+        size = 2
+        for item in value:  # type: ignore[attr-defined]
+            sub = _fine_size(item, depth + 1)
+            if sub < 0:
+                return -1
+            size += sub
+        return size
+    if kind is _dt.datetime:
+        tz = value.tzinfo  # type: ignore[attr-defined]  # a datetime, checked above
+        return 24 if tz is None or type(tz) is _dt.timezone else -1
+    return -1
+
+
+_TYPED_LEAVES = frozenset({bytes, Decimal})
 
 
 def safe_text(text: str) -> str:

@@ -19,6 +19,7 @@ from reference_engine.engine import RestartBuilder
 from reference_engine.errors import InvalidInputsError, InvalidStateError
 from reference_engine.loader import check_inputs, kind_of
 from reference_engine.sim.history import Event
+from reference_engine.sim.store import ProcessSummary
 from reference_engine.storage.records import ProcessRecord
 
 
@@ -87,6 +88,16 @@ class EngineFacade:
 
     def list(self) -> list[ProcessRecord]:
         return self.store.list_processes()  # type: ignore[no-any-return]
+
+    def list_summaries(self) -> list[ProcessSummary]:
+        """Every process without its inputs (``SimStore.list_summaries``): cheaper. A
+        store without it (``store="sqlite"``) gives its full records, same fields."""
+        summaries = getattr(self.store, "list_summaries", None)
+        if summaries is None:
+            return [ProcessSummary(r.id, r.label, r.kind, r.state, r.exit_status, r.outputs,
+                                   r.parent_id, r.children, r.restart_of, r.cached_from)
+                    for r in self.store.list_processes()]
+        return summaries()  # type: ignore[no-any-return]
 
     # ------------------------------------------------------------- caching
     def set_caching(

@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import marshal
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from reference_engine.core.caching import CachingConfig, SourceCandidate
 from reference_engine.core.checkpoint import Checkpoint
@@ -78,6 +78,21 @@ def thaw(data: bytes) -> JsonValue:
 
 
 _new_record = object.__new__
+
+
+class ProcessSummary(NamedTuple):
+    """``ProcessRecord``'s fields an observer needs (``SimStore.list_summaries``)."""
+
+    id: int
+    label: str
+    kind: str
+    state: str
+    exit_status: int | None
+    outputs: JsonValue
+    parent_id: int | None
+    children: tuple[int, ...]
+    restart_of: int | None
+    cached_from: int | None
 
 
 class _Row:
@@ -490,6 +505,25 @@ class SimStore:
 
     def list_processes(self) -> list[ProcessRecord]:
         return [self._load(pid) for pid in sorted(self._rows)]
+
+    def list_summaries(self) -> list[ProcessSummary]:
+        """What an observer of the whole run reads, per process in id order: the record
+        without its inputs and checkpoint. Why: a harness observes after every launch,
+        and decoding every process's inputs each time was most of an observation. A
+        subclass that changes how records read (``_load``, ``list_processes``) is read
+        through them, so the summaries always say what its records say."""
+        cls = type(self)
+        if cls._load is not SimStore._load or cls.list_processes is not SimStore.list_processes:
+            return [ProcessSummary(r.id, r.label, r.kind, r.state, r.exit_status, r.outputs,
+                                   r.parent_id, r.children, r.restart_of, r.cached_from)
+                    for r in self.list_processes()]
+        children = self._children
+        return [
+            ProcessSummary(r.id, r.label, r.kind, r.state, r.exit_status,
+                           None if r.outputs is None else thaw(r.outputs), r.parent_id,
+                           tuple(children.get(r.id, ())), r.restart_of, r.cached_from)
+            for _, r in sorted(self._rows.items())
+        ]
 
     def events(self, after: int = 0) -> list[dict[str, Any]]:
         return [dict(zip(EVENT_COLUMNS, e, strict=True)) for e in self._events[max(after, 0):]]

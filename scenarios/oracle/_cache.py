@@ -63,6 +63,8 @@ class Lookup:
     expectation: CacheExpectation
     sources: list[Node] = field(default_factory=list)
     exercises: set[str] = field(default_factory=set)
+    key: str | None = None  # ``SourceStore.keys`` of the inputs, computed once per lookup
+    exact: str | None = None
 
 
 class SourceStore:
@@ -79,10 +81,19 @@ class SourceStore:
         self._seen_under_config = set()
 
     def keys(self, inputs: dict[str, Any]) -> tuple[str | None, str | None]:
-        if contains_unknown(inputs):
-            return None, None
+        """(normalised key, exact key) of ``inputs``; None for both when unpredictable.
+
+        The canonical text is the oracle's largest cost; without a declared
+        normalisation both keys are one text, computed once. ``Lookup`` keeps them, so
+        each node's inputs are walked once, not once per sibling and source."""
+        try:  # canonical refuses UNKNOWN: no separate walk looking for it first
+            exact = canonical(inputs)
+        except TypeError:
+            if contains_unknown(inputs):
+                return None, None
+            raise
         norm = normalise(inputs, self.capabilities.hash_normalisations)
-        return canonical(norm), canonical(inputs)
+        return (exact if norm is inputs else canonical(norm)), exact
 
     def _valid(self, node: Node) -> bool:
         return (node.state == "finished" and not node.invalidated
@@ -100,19 +111,20 @@ class SourceStore:
     def lookup(self, calc: Calculation, inputs: dict[str, Any], path: str,
                orphans_possible: bool) -> Lookup:
         """The expectation for a node of `calc` with `inputs` created now at `path`."""
-        found = self._lookup(calc, inputs, path, orphans_possible)
+        key, exact = self.keys(inputs)
+        found = self._lookup(calc, inputs, path, orphans_possible, key, exact)
         found.expectation = replace(found.expectation, inputs=inputs)
+        found.key, found.exact = key, exact
         return found
 
     def _lookup(self, calc: Calculation, inputs: dict[str, Any], path: str,
-                orphans_possible: bool) -> Lookup:
+                orphans_possible: bool, key: str | None, exact: str | None) -> Lookup:
         enabled = caching_enabled(self.config, calc.name) and calc.cacheable
         exercised: set[str] = set()
         if self.config is not None and (self.config.enabled or self.config.disabled):
             self._seen_under_config.add(enabled)
             if len(self._seen_under_config) == 2:
                 exercised.add("K7")
-        key, exact = self.keys(inputs)
         same_type = [n for n in self.nodes if n.calc.name == calc.name
                      and n.calc.version == calc.version]
         if key is None:

@@ -298,7 +298,7 @@ class Interpreter:
         if hit:
             self.ledger.note(path, "a cache hit executes nothing (K1)")
             return "finished", self.hit_outputs(calc, inputs, look), []
-        if contains_unknown(inputs):
+        if look.exact is None:  # keys() found UNKNOWN in the inputs
             raise Undecided(f"inputs of {path} depend on which cache source was used")
         computed = evaluate_calculation(calc, inputs)
         if hit is None:
@@ -306,7 +306,7 @@ class Interpreter:
             if self.ledger.decide(target, lo, hi) is not None:
                 raise Undecided(f"{path} may be a hit or may run into a fault")
             self.ledger.maybe(path, target, "may be a cache hit or may execute")
-            same = all(n.exact == self.store.keys(inputs)[1] for n in look.sources)
+            same = all(n.exact == look.exact for n in look.sources)
             return "finished", computed if same else {k: UNKNOWN for k in computed}, []
         outcome, crashes = self.run_body(target, path, path)
         if outcome == "raise":
@@ -342,13 +342,13 @@ class Interpreter:
         """A child with an equal sibling may hit it: an engine may look a child up when it
         runs (the reference engine does) rather than when it is created, and the sibling
         may have finished by then. Both outcomes are correct, so the model says "either"."""
-        for _, calc, values, path, look in calls:
+        for _, calc, _values, path, look in calls:
             found = look.expectation
-            key = self.store.keys(values)[0]
+            key = look.key
             if found.hit is not False or not found.caching_enabled or key is None:
                 continue
-            equal = [other for _, c, v, other, _ in calls if other != path and c == calc
-                     and self.store.keys(v)[0] == key]
+            equal = [other for _, c, _, other, other_look in calls if other != path
+                     and c == calc and other_look.key == key]
             if equal:
                 look.expectation = self.cache[path] = replace(
                     found, hit=None, sources=(*found.sources, *equal),
@@ -429,8 +429,8 @@ class Interpreter:
             outputs.update({f"{index}.{name}": value for name, value in outs.items()})
             if path in unsure:  # excepted or finished: which call raised is timing
                 state, outs = "finished", evaluate_calculation(calc, values)
-            key, exact = self.store.keys(values)
-            self.store.nodes.append(Node(path, self.launch.label, calc, key, exact, outs, state,
+            self.store.nodes.append(Node(path, self.launch.label, calc, look.key, look.exact,
+                                         outs, state,
                                          certain=not self.launch.kill_floating
                                          and path not in unsure))
         crashes = {path: own for (*_, path, _), (_, _, own) in zip(calls, results, strict=True)}

@@ -77,3 +77,35 @@ def test_containers_are_walked_generically_and_the_leaf_rule_can_be_replaced() -
 def test_messages_are_made_writable_everywhere() -> None:
     assert safe_text("a\x00b\ud800c") == "a\\x00b\\ud800c"
     assert safe_text("plain") == "plain"
+
+
+def test_the_quick_acceptance_never_accepts_what_the_checking_walks_refuse() -> None:
+    """``check_stored`` first asks ``_fine_size`` whether a value is certainly fine; it
+    must only say so when both checking walks accept it, with their size estimate."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from reference_engine.core.values import check_value
+
+    class Text(str):
+        pass
+
+    deep: object = 1
+    for _ in range(70):
+        deep = [deep]
+    cases: list[object] = [
+        {"a": [1, 2.5, None, True, "x"], "b": {"c": ("t", frozenset({1}))}},
+        {(1, "k"): {b"\x00", Decimal("1.50")}, 3: dt.datetime(2026, 1, 1)},
+        dt.datetime(2026, 1, 1, tzinfo=dt.UTC), "ünï", {"ü": ["ö"]},
+        "\ud800", {"\ud800": 1}, [1, "\udcff"], {("\ud800",): 1}, 10**5000, {10**5000: 1},
+        Text("a"), [Text("a")], {"a": object()}, deep, nested(MAX_DEPTH + 1),
+    ]
+    accepted = 0
+    for value in cases:
+        size = limits._fine_size(value, 0)
+        if size < 0:
+            continue
+        accepted += 1
+        check_limits(value, "v")
+        check_value(value, "v")
+    assert accepted == 5

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+from dataclasses import fields
 from pathlib import Path
 
 from harness.adapter import Observation, ProcessView
 from harness.history import History, HistoryRecorder
+from scenarios.catalog import by_name
 from tests.harness.histories import c6_run
 
 TRICKY = {"int": 1, "float": 1.0, "bool": True, "nan": math.nan, "neg_zero": -0.0,
@@ -52,3 +54,37 @@ def test_a_process_is_sighted_terminal_only_once() -> None:
     recorder.sight(Observation((view,)), after_op=1)
     history = recorder.build({}, [], None, [], {})
     assert [line["after_op"] for line in history.of("terminal")] == [0]
+
+
+def test_a_scenario_in_the_meta_is_made_into_data_only_when_read(tmp_path: Path) -> None:
+    """The runner hands ``build`` the ``Scenario``: checks read the meta's other fields
+    without making its data; a written history holds it, and loads back equal."""
+    scenario = by_name("c3_in_flight_effect_at_most_kills_plus_one")
+    made: list[int] = []
+
+    class Counted(type(scenario)):  # type: ignore[misc]  # counts to_dict calls
+        def to_dict(self) -> dict[str, object]:
+            made.append(1)
+            return super().to_dict()
+
+    counted = Counted(**{f.name: getattr(scenario, f.name) for f in fields(scenario)})
+    history = HistoryRecorder().build({"scenario_name": "s", "scenario": counted}, [], None,
+                                      [], {"status": "ran"})
+    assert history.meta.get("scenario_name") == "s" and history.meta["ownership"] is False
+    assert made == []
+    loaded = History.load(history.write(tmp_path / "h.jsonl"))
+    assert made == [1]
+    assert loaded == history and loaded.scenario() == scenario
+    assert [line.text for line in loaded.lines] == [line.text for line in history.lines]
+
+
+def test_plain_outputs_are_kept_and_typed_ones_still_round_trip() -> None:
+    plain = {"a": [1, "x", None, True, 2.5], "b": {"c": 0.0}}
+    recorder = HistoryRecorder()
+    view = ProcessView("1", "A", "workflow", "W", "finished", 0, plain)
+    typed = ProcessView("2", "B", "workflow", "W", "finished", 0, TRICKY)
+    history = recorder.build({}, [], Observation((view, typed)), [], {})
+    first, second = history.of("process")
+    assert first["outputs"] == plain
+    assert second["outputs"]["big"] == 2**70 and second["outputs"]["dollar"] == {"$x": 1}
+    assert '"big":{"$int":"1180591620717411303424"}' in second.text

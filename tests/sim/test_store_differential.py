@@ -15,6 +15,7 @@ import random
 import pytest
 
 from reference_engine.sim import FaultRates, SimStore, Simulation
+from reference_engine.sim.store import ProcessSummary
 from reference_engine.sim.workload import PlanWorkflow, expected_acc, random_plan
 from reference_engine.storage.records import ProcessRecord
 from reference_engine.storage.store import Store
@@ -95,3 +96,34 @@ def test_simstore_records_carry_exactly_the_fields_of_process_record() -> None:
     assert set(vars(record)) == {f.name for f in dataclasses.fields(ProcessRecord)}
     with pytest.raises(dataclasses.FrozenInstanceError):
         record.state = "excepted"  # type: ignore[misc]  # still frozen
+
+
+def _summary_fields(record: object) -> tuple[object, ...]:
+    return tuple(getattr(record, name) for name in ProcessSummary._fields)
+
+
+@pytest.mark.parametrize("seed", [0, 5, 20])
+def test_summaries_say_what_the_records_say_on_both_stores(seed: int) -> None:
+    """``list_summaries`` (what the harness observes) is the records minus inputs and
+    checkpoint, on the sim store and, through the facade, on the SQLite store."""
+    for store in ("memory", "sqlite"):
+        with run(seed, store) as sim:
+            records = sim.list()
+            assert [tuple(s) for s in sim.list_summaries()] == [
+                _summary_fields(r) for r in records]
+            assert len(records) > 3
+
+
+def test_summaries_of_a_store_that_changes_its_records_follow_the_change() -> None:
+    """A subclass that reads records its own way (a broken variant) is summarised
+    through that way, never around it."""
+
+    class NoChildren(SimStore):
+        def _load(self, pid: int) -> ProcessRecord:
+            return dataclasses.replace(super()._load(pid), children=())
+
+    for store, has_children in ((SimStore, True), (NoChildren, False)):
+        with Simulation(3, store=store) as sim:
+            sim.submit(Nested, label="n", x=1, tag="n")
+            sim.run_until_quiet()
+            assert any(s.children for s in sim.list_summaries()) is has_children
