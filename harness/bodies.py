@@ -20,6 +20,7 @@ It never touches the engine: engine-specific work goes through the ``on_begin`` 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -117,6 +118,36 @@ class BodyRuntime:
             self._plan_stamp = stamp
         return self._plan
 
+    def land_engine_kill(self, crashpoint: str, target: str, attempt: int,
+                         key: str | None = None, process: str | None = None) -> bool:
+        """Land a crashpoint the adapter emulates (``BodyPlan.engine_kills``), once only.
+
+        For the places no body reaches (``after_checkpoint_before_ack``,
+        ``while_waiting``): logs the kill in the fault log as the body crashpoints are
+        logged, then SIGKILLs this worker. Once only per (crashpoint, target, attempt)
+        across the scenario: a workflow that is re-walked or redelivered after the kill
+        reaches the same place again, and would otherwise kill itself forever; the
+        marker is a file made with ``O_EXCL`` in the session folder, so two workers
+        racing there fire it once. Returns False (and lives) when it already fired.
+        """
+        marker = self.session.workdir / f"fired-{crashpoint}-{attempt}-{_safe(target)}"
+        try:
+            os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+        except FileExistsError:
+            return False
+        record: dict[str, Any] = {"type": "fault", "source": "body",
+                                  "fault": "kill_at_crashpoint", "status": "fired",
+                                  "crashpoint": crashpoint, "target": target,
+                                  "attempt": attempt, "worker": self.worker_id(),
+                                  "t": self.now()}
+        if key is not None:
+            record["key"] = key
+        if process is not None:
+            record["process"] = process
+        self.faults.append(record)
+        self.die()
+        return True  # only where die() does not end the process (in-process tiers)
+
     # ------------------------------------------------------------------ the protocol
     def run(self, *, key: str, target: str, process: str, step: str | None,
             engine_attempt: int | None, compute: Callable[[], T],
@@ -184,6 +215,12 @@ class BodyRuntime:
         if crashpoint is not None:
             record["crashpoint"] = crashpoint
         self.faults.append(record)
+
+
+def _safe(target: str) -> str:
+    """A target (``calc:add``, ``Wf.step``) as a file name, distinct per target."""
+    readable = "".join(c if c.isalnum() or c in "._-" else "_" for c in target)[:60]
+    return f"{readable}-{hashlib.sha1(target.encode('utf-8')).hexdigest()[:10]}"
 
 
 def journal_entries(session: Session) -> list[EffectEntry]:

@@ -125,3 +125,20 @@ def test_the_runtime_is_found_through_the_environment(tmp_path: Path,
     monkeypatch.delenv(ENV_VAR)
     with pytest.raises(RuntimeError, match=ENV_VAR):
         BodyRuntime.current()
+
+
+def test_an_emulated_engine_kill_fires_once_and_is_logged_like_a_body_kill(
+        tmp_path: Path) -> None:
+    runtime = _runtime(tmp_path)
+    other = BodyRuntime(runtime.session, die=_die)  # a second worker of the same scenario
+    with pytest.raises(Died):
+        runtime.land_engine_kill("while_waiting", "Steps.s2", 1, key="A/s2", process="7")
+    # the re-walked workflow reaches the same place in another worker: it lives
+    assert other.land_engine_kill("while_waiting", "Steps.s2", 1) is False
+    with pytest.raises(Died):  # another attempt, or another target, is another kill
+        other.land_engine_kill("while_waiting", "Steps.s2", 2)
+    faults = read_records(runtime.session.faults_path)
+    assert [(f["fault"], f["crashpoint"], f["target"], f["attempt"], f["status"])
+            for f in faults] == [("kill_at_crashpoint", "while_waiting", "Steps.s2", 1, "fired"),
+                                 ("kill_at_crashpoint", "while_waiting", "Steps.s2", 2, "fired")]
+    assert faults[0]["key"] == "A/s2" and faults[0]["process"] == "7"

@@ -197,11 +197,7 @@ def _kill_while_waiting(runtime: BodyRuntime, plan: BodyPlan, target: str, attem
     redelivered child begins again, and the fault log says the kill already fired."""
     if not plan.active or (WHILE_WAITING, target, attempt) not in plan.engine_kills:
         return
-    for record in runtime.session.read_log(runtime.session.faults_path):
-        if (record.get("crashpoint"), record.get("target"), record.get("attempt"),
-                record.get("status")) == (WHILE_WAITING, target, attempt, "fired"):
-            return
-    _fire(runtime, WHILE_WAITING, target, attempt)
+    runtime.land_engine_kill(WHILE_WAITING, target, attempt)
 
 
 def _after_task(**_: Any) -> None:
@@ -213,16 +209,7 @@ def _after_task(**_: Any) -> None:
     runtime = BodyRuntime.current()
     plan = runtime.plan()
     if plan.active and (ENGINE_CRASHPOINT, target, attempt) in plan.engine_kills:
-        _fire(runtime, ENGINE_CRASHPOINT, target, attempt)
-
-
-def _fire(runtime: BodyRuntime, crashpoint: str, target: str, attempt: int) -> None:
-    """Log an engine-level crashpoint as the body runtime logs its own, then die."""
-    runtime.faults.append({"type": "fault", "source": "body", "fault": "kill_at_crashpoint",
-                           "status": "fired", "target": target, "attempt": attempt,
-                           "crashpoint": crashpoint, "worker": runtime.worker_id(),
-                           "t": runtime.now()})
-    runtime.die()
+        runtime.land_engine_kill(ENGINE_CRASHPOINT, target, attempt)
 
 
 def register(app: Celery) -> None:

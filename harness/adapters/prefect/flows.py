@@ -100,11 +100,7 @@ def _engine_kill(crashpoint: str, target: str, key: str, process: str) -> None:
     if not plan.active or attempt is None or \
             (crashpoint, target, attempt) not in plan.engine_kills:
         return
-    runtime.faults.append({"type": "fault", "source": "body", "fault": "kill_at_crashpoint",
-                           "status": "fired", "target": target, "attempt": attempt,
-                           "key": key, "process": process, "worker": runtime.worker_id(),
-                           "t": runtime.now(), "crashpoint": crashpoint})
-    runtime.die()
+    runtime.land_engine_kill(crashpoint, target, attempt, key, process)
 
 
 def _step_name() -> str:
