@@ -99,10 +99,12 @@ def plant_undecodable_process(engine: Engine, depth: int = 5000) -> int:
 
     from reference_engine.storage.schema import processes
 
-    pid = engine.store.create_process("tests.engine.workflows:echo", "poison",
-                                      "calculation", {"value": 0})
     text = '{"value":' + "[" * depth + "0" + "]" * depth + "}"
-    with engine.store.db.begin() as conn:
+    # One transaction: created and corrupted together. Created first and corrupted in a
+    # second transaction, a worker could claim and finish it in between (seen in CI).
+    with engine.store._begin() as conn:  # the store's own transaction, hints included
+        pid = engine.store._insert_process(conn, "tests.engine.workflows:echo", "poison",
+                                           "calculation", {"value": 0}, None, None)
         conn.execute(update(processes).where(processes.c.id == pid).values(inputs=text))
     return pid
 
