@@ -174,16 +174,26 @@ STATE_MACHINE_STEPS = 10
 def state_machine_settings(profile_name: str = "quick", examples: int | None = None,
                            **overrides: Any) -> HypothesisSettings:
     """The Hypothesis settings of ``test_state_machine``: the profile, its example count
-    unless ``examples`` is given, ``STATE_MACHINE_STEPS`` and no example database (a
-    failure is reproduced from its seed or its replay file, never from a local cache)."""
-    from hypothesis import settings
+    unless ``examples`` is given, ``STATE_MACHINE_STEPS``, no example database (a
+    failure is reproduced from its seed or its replay file, never from a local cache) and
+    no explain phase.
+
+    Hypothesis's explain phase comes after shrinking (the minimal case is the same
+    without it) and traces every further run (``sys.settrace`` before Python 3.12): it
+    took two thirds of a failing search's time (209 s of 315 s, measured on a loaded
+    machine), to note lines of wfconform's own checks ("always and only run by failing
+    test cases: harness/checks/_facts.py:55"), which tell a user nothing the clause,
+    witness and replay command do not."""
+    from hypothesis import Phase, settings
 
     from harness.profiles import profile
 
     chosen = profile(profile_name)
     options: dict[str, Any] = {
         "max_examples": examples if examples is not None else chosen.max_examples,
-        "stateful_step_count": STATE_MACHINE_STEPS, "database": None, **overrides}
+        "stateful_step_count": STATE_MACHINE_STEPS, "database": None,
+        "phases": [phase for phase in chosen.phases if phase is not Phase.explain],
+        **overrides}
     return settings(chosen, **options)  # type: ignore[no-untyped-call]  # unannotated in Hypothesis
 
 

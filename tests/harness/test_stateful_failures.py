@@ -35,12 +35,8 @@ pytest_plugins = ["pytester"]
 
 SEED = 1
 """The seed of every search here; any seed finds both variants below (see ``SHRUNK``)."""
-SETTINGS = state_machine_settings(
-    "quick",
-    # The explain phase traces every run after the first failure (sys.settrace on Python
-    # 3.11), which more than doubles these tests' time; it comes after shrinking, so the
-    # minimal case is the same with or without it. Otherwise these are the suite's settings.
-    phases=[phase for phase in Phase if phase is not Phase.explain])
+SETTINGS = state_machine_settings("quick")
+"""The suite's settings (without Hypothesis's explain phase, as for a plugin user)."""
 
 
 @dataclass(frozen=True)
@@ -187,6 +183,7 @@ def test_a_plugin_user_sees_the_failed_clause_and_how_to_reproduce_the_state_mac
     result.assert_outcomes(failed=1)
     text = result.stdout.str()
     assert "reproduce_failure" not in text  # a decorator for a test the user does not own
+    assert "Explanation:" not in text  # no explain phase: it noted lines of our own checks
     shown = set(FAILED_CLAUSE.findall(text))
     assert shown & VARIANTS["unfenced_duplicate_delivery"].breaks, text
     result.stdout.fnmatch_lines([
@@ -200,3 +197,10 @@ def test_a_plugin_user_sees_the_failed_clause_and_how_to_reproduce_the_state_mac
     capsys.readouterr()
     assert main(["replay", str(out / "stateful.json")]) == 1
     assert "reproduced 1/1" in capsys.readouterr().out
+
+
+def test_the_suite_searches_and_shrinks_without_the_explain_phase() -> None:
+    for name in ("quick", "deep"):
+        phases = state_machine_settings(name).phases
+        assert Phase.shrink in phases and Phase.generate in phases
+        assert Phase.explain not in phases

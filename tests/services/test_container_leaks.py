@@ -41,6 +41,14 @@ def test_hold(services):
 '''
 
 
+# As in test_no_leaks: Python keeps SIGINT ignored when it starts with SIGINT ignored (a
+# run launched from a background job, as some CI runners do), so the inner run restores
+# Python's own handler first, whatever it inherited, and Ctrl-C reaches it.
+WITH_CTRL_C = ("import signal, sys, pytest; "
+               "signal.signal(signal.SIGINT, signal.default_int_handler); "
+               "sys.exit(pytest.main(sys.argv[1:]))")
+
+
 def _left(run_id: str) -> list[str]:
     client = docker_client()
     selector = {"label": f"{RUN_LABEL}={run_id}"}
@@ -62,7 +70,7 @@ def test_an_ended_test_run_leaves_no_container_network_or_volume(tmp_path: Path,
     inner.write_text(INNER.format(ready=str(ready)))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(inner)],
+        [sys.executable, "-c", WITH_CTRL_C, "-q", "-p", "no:cacheprovider", str(inner)],
         cwd=tmp_path, env=env, start_new_session=True,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
