@@ -109,7 +109,12 @@ class DockerServer:
         if self.kind == "postgres":
             return {"POSTGRES_USER": self.user, "POSTGRES_PASSWORD": self.password,
                     "POSTGRES_DB": "postgres"}
-        return {"RABBITMQ_DEFAULT_USER": self.user, "RABBITMQ_DEFAULT_PASS": self.password}
+        # The node is named for localhost, not for the container's hostname: that name
+        # resolves to the bridge address, which a partition's reconnect may change
+        # (another run's container took it), and `rabbitmqctl` (docker exec) then found
+        # no node ("use --longnames", epmd unreachable) when removing a vhost.
+        return {"RABBITMQ_DEFAULT_USER": self.user, "RABBITMQ_DEFAULT_PASS": self.password,
+                "RABBITMQ_NODENAME": "rabbit@localhost"}
 
     # ------------------------------------------------------------- lifecycle
     def start(self) -> None:
