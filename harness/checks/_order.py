@@ -73,7 +73,9 @@ class EngineOrder:
                  and isinstance(line.get("state"), str)]
         if all(isinstance(line.get("id"), int) for line in lines):
             lines.sort(key=lambda line: int(line["id"]))
-        self.offered = bool(lines)
+        # a log of claims alone (an engine that counts dispatches, as DBOS does) orders
+        # no state change: the state-order rules then have no evidence, and say so
+        self.offered = any(line["state"] != "claimed" for line in lines)
         self.claims_offered = any(line["state"] == "claimed" for line in lines)
         self.by_process: dict[str, list[StateChange]] = defaultdict(list)
         self._first_terminal: dict[str, StateChange | None] = {}
