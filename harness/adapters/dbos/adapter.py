@@ -42,6 +42,7 @@ from harness.adapters.dbos.observe import Row, build_views, claims
 from harness.errors import AdapterSpecError, Unsupported
 from harness.session import BodyPlan, Session
 from scenarios import ALL_CLAUSES, Capabilities
+from scenarios.values import VALUE_KINDS
 
 __all__ = ["BODY_CRASHPOINTS", "NOT_PROMISED", "TIERS", "DbosAdapter", "make_adapter"]
 
@@ -139,6 +140,7 @@ class DbosAdapter:
             hash_normalisations=frozenset(),
             crashpoints=BODY_CRASHPOINTS | ENGINE_CRASHPOINTS,
             tiers=frozenset(TIERS),
+            value_kinds=frozenset(VALUE_KINDS),  # DBOS pickles inputs and outputs
         )
 
     def supports(self, operation: str) -> bool:
