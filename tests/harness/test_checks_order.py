@@ -254,3 +254,16 @@ def test_engine_events_without_numeric_ids_keep_their_line_order() -> None:
     assert first is not None and first.state == "killed"
     assert [c.state for c in order.by_process["1"]] == ["created", "claimed", "running",
                                                        "killed"]
+
+
+def test_claims_alone_order_no_state_change_and_p1_says_it_used_the_journal() -> None:
+    """An engine that counts dispatches (DBOS's recovery_attempts) reports claims only:
+    the claims serve P2, and P1 names the evidence it really used."""
+    from harness.checks._order import EngineOrder
+
+    h = _nested_kill((), "killed")
+    h.events = [e for e in h.events if e["state"] == "claimed"]
+    order = EngineOrder(h.history())
+    assert order.claims_offered and not order.offered
+    result = h.check("P1")
+    assert "judged from the journal after first terminal sightings only" in result.sentence
