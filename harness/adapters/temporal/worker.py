@@ -1,0 +1,42 @@
+"""A Temporal worker of one scenario: ``python -m harness.adapters.temporal.worker``.
+
+Started by the adapter as an OS process (the thing a worker kill SIGKILLs), with
+``$WFCONFORM_SESSION`` (the run's files) and the settings below in its environment. It
+hosts the scenario workflow and both activities on the scenario's own task queue.
+``max_cached`` 0 turns Temporal's sticky execution off: a workflow task whose worker died
+then goes straight to the normal queue instead of waiting out the sticky timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from datetime import timedelta
+
+from temporalio.client import Client
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+
+from harness.adapters.temporal.workflows import ScenarioWorkflow, calc_activity, step_activity
+
+SETTINGS_ENV = "WFCONFORM_TEMPORAL_WORKER"
+
+
+async def main() -> None:
+    settings = json.loads(os.environ[SETTINGS_ENV])
+    client = await Client.connect(settings["address"], namespace=settings["namespace"])
+    options = {}
+    if settings.get("max_cached") is not None:
+        options["max_cached_workflows"] = int(settings["max_cached"])
+    if settings.get("sticky_timeout") is not None:
+        options["sticky_queue_schedule_to_start_timeout"] = timedelta(
+            seconds=float(settings["sticky_timeout"]))
+    worker = Worker(client, task_queue=settings["queue"], workflows=[ScenarioWorkflow],
+                    activities=[step_activity, calc_activity],
+                    workflow_runner=UnsandboxedWorkflowRunner(),
+                    max_concurrent_activities=8, **options)
+    await worker.run()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
