@@ -18,12 +18,13 @@ What the adapter does as Temporal's operator, and only that:
   its task queue and its database.
 
 What Temporal has not is declared, not faked: no result cache (caching on and
-invalidation are ``Unsupported``; caching off is what it always does); no moment between
-a checkpoint and its acknowledgement (an activity's completion is both, one RPC), so
-``after_checkpoint_before_ack`` cannot be armed; no hook in the server's persistence
-(``fail_commit``); no held connection this adapter can cut (``drop_connection``).
-``while_waiting`` is emulated: a waiting workflow runs no code, so the worker dies as
-the waiting step's first child begins.
+invalidation are ``Unsupported``; caching off is what it always does); no hook in the
+server's persistence (``fail_commit``); no held connection this adapter can cut
+(``drop_connection``). Two crashpoints are emulated (``workflows``):
+``after_checkpoint_before_ack`` kills the worker whose workflow task takes up the
+body's completed activity (the completion is in the history, the workflow task's
+commands are not), and ``while_waiting``, since a waiting workflow runs no code, kills
+the worker as the waiting step's first child begins.
 """
 
 from __future__ import annotations
@@ -48,8 +49,9 @@ from harness.adapters.temporal.observe import Event, History, Launched, build_vi
 from harness.adapters.temporal.server import NAMESPACE, LocalTemporal, shared_server
 from harness.adapters.temporal.timeouts import TIERS, settings_for
 from harness.adapters.temporal.worker import SETTINGS_ENV
-from harness.adapters.temporal.workflows import WHILE_WAITING, WORKFLOW_TYPE
+from harness.adapters.temporal.workflows import AFTER_CHECKPOINT, WHILE_WAITING, WORKFLOW_TYPE
 from harness.errors import AdapterSpecError, Unsupported
+from harness.services._proc import MARKER_ENV
 from harness.session import BodyPlan, Session
 from scenarios import ALL_CLAUSES, Capabilities
 from scenarios._value_codec import encode_value
@@ -144,7 +146,7 @@ class TemporalAdapter:
             promised=frozenset(ALL_CLAUSES) - set(NOT_PROMISED),
             failed_source_policy="never",
             hash_normalisations=frozenset(),
-            crashpoints=BODY_CRASHPOINTS | {WHILE_WAITING},
+            crashpoints=BODY_CRASHPOINTS | {WHILE_WAITING, AFTER_CHECKPOINT},
             tiers=frozenset(TIERS),
             value_kinds=frozenset(VALUE_KINDS),
         )
@@ -191,6 +193,7 @@ class TemporalAdapter:
         worker = {"address": self.server.address, "namespace": NAMESPACE,
                   "queue": self.queue, **self.settings["worker"]}
         env = {**os.environ, **self.session.env(), SETTINGS_ENV: json.dumps(worker),
+               MARKER_ENV: self.server.worker_marker,
                "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH"))
                                              if p)}
         log_path = self.session.workdir / f"temporal-worker-{index}-{self._generation}.log"
@@ -280,15 +283,14 @@ class TemporalAdapter:
     def arm_crashpoint(self, crashpoint: str, target: str, attempt: int) -> None:
         if crashpoint in BODY_CRASHPOINTS:
             self.body_kills.append((crashpoint, target, attempt))
-        elif crashpoint == WHILE_WAITING and not target.startswith("calc:"):
-            self.engine_kills.append((crashpoint, target, attempt))
-        elif crashpoint == WHILE_WAITING:
+        elif crashpoint == WHILE_WAITING and target.startswith("calc:"):
             raise Unsupported(self.name, self.tier, f"arm {crashpoint} on {target}",
                               "a calculation waits for nothing")
+        elif crashpoint in (WHILE_WAITING, AFTER_CHECKPOINT):
+            self.engine_kills.append((crashpoint, target, attempt))
         else:
             raise Unsupported(self.name, self.tier, f"arm crashpoint {crashpoint}",
-                              "an activity's completion is its checkpoint and its "
-                              "acknowledgement in one RPC: there is no moment between them")
+                              "not a crashpoint this adapter knows")
         self._write_plan(True)
 
     def _write_plan(self, active: bool) -> None:

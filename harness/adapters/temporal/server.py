@@ -15,6 +15,7 @@ restart look like to workers and clients.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
 import signal
@@ -67,9 +68,13 @@ class LocalTemporal:
         self.port, self.http_port, self.metrics_port = free_port(), free_port(), free_port()
         self.address = f"127.0.0.1:{self.port}"
         self.marker = f"temporal-{self.folder.name}"
+        # carried by every worker process the adapters start on this server, so the
+        # reaper kills them too if the harness dies (they live in sessions of their own)
+        self.worker_marker = f"temporal-workers-{self.folder.name}"
         self.proc: subprocess.Popen[bytes] | None = None
         self.started_in = 0.0
         self.reaper.add(self.name + self.marker, directory=self.folder)
+        self.reaper.add(self.worker_marker, marker=self.worker_marker)
 
     def start(self) -> None:
         """Start on the same port and database file; return once it serves gRPC."""
@@ -108,10 +113,8 @@ class LocalTemporal:
         """Clean shutdown (SIGTERM, then SIGKILL after 10 s); return once it is gone."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                pass
         self.kill()
 
     def destroy(self) -> None:
@@ -120,6 +123,8 @@ class LocalTemporal:
         finally:
             shutil.rmtree(self.folder, ignore_errors=True)
             self.reaper.forget(self.name + self.marker)
+            kill_marked(self.worker_marker)
+            self.reaper.forget(self.worker_marker)
 
     def _tail(self) -> str:
         try:

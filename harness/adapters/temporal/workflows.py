@@ -47,13 +47,15 @@ from scenarios import (
 )
 from scenarios._value_codec import decode_value, encode_value
 
-__all__ = ["CALC_ACTIVITY", "STEP_ACTIVITY", "WHILE_WAITING", "WORKFLOW_TYPE",
+__all__ = ["AFTER_CHECKPOINT", "CALC_ACTIVITY", "STEP_ACTIVITY", "WHILE_WAITING",
+           "WORKFLOW_TYPE",
            "ScenarioWorkflow", "calc_activity", "step_activity"]
 
 WORKFLOW_TYPE = "wfc"
 STEP_ACTIVITY = "wfc.step"
 CALC_ACTIVITY = "wfc.calc"
 WHILE_WAITING = "while_waiting"
+AFTER_CHECKPOINT = "after_checkpoint_before_ack"
 HEARTBEAT_EVERY = 0.1
 """Seconds between heartbeat calls while a body runs (the SDK throttles what it sends
 to 80 % of the heartbeat timeout)."""
@@ -140,7 +142,10 @@ async def calc_activity(request: dict[str, Any]) -> dict[str, Any]:
     definition = runtime.session.scenario.calculation(request["calc"])
     inputs = _decode_map(request["inputs"])
 
+    began: list[int] = []
+
     def on_begin(target: str, attempt: int, plan: BodyPlan) -> None:
+        began.append(attempt)
         _kill_while_waiting(runtime, plan, request.get("waiting"))
 
     def body() -> Any:
@@ -156,7 +161,8 @@ async def calc_activity(request: dict[str, Any]) -> dict[str, Any]:
         raise
     except Exception as error:
         raise _failed(error) from None
-    return {"outputs": _encode_map(outputs), "exit_status": definition.exit_status}
+    return {"outputs": _encode_map(outputs), "exit_status": definition.exit_status,
+            "attempt": began[-1] if began else None}
 
 
 # ---------------------------------------------------------------------------- workflow
@@ -182,6 +188,20 @@ def child_options(timeouts: Mapping[str, Any]) -> dict[str, Any]:
 
 def _scenario() -> Any:
     return BodyRuntime.current().session.scenario
+
+
+def _after_checkpoint(target: str, attempt: Any) -> None:
+    """Emulated ``after_checkpoint_before_ack`` of body ``target``'s ``attempt``: the
+    activity's completion is in the history (the checkpoint), and the workflow task that
+    takes it up has not completed (its commands are the acknowledgement): the worker
+    running that workflow task dies here. Once only, so the replays that follow (every
+    workflow task replays the history) pass this point and live."""
+    if attempt is None:
+        return
+    runtime = BodyRuntime.current()
+    plan = runtime.plan()
+    if plan.active and (AFTER_CHECKPOINT, target, int(attempt)) in plan.engine_kills:
+        runtime.land_engine_kill(AFTER_CHECKPOINT, target, int(attempt))
 
 
 @workflow.defn(name=WORKFLOW_TYPE, sandboxed=False)
@@ -217,6 +237,7 @@ class ScenarioWorkflow:
             waiting = None
             value = decode_value(result["value"])
             target = (f"{name}.{step.name}", result["attempt"])
+            _after_checkpoint(*target)
             if isinstance(step, Compute):
                 done[key] = {"value": value}
                 continue
@@ -233,15 +254,17 @@ class ScenarioWorkflow:
                      root: str, label: str, target: tuple[str, Any],
                      options: dict[str, Any]) -> dict[str, Any] | None:
         """Run the step's calculations together; None when one failed."""
-        runs = []
-        for index, (call, call_inputs) in enumerate(zip(step.calls, calls, strict=True)):
-            path = child_key(key, index, call.calc)
-            runs.append(workflow.execute_activity(
-                CALC_ACTIVITY, {"key": path, "calc": call.calc,
-                                "inputs": _encode_map(call_inputs),
+        async def one(path: str, calc: str, call_inputs: dict[str, Any]) -> Any:
+            result = await workflow.execute_activity(
+                CALC_ACTIVITY, {"key": path, "calc": calc, "inputs": _encode_map(call_inputs),
                                 "process": process_id(root, label, path),
                                 "waiting": list(target)},
-                activity_id=path, **options))
+                activity_id=path, **options)
+            _after_checkpoint(f"calc:{calc}", result.get("attempt"))
+            return result
+
+        runs = [one(child_key(key, index, call.calc), call.calc, call_inputs)
+                for index, (call, call_inputs) in enumerate(zip(step.calls, calls, strict=True))]
         results = await asyncio.gather(*runs, return_exceptions=True)
         if any(isinstance(r, BaseException) or r["exit_status"] != 0 for r in results):
             return None
