@@ -152,7 +152,9 @@ class TemporalAdapter:
         )
 
     def supports(self, operation: str) -> bool:
-        return operation not in _UNSUPPORTED
+        """``set_caching`` is supported for caching *off* (what Temporal always does);
+        turning it on is refused at the call, so a scenario that only turns it off runs."""
+        return operation == "set_caching" or operation not in _UNSUPPORTED
 
     def _unsupported(self, operation: str, what: str | None = None) -> Unsupported:
         return Unsupported(self.name, self.tier, what or operation.replace("_", " "),
