@@ -50,6 +50,7 @@ FOREIGN_ENGINES: dict[str, set[str]] = {
     "aiida": {"aiida", "plumpy", "kiwipy", "disk_objectstore"},
     "prefect": {"prefect"},
     "celery": {"celery", "kombu", "billiard"},
+    "temporal": {"temporalio"},
 }
 """Each foreign engine's subpackage (`harness/adapters/<engine>/`) and the import roots of
 its optional dependency, which only that subpackage may import."""

@@ -18,12 +18,16 @@ from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from harness.adapters.temporal.workflows import ScenarioWorkflow, calc_activity, step_activity
+from harness.bodies import BodyRuntime
 
 SETTINGS_ENV = "WFCONFORM_TEMPORAL_WORKER"
 
 
 async def main() -> None:
     settings = json.loads(os.environ[SETTINGS_ENV])
+    # load the run's scenario before polling: workflow code must yield within 2 s
+    # (Temporal's deadlock detector), and a loaded machine can take that to read a file
+    BodyRuntime.current()
     client = await Client.connect(settings["address"], namespace=settings["namespace"])
     options = {}
     if settings.get("max_cached") is not None:
