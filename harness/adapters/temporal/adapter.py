@@ -111,8 +111,14 @@ def _client(address: str) -> tuple[_Loop, Any]:
         _loop = _Loop()
     if address not in _clients:
         from temporalio.client import Client
+        from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 
-        _clients[address] = _loop.run(Client.connect(address, namespace=NAMESPACE))
+        # the SDK's core logs each retried call at WARN on the terminal; a server restart
+        # (a fault) retries every poll, which is expected here, not news
+        quiet = Runtime(telemetry=TelemetryConfig(logging=LoggingConfig(
+            filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))))
+        _clients[address] = _loop.run(Client.connect(address, namespace=NAMESPACE,
+                                                     runtime=quiet))
     return _loop, _clients[address]
 
 
