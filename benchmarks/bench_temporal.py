@@ -138,12 +138,27 @@ class _Bench:
             await asyncio.sleep(0.005)
         raise TimeoutError(f"attempt {attempt} of {workflow_id} did not begin in 120 s")
 
-    async def throughput(self, client: Any, count: int) -> float:
+    async def throughput(self, client: Any, count: int) -> tuple[float, float]:
+        """(workflows/s, CPU ms per workflow over server, workers and this client)."""
+        pids = [self.server_pid, *(w.pid for w in self.workers)]
+        cpu = _cpu(pids) + time.process_time()
         clock = time.monotonic()
         handles = await asyncio.gather(*(self.start(client, block=False)
                                          for _ in range(count)))
         await asyncio.gather(*(h.result() for h in handles))
-        return count / (time.monotonic() - clock)
+        wall = time.monotonic() - clock
+        cpu = _cpu(pids) + time.process_time() - cpu
+        return count / wall, 1000 * cpu / count
+
+
+def _cpu(pids: list[int]) -> float:
+    """User + system CPU seconds of these processes so far (/proc)."""
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _p90(values: list[float]) -> float:
@@ -151,11 +166,12 @@ def _p90(values: list[float]) -> float:
 
 
 async def _measure(address: str, tier: str, folder: Path, marker: str, kills: int,
-                   count: int) -> None:
+                   count: int, server_pid: int) -> None:
     from temporalio.client import Client
 
     bench = _Bench(address, tier, folder)
     bench.marker = marker  # type: ignore[attr-defined]  # set before workers start
+    bench.server_pid = server_pid  # type: ignore[attr-defined]
     client = await Client.connect(address)
     try:
         for _ in range(2):
@@ -167,14 +183,15 @@ async def _measure(address: str, tier: str, folder: Path, marker: str, kills: in
             resumes.append(resume)
             completes.append(complete)
             await asyncio.sleep(0.5)
-        rate = await bench.throughput(client, count)
+        rate, cpu_ms = await bench.throughput(client, count)
     finally:
         bench.stop()
     print(f"temporal {tier}: kill-to-resume median {statistics.median(resumes):.2f} s, "
           f"p90 {_p90(resumes):.2f} s (min {min(resumes):.2f}, max {max(resumes):.2f}; "
           f"{kills} kills); kill-to-completion median {statistics.median(completes):.2f} s, "
-          f"p90 {_p90(completes):.2f} s; {rate:.0f} trivial workflows/s ({count} at once, "
-          "2 workers)", flush=True)
+          f"p90 {_p90(completes):.2f} s; {rate:.1f} trivial workflows/s ({count} at once, "
+          f"2 workers), {cpu_ms:.0f} ms of CPU per workflow (server + workers + client)",
+          flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -182,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kills", type=int, default=7)
     parser.add_argument("--workflows", type=int, default=200)
     parser.add_argument("--tier", default="both", choices=("fast", "default-timeouts", "both"))
+    parser.add_argument("--sqlite-pragma", action="append", default=[],
+                        help="passed to `temporal server start-dev` (e.g. synchronous=OFF, "
+                             "to see what the SQLite file's fsyncs cost)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -191,15 +211,18 @@ def main(argv: list[str] | None = None) -> int:
     from harness.services.reaper import Reaper
 
     reaper = Reaper(Path(tempfile.mkstemp(prefix="wfconform-reaper-", suffix=".json")[1]))
-    server = LocalTemporal(reaper)
+    server = LocalTemporal(reaper, extra_args=tuple(
+        arg for pragma in args.sqlite_pragma for arg in ("--sqlite-pragma", pragma)))
     print(f"load: {os.getloadavg()[0]:.1f} {os.getloadavg()[1]:.1f} "
           f"{os.getloadavg()[2]:.1f}", flush=True)
     try:
         server.start()
-        print(f"dev server serving in {server.started_in:.2f} s", flush=True)
+        print(f"dev server serving in {server.started_in:.2f} s "
+              f"(pragmas: {args.sqlite_pragma or 'none'})", flush=True)
         for tier in (("fast", "default-timeouts") if args.tier == "both" else (args.tier,)):
+            assert server.proc is not None
             asyncio.run(_measure(server.address, tier, server.folder, server.worker_marker,
-                                 args.kills, args.workflows))
+                                 args.kills, args.workflows, server.proc.pid))
     finally:
         server.destroy()
         reaper.close()

