@@ -37,7 +37,8 @@ from temporalio import activity, workflow
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from harness.adapters.temporal.workflows import activity_options  # noqa: E402 - after the path
+from harness.adapters.temporal.timeouts import worker_options  # noqa: E402 - after the path
+from harness.adapters.temporal.workflows import activity_options  # noqa: E402
 
 SETTINGS_ENV = "WFC_BENCH_TEMPORAL"
 
@@ -72,9 +73,7 @@ async def _worker() -> None:
 
     settings = json.loads(os.environ[SETTINGS_ENV])
     client = await Client.connect(settings["address"])
-    options: dict[str, Any] = {}
-    if settings.get("max_cached") is not None:
-        options["max_cached_workflows"] = int(settings["max_cached"])
+    options = worker_options(settings)
     await Worker(client, task_queue=settings["queue"], workflows=[BenchWorkflow],
                  activities=[bench_step], workflow_runner=UnsandboxedWorkflowRunner(),
                  **options).run()

@@ -12,11 +12,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from datetime import timedelta
 
 from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
+from harness.adapters.temporal.timeouts import worker_options
 from harness.adapters.temporal.workflows import ScenarioWorkflow, calc_activity, step_activity
 from harness.bodies import BodyRuntime
 
@@ -29,12 +29,7 @@ async def main() -> None:
     # (Temporal's deadlock detector), and a loaded machine can take that to read a file
     BodyRuntime.current()
     client = await Client.connect(settings["address"], namespace=settings["namespace"])
-    options = {}
-    if settings.get("max_cached") is not None:
-        options["max_cached_workflows"] = int(settings["max_cached"])
-    if settings.get("sticky_timeout") is not None:
-        options["sticky_queue_schedule_to_start_timeout"] = timedelta(
-            seconds=float(settings["sticky_timeout"]))
+    options = worker_options(settings)
     worker = Worker(client, task_queue=settings["queue"], workflows=[ScenarioWorkflow],
                     activities=[step_activity, calc_activity],
                     workflow_runner=UnsandboxedWorkflowRunner(),
