@@ -189,7 +189,9 @@ async def _measure(address: str, tier: str, folder: Path, marker: str, kills: in
           f"p90 {_p90(resumes):.2f} s (min {min(resumes):.2f}, max {max(resumes):.2f}; "
           f"{kills} kills); kill-to-completion median {statistics.median(completes):.2f} s, "
           f"p90 {_p90(completes):.2f} s; {rate:.1f} trivial workflows/s ({count} at once, "
-          f"2 workers), {cpu_ms:.0f} ms of CPU per workflow (server + workers + client)",
+          f"2 workers), {cpu_ms:.0f} ms of CPU per workflow (server + workers + client); "
+          f"load {os.getloadavg()[0]:.1f}", flush=True)
+    print(f"  kill-to-resume samples (s): {', '.join(f'{v:.2f}' for v in resumes)}",
           flush=True)
 
 
