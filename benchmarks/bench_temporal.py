@@ -84,11 +84,15 @@ async def _worker() -> None:
 
 
 class _Bench:
-    def __init__(self, address: str, tier: str, folder: Path) -> None:
+    def __init__(self, address: str, tier: str, folder: Path,
+                 heartbeat: float | None = None) -> None:
         from harness.adapters.temporal.timeouts import settings_for
 
         self.address, self.tier, self.folder = address, tier, folder
         self.settings = settings_for(tier)
+        if heartbeat is not None:  # a shorter heartbeat timeout, heartbeats 5 times as often
+            self.settings["workflow"]["heartbeat"] = heartbeat
+            self.settings["worker"]["heartbeat_throttle"] = heartbeat / 5
         self.queue = f"bench-{tier}-{uuid.uuid4().hex[:8]}"
         self.log = folder / f"{self.queue}.jsonl"
         self.log.touch()
@@ -174,10 +178,12 @@ def _p90(values: list[float]) -> float:
 
 
 async def _measure(address: str, tier: str, folder: Path, marker: str, kills: int,
-                   count: int, server_pid: int) -> None:
+                   count: int, server_pid: int, heartbeat: float | None) -> None:
     from temporalio.client import Client
 
-    bench = _Bench(address, tier, folder)
+    bench = _Bench(address, tier, folder, heartbeat)
+    if heartbeat is not None:
+        tier = f"{tier} (heartbeat timeout {heartbeat} s)"
     bench.marker = marker  # type: ignore[attr-defined]  # set before workers start
     bench.server_pid = server_pid  # type: ignore[attr-defined]
     client = await Client.connect(address)
@@ -215,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sqlite-pragma", action="append", default=[],
                         help="passed to `temporal server start-dev` (e.g. synchronous=OFF, "
                              "to see what the SQLite file's fsyncs cost)")
+    parser.add_argument("--heartbeat", type=float, default=None,
+                        help="heartbeat timeout in s for tier fast (default: the tier's 1 s)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -235,7 +243,8 @@ def main(argv: list[str] | None = None) -> int:
         for tier in (("fast", "default-timeouts") if args.tier == "both" else (args.tier,)):
             assert server.proc is not None
             asyncio.run(_measure(server.address, tier, server.folder, server.worker_marker,
-                                 args.kills, args.workflows, server.proc.pid))
+                                 args.kills, args.workflows, server.proc.pid,
+                                 args.heartbeat if tier == "fast" else None))
     finally:
         server.destroy()
         reaper.close()
