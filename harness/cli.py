@@ -71,7 +71,7 @@ def _common(timeouts: tuple[float, float], recorded: bool = False,
     chaos, heal = (f"{said}{t}" if recorded else "%(default)s" for t in timeouts)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--engine", default="reference",
-                        help="'reference', 'aiida', 'prefect', 'celery', 'dbos' or "
+                        help="'reference', 'aiida', 'prefect', 'celery', 'dbos', 'temporal' or "
                              f"'package.module:Adapter' (default: {said}reference)")
     common.add_argument("--tier", default=None,
                         help=f"engine tier (default: {said}{tier_default})")

@@ -51,6 +51,7 @@ FOREIGN_ENGINES: dict[str, set[str]] = {
     "prefect": {"prefect"},
     "celery": {"celery", "kombu", "billiard"},
     "dbos": {"dbos"},
+    "temporal": {"temporalio"},
 }
 """Each foreign engine's subpackage (`harness/adapters/<engine>/`) and the import roots of
 its optional dependency, which only that subpackage may import."""

@@ -24,9 +24,10 @@ BUILTIN = {
     "prefect": "harness.adapters.prefect:make_adapter",
     "celery": "harness.adapters.celery.adapter:make_adapter",
     "dbos": "harness.adapters.dbos.adapter:make_adapter",
+    "temporal": "harness.adapters.temporal.adapter:make_adapter",
 }
 _FIX = ("use --engine reference, --engine aiida, --engine prefect, --engine celery, "
-        "--engine dbos or --engine package.module:AdapterClass")
+        "--engine dbos, --engine temporal or --engine package.module:AdapterClass")
 
 
 def _import(spec: str, target: str) -> Any:
@@ -35,7 +36,7 @@ def _import(spec: str, target: str) -> Any:
         module = importlib.import_module(module_name)
     except ImportError as error:
         extra = (f" (install with pip install -e '.[{spec}]')"
-                 if spec in ("aiida", "prefect", "celery", "dbos") else "")
+                 if spec in ("aiida", "prefect", "celery", "dbos", "temporal") else "")
         raise AdapterSpecError(spec, f"module {module_name!r} cannot be imported ({error})"
                                f"{extra}", _FIX) from None
     obj = getattr(module, attr, None)
