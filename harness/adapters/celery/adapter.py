@@ -39,6 +39,7 @@ from harness.adapters.celery.interpreter import ids_of_launch
 from harness.adapters.celery.observe import Launched, Row, build_views, workflow_outcome
 from harness.adapters.celery.tasks import ENGINE_CRASHPOINT, WHILE_WAITING, start
 from harness.errors import AdapterSpecError, Unsupported
+from harness.session import BODY_CRASHPOINTS as SESSION_BODY_CRASHPOINTS
 from harness.session import BodyPlan, Session
 from scenarios import ALL_CLAUSES, Capabilities, effect_sites
 
@@ -60,7 +61,7 @@ AT_LEAST_ONCE_NOT_PROMISED = frozenset({"N1"})
 """On ``at-least-once``, a step redelivered after its workflow finished runs again (and
 re-sends the rest): whether that lands before or after the harness first sees the
 workflow finished is timing, so N1 is not promised there rather than declared to fail."""
-BODY_CRASHPOINTS = frozenset({"after_claim", "before_effect", "after_effect_before_checkpoint"})
+BODY_CRASHPOINTS = frozenset(SESSION_BODY_CRASHPOINTS)
 CELERY_CRASHPOINTS = BODY_CRASHPOINTS | {ENGINE_CRASHPOINT, WHILE_WAITING}
 RABBITMQ_ENV = "WFCONFORM_RABBITMQ_URL"
 DEFAULT_BROKER = "amqp://guest:guest@127.0.0.1:5672//"
@@ -110,8 +111,7 @@ class CeleryAdapter:
         self.procs: list[subprocess.Popen[bytes]] = []
         self.launches: dict[str, Launched] = {}
         self.inputs: dict[str, Mapping[str, Any]] = {}
-        self.body_kills: list[tuple[str, str, int]] = []
-        self.engine_kills: list[tuple[str, str, int]] = []
+        self._plan = BodyPlan()
         self._generation = 0
         self._stop = threading.Event()
         self._supervisor: threading.Thread | None = None
@@ -279,19 +279,16 @@ class CeleryAdapter:
 
     # ------------------------------------------------------------ faults
     def arm_crashpoint(self, crashpoint: str, target: str, attempt: int) -> None:
-        if crashpoint in BODY_CRASHPOINTS:
-            self.body_kills.append((crashpoint, target, attempt))
-        elif crashpoint in (ENGINE_CRASHPOINT, WHILE_WAITING):
-            self.engine_kills.append((crashpoint, target, attempt))
-        else:
+        if crashpoint not in CELERY_CRASHPOINTS:
             raise Unsupported(self.name, self.tier, f"arm crashpoint {crashpoint}",
                               "a waiting Celery workflow runs no task that could die")
+        self._plan = self._plan.with_kill((crashpoint, target, attempt))
         self._write_plan(True)
 
     def _write_plan(self, active: bool) -> None:
         assert self.session is not None
-        self.session.write_plan(BodyPlan(tuple(self.body_kills), tuple(self.engine_kills),
-                                         active))
+        self._plan = BodyPlan(self._plan.body_kills, self._plan.engine_kills, active)
+        self.session.write_plan(self._plan)
 
     def disarm_all(self) -> None:
         self._write_plan(False)

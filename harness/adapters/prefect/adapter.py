@@ -39,13 +39,12 @@ from harness.adapter import Handle, Observation
 from harness.adapters.prefect.observe import ObservedRuns, read_runs
 from harness.adapters.prefect.policy import CACHING_FILE, KEY_FN_MODES, OFF_POLICIES
 from harness.errors import AdapterSpecError, Unsupported
-from harness.session import BodyPlan, Session
+from harness.session import BODY_CRASHPOINTS, BodyPlan, Session
 from scenarios.capabilities import ALL_CLAUSES, Capabilities
 from scenarios.values import VALUE_KINDS
 
 __all__ = ["BODY_CRASHPOINTS", "ENGINE_CRASHPOINTS", "PrefectAdapter", "make_adapter"]
 
-BODY_CRASHPOINTS = ("after_claim", "before_effect", "after_effect_before_checkpoint")
 ENGINE_CRASHPOINTS = ("after_checkpoint_before_ack", "while_waiting")
 
 _UNSUPPORTED = {
@@ -270,17 +269,13 @@ class PrefectAdapter:
 
     # ------------------------------------------------------------------ faults
     def arm_crashpoint(self, crashpoint: str, target: str, attempt: int) -> None:
-        kill = (crashpoint, target, attempt)
-        if crashpoint in BODY_CRASHPOINTS:
-            self._plan = BodyPlan((*self._plan.body_kills, kill), self._plan.engine_kills)
-        elif crashpoint == "while_waiting" and target.startswith("calc:"):
+        if crashpoint == "while_waiting" and target.startswith("calc:"):
             raise Unsupported(self.name, self.tier, f"arm {crashpoint} on {target}",
                               "a calculation waits for nothing")
-        elif crashpoint in ENGINE_CRASHPOINTS:
-            self._plan = BodyPlan(self._plan.body_kills, (*self._plan.engine_kills, kill))
-        else:
+        if crashpoint not in BODY_CRASHPOINTS + ENGINE_CRASHPOINTS:
             raise Unsupported(self.name, self.tier, f"arm crashpoint {crashpoint!r}",
                               "not emulated for Prefect")
+        self._plan = self._plan.with_kill((crashpoint, target, attempt))
         assert self.session is not None
         self.session.write_plan(self._plan)
 
