@@ -134,14 +134,20 @@ def options_from_record(recorded: Mapping[str, Any] | None,
     return replace(base, **known)
 
 
+_RULE_DEFAULTS = {"child_failure": "parent_finishes_failed",
+                  "caching_config_applies": "at_lookup", "invalidation_scope": "per_node"}
+"""The declared semantic rules and their defaults (a results file states only others)."""
+
+
 def capabilities_to_dict(caps: Capabilities) -> dict[str, Any]:
     data = {"promised": sorted(caps.promised), "failed_source_policy": caps.failed_source_policy,
             "hash_normalisations": sorted(caps.hash_normalisations),
             "crashpoints": sorted(caps.crashpoints), "tiers": sorted(caps.tiers),
             "expected_failures": sorted(caps.expected_failures),
             "isolated_kills": caps.isolated_kills, "value_kinds": sorted(caps.value_kinds)}
-    if caps.child_failure != "parent_finishes_failed":  # the default is left out: old files
-        data["child_failure"] = caps.child_failure
+    for name, default in _RULE_DEFAULTS.items():  # defaults are left out: old files
+        if getattr(caps, name) != default:
+            data[name] = getattr(caps, name)
     return data
 
 
@@ -152,7 +158,7 @@ def capabilities_from_dict(data: Mapping[str, Any]) -> Capabilities:
         frozenset(data["tiers"]), frozenset(data.get("expected_failures", ())),
         isolated_kills=bool(data.get("isolated_kills", False)),
         value_kinds=frozenset(data.get("value_kinds", JSON_KINDS)),
-        child_failure=data.get("child_failure", "parent_finishes_failed"))
+        **{name: data.get(name, default) for name, default in _RULE_DEFAULTS.items()})
 
 
 @dataclass(frozen=True)

@@ -29,13 +29,17 @@ from typing import Any
 from harness.journal import AppendLog, read_records
 from scenarios.scenario import Scenario
 
-__all__ = ["ENV_VAR", "GATE_OPEN", "BodyPlan", "Session"]
+__all__ = ["BODY_CRASHPOINTS", "ENV_VAR", "GATE_OPEN", "BodyPlan", "Session"]
 
 ENV_VAR = "WFCONFORM_SESSION"
 GATE_OPEN = 1 << 62
 """Written to the gate when the nemesis stops, so no body ever waits again."""
 
 Kill = tuple[str, str, int]  # (crashpoint, target, attempt)
+BODY_CRASHPOINTS: tuple[str, ...] = ("after_claim", "before_effect",
+                                     "after_effect_before_checkpoint")
+"""The crashpoints a body lands itself (``BodyRuntime`` SIGKILLs its own worker there);
+every other kill is the adapter's to land (``BodyPlan.engine_kills``)."""
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -60,6 +64,16 @@ class BodyPlan:
     body_kills: tuple[Kill, ...] = ()
     engine_kills: tuple[Kill, ...] = ()
     active: bool = True
+
+    def with_kill(self, kill: Kill) -> BodyPlan:
+        """This plan with ``kill`` placed by its crashpoint: a body crashpoint
+        (``BODY_CRASHPOINTS``) among ``body_kills``, which the body lands, anything else
+        (an engine crashpoint, a refused commit) among ``engine_kills``, which the
+        adapter's worker-side hook lands. Which kills an engine can land at all stays the
+        adapter's to decide (``Unsupported``) before it calls this."""
+        if kill[0] in BODY_CRASHPOINTS:
+            return BodyPlan((*self.body_kills, kill), self.engine_kills, self.active)
+        return BodyPlan(self.body_kills, (*self.engine_kills, kill), self.active)
 
     def to_json(self) -> str:
         return json.dumps({"body_kills": [list(k) for k in self.body_kills],

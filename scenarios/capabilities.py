@@ -16,8 +16,8 @@ from scenarios.faults import CRASHPOINTS
 from scenarios.language import CHILD_FAILED_EXIT_STATUS
 from scenarios.values import HASH_NORMALISATIONS, JSON_KINDS, VALUE_KINDS, kinds_of
 
-__all__ = ["ALL_CLAUSES", "CHILD_FAILURE_RULES", "CLAUSES", "FAILED_SOURCE_POLICIES",
-           "Capabilities"]
+__all__ = ["ALL_CLAUSES", "CACHING_CONFIG_RULES", "CHILD_FAILURE_RULES", "CLAUSES",
+           "FAILED_SOURCE_POLICIES", "INVALIDATION_RULES", "Capabilities"]
 
 CLAUSES: Mapping[str, str] = {
     "C1": "a continued process keeps its id and reaches a terminal state once workers run again",
@@ -60,6 +60,29 @@ CHILD_FAILURE_RULES: Mapping[str, str] = {
 rule's name and what the oracle then predicts (`Capabilities.child_failure`)."""
 
 ChildFailure = Literal["parent_finishes_failed", "parent_excepted"]
+
+CACHING_CONFIG_RULES: Mapping[str, str] = {
+    "at_lookup": "the configuration decides only whether a node looks for a source; a node "
+                 "that ran while caching was off for its type is a source all the same",
+    "at_launch": "the configuration when a calculation is launched also decides whether its "
+                 "result is kept: a node launched while caching was off for its type is "
+                 "never a source",
+}
+"""When the caching configuration (on or off per type) applies: the rule's name and what
+the oracle then predicts (`Capabilities.caching_config_applies`)."""
+
+CachingConfigRule = Literal["at_lookup", "at_launch"]
+
+INVALIDATION_RULES: Mapping[str, str] = {
+    "per_node": "invalidating a node stops that node alone from being a source; other "
+                "nodes with equal inputs (its cache hits included) still are",
+    "per_stored_result": "invalidating a node drops the result stored under its key: no "
+                         "node that shares the key is a source until one executes again",
+}
+"""What an invalidation reaches: the rule's name and what the oracle then predicts
+(`Capabilities.invalidation_scope`)."""
+
+InvalidationRule = Literal["per_node", "per_stored_result"]
 
 
 def _frozen_subset(field: str, value: Any, allowed: tuple[str, ...] | None) -> frozenset[str]:
@@ -119,8 +142,18 @@ class Capabilities:
     isolated_kills: bool = False
     value_kinds: frozenset[str] = JSON_KINDS
     child_failure: ChildFailure = "parent_finishes_failed"
+    caching_config_applies: CachingConfigRule = "at_lookup"
+    invalidation_scope: InvalidationRule = "per_node"
 
     def __post_init__(self) -> None:
+        for name, rules, fix in (
+                ("caching_config_applies", CACHING_CONFIG_RULES,
+                 "declare when the caching configuration applies"),
+                ("invalidation_scope", INVALIDATION_RULES,
+                 "declare what an invalidation reaches")):
+            if getattr(self, name) not in rules:
+                raise InvalidScenarioError(f"Capabilities.{name}", getattr(self, name),
+                                           f"one of {tuple(rules)}", fix)
         if self.child_failure not in CHILD_FAILURE_RULES:
             raise InvalidScenarioError(
                 "Capabilities.child_failure", self.child_failure,

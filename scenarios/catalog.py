@@ -282,6 +282,19 @@ CATALOG: tuple[Scenario, ...] = (
        "a kill request lands while s2 runs: A stays killed, its worker's commit must not "
        "revive it; B runs after", (STEPS,), (),
        (KillProcess("A", 2), Launch("A", "Steps", {"x": 1}), Launch("B", "Steps", {"x": 2}))),
+    # Issue 18, point 7: the rules an engine declares (Capabilities), judged as declared.
+    _s("k7_configuration_applies_as_declared", "K7",
+       "A runs with caching off, then B with caching on: B's calculations hit A's nodes if "
+       "the configuration applies at lookup (the default), and execute if it applies at "
+       "launch (a node launched with caching off kept no result)", (ADD_THREE,), (ADD,),
+       (SetCaching(False), Launch("A", "AddThreeNumbers", ABC), ON,
+        Launch("B", "AddThreeNumbers", ABC))),
+    _s("k3_invalidation_reaches_as_declared", "K3",
+       "B hits A's nodes; after A's add_xy is invalidated, C's add_xy hits B's node if "
+       "invalidation is per node (the default), and executes if it drops the stored result "
+       "A and B share", (ADD_THREE,), (ADD,),
+       (ON, Launch("A", "AddThreeNumbers", ABC), Launch("B", "AddThreeNumbers", ABC),
+        Invalidate("A", "add_xy/0:add"), Launch("C", "AddThreeNumbers", ABC))),
 )
 
 

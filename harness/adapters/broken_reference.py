@@ -158,6 +158,14 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
     Variant("commit_failure_swallowed", "a refused checkpoint commit is logged and its task "
             "acknowledged as if committed, so the step's progress is lost", "engine",
             "c4_failed_commit_is_a_failed_attempt", frozenset({"C1", "C4", "L1"})),
+    # Issue 18, point 7: an engine that breaks the rule it declares (the defaults here).
+    Variant("hash_kept_only_when_caching_on", "a calculation run while caching is off for "
+            "its type keeps no hash, so it is never a source (the configuration applies at "
+            "launch; the engine declares at lookup)", "engine",
+            "k7_configuration_applies_as_declared", frozenset({"K7"})),
+    Variant("invalidation_drops_equal_nodes", "invalidating a node stops every node of its "
+            "hash from being a source (per stored result; the engine declares per node)",
+            "engine", "k3_invalidation_reaches_as_declared", frozenset({"K3"})),
     # Blind spots of issue 11: order, terminal states seen late, invisible executions.
     Variant("kill_spares_running_children", "a kill request kills the process and its idle "
             "descendants but spares one a worker is running, which runs on and finishes",
@@ -379,6 +387,8 @@ kill_keeps_running_claim = _factory("kill_keeps_running_claim")
 resume_from_previous_checkpoint = _factory("resume_from_previous_checkpoint")
 forgets_killed_calculation = _factory("forgets_killed_calculation")
 stale_commit_after_takeover = _factory("stale_commit_after_takeover")
+hash_kept_only_when_caching_on = _factory("hash_kept_only_when_caching_on")
+invalidation_drops_equal_nodes = _factory("invalidation_drops_equal_nodes")
 hash_tuple_as_list = _factory("hash_tuple_as_list")
 hash_bytes_as_text = _factory("hash_bytes_as_text")
 hash_set_as_frozenset = _factory("hash_set_as_frozenset")

@@ -352,6 +352,42 @@ def skip_sources_of_failed_workflows(original: Any) -> Any:
     return run_calculation
 
 
+def hash_kept_only_when_caching_on(original: Any) -> Any:
+    """K7: a calculation run while caching is off for its type keeps no hash, so it is
+    never a source: the configuration applies at launch, though the engine declares
+    ``caching_config_applies="at_lookup"``."""
+
+    def run_calculation(store: Any, claimed: ClaimedTask, plan: Any, calc: Any) -> None:
+        process = claimed.process
+        if calc.cacheable and store.caching_config().is_enabled(process.type, process.label):
+            original(store, claimed, plan, calc)
+            return
+
+        def finish_calculation(claimed: ClaimedTask, outputs: Any, exit_status: int,
+                               calc_hash: str | None, *args: Any, **kwargs: Any) -> bool:
+            return bool(store.finish_calculation(claimed, outputs, exit_status, None, *args,
+                                                 **kwargs))
+
+        original(_StoreWith(store, finish_calculation=finish_calculation), claimed, plan, calc)
+
+    return run_calculation
+
+
+def invalidation_drops_equal_nodes(original: Any) -> Any:
+    """K3: once one node of a hash is invalidated, no node of that hash is a source (the
+    invalidation drops the stored result), though the engine declares
+    ``invalidation_scope="per_node"``."""
+
+    def run_calculation(store: Any, claimed: ClaimedTask, plan: Any, calc: Any) -> None:
+        def cache_candidates(calc_hash: str, exclude: int) -> list[Any]:
+            found = store.cache_candidates(calc_hash, exclude)
+            return [] if any(not c.cache_valid for c in found) else found
+
+        original(_StoreWith(store, cache_candidates=cache_candidates), claimed, plan, calc)
+
+    return run_calculation
+
+
 def _parent_finished(source: Any, pid: int) -> bool:
     parent = source.get(pid).parent_id
     return parent is None or source.get(parent).state == "finished"
@@ -376,5 +412,7 @@ CLAUSE_EXECUTOR_BUGS: dict[str, dict[str, Factory]] = {
     "per_type_config_ignored": {"_run_calculation": per_type_config_ignored},
     "hash_omits_type": {"calculation_hash": hash_without_type},
     "failed_parent_sources_skipped": {"_run_calculation": skip_sources_of_failed_workflows},
+    "hash_kept_only_when_caching_on": {"_run_calculation": hash_kept_only_when_caching_on},
+    "invalidation_drops_equal_nodes": {"_run_calculation": invalidation_drops_equal_nodes},
 }
 """Per variant: executor global -> factory of its broken replacement."""

@@ -35,7 +35,7 @@ from harness.adapters.reference_workflows import (
 )
 from harness.errors import AdapterSpecError, Unsupported
 from harness.journal import AppendLog
-from harness.session import BodyPlan, Session
+from harness.session import BODY_CRASHPOINTS, BodyPlan, Session
 from reference_engine import Daemon, Engine, NoSuchProcessError, WaitTimeoutError
 from reference_engine.crashpoints import FAIL_COMMIT
 from reference_engine.loader import check_inputs, kind_of
@@ -49,7 +49,6 @@ from scenarios.values import VALUE_KINDS
 
 __all__ = ["TIERS", "ReferenceAdapter", "make_adapter"]
 
-BODY_CRASHPOINTS = ("after_claim", "before_effect", "after_effect_before_checkpoint")
 TAKEOVER_SECONDS = 5.0
 """How long a redelivery fault waits for another worker to claim the task it freed."""
 COMMIT_STATES = frozenset({"running", "waiting", "finished", "excepted"})
@@ -264,8 +263,7 @@ class ReferenceAdapter:
         if crashpoint not in BODY_CRASHPOINTS:
             self._arm_engine(crashpoint, target, attempt)
             return
-        kill = (crashpoint, target, attempt)
-        self._plan = BodyPlan((*self._plan.body_kills, kill), self._plan.engine_kills)
+        self._plan = self._plan.with_kill((crashpoint, target, attempt))
         assert self.session is not None
         self.session.write_plan(self._plan)
 
@@ -276,16 +274,14 @@ class ReferenceAdapter:
         sibling call of the same type claimed meanwhile would be refused too): the body
         hook asks the engine to refuse exactly the execution that is that attempt
         (``reference_workflows.arm_for_attempt``)."""
-        fault = (FAIL_COMMIT, target, attempt)
-        self._plan = BodyPlan(self._plan.body_kills, (*self._plan.engine_kills, fault))
+        self._plan = self._plan.with_kill((FAIL_COMMIT, target, attempt))
         assert self.session is not None
         self.session.write_plan(self._plan)
 
     def _arm_engine(self, point: str, target: str, attempt: int) -> None:
         """An engine crashpoint or fault point, armed one attempt ahead by the body hook
         (``reference_workflows.arm_for_attempt``); attempt 1 is armed here and now."""
-        fault = (point, target, attempt)
-        self._plan = BodyPlan(self._plan.body_kills, (*self._plan.engine_kills, fault))
+        self._plan = self._plan.with_kill((point, target, attempt))
         if attempt == 1:
             self._engine().arm(point, engine_target(target), None)
         assert self.session is not None

@@ -57,6 +57,41 @@ def _invalidated_before(f: Facts, source: ProcessView, hit: ProcessView) -> Line
     return None
 
 
+def _judge_rule(v: Verdict, f: Facts, expectation: Expectation, rule: str) -> None:
+    """Judge every lookup whose decision the declared `rule` (`CacheExpectation.rules`)
+    decides, both ways, naming the rule through the model's reason: a hit the rule
+    forbids, and an execution where the rule keeps an equal source."""
+    for path, cache in sorted(expectation.cache.items()):
+        views = f.views_at(path)
+        if not cache.decided_by(rule) or not views:
+            continue
+        v.saw()
+        hits = [view for view in views if view.is_hit]
+        if cache.hit is False and hits:
+            source = f.observation.source_of(hits[0])
+            named = _source_name(hits[0]) if source is None else \
+                _source_phrase(hits[0], source)
+            v.fail(f"{path} (process {hits[0].id}) hit {named} although the model wants a "
+                   f"miss: the inputs are equal, but {cache.reason}",
+                   f.process_line(hits[0].id),
+                   *([f.process_line(source.id)] if source is not None else []))
+        elif cache.hit is True and not hits and any(map(f.executed, views)):
+            v.fail(f"{path} (process {views[0].id}) executed although the model wants a hit "
+                   f"from {', '.join(cache.sources)}: {cache.reason}",
+                   f.process_line(views[0].id), *f.executed(views[0])[:1])
+
+
+def _left_to_a_rule(expectation: Expectation, source: ProcessView,
+                    cache: CacheExpectation) -> bool:
+    """Whether a declared rule decides this lookup and the hit's inputs equal its
+    source's: K3 or K7 judges it then, not the hash clauses."""
+    if not cache.rules:
+        return False
+    known = expectation.cache.get(source.path or "")
+    return known is not None and known.inputs is not None and cache.inputs is not None \
+        and first_difference(dict(known.inputs), dict(cache.inputs), "inputs") is None
+
+
 def check_k1(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:
     """K1: a cache hit executes no effect."""
     f = Facts.of(scenario, expectation, history)
@@ -70,7 +105,8 @@ def check_k1(scenario: Scenario, expectation: Expectation, history: History) -> 
                    f.process_line(view.id), ran[0])
     for issue in f.count_issues():
         cache = expectation.cache.get(issue.key)
-        if issue.over and cache is not None and cache.hit is True:
+        if issue.over and cache is not None and cache.hit is True and not cache.rules:
+            # (a lookup a declared rule decides is K3's or K7's: its node is no hit)
             v.fail(f"{issue.describe()}: it must be a cache hit, which executes nothing",
                    *issue.lines[:3])
     return v.result(f"{v.checked} cache hit(s) executed no effect", "no cache hit happened")
@@ -144,7 +180,9 @@ def check_k3(scenario: Scenario, expectation: Expectation, history: History) -> 
         if cache.caching_enabled and cache.hit is False and views \
                 and not any(view.is_hit for view in views):
             v.saw()  # a miss where the model rejects or lacks a source is K3 evidence too
-    return v.result(f"{v.checked} lookup(s) hit only finished, valid sources",
+    _judge_rule(v, f, expectation, "invalidation_scope")
+    return v.result(f"{v.checked} lookup(s) hit only finished, valid sources"
+                    f"{_ruled(expectation, 'invalidation_scope')}",
                     "no lookup with caching on happened")
 
 
@@ -165,7 +203,11 @@ def check_k4(scenario: Scenario, expectation: Expectation, history: History) -> 
         for view in views:
             source = f.observation.source_of(view)
             if source is not None and source.name == view.name and source.state == "finished" \
-                    and not source.exit_status and _invalidated_before(f, source, view) is None:
+                    and not source.exit_status and _invalidated_before(f, source, view) is None \
+                    and not _left_to_a_rule(expectation, source, cache) \
+                    and f.observation.identity(source) != f.observation.identity(view):
+                # (a hit on an earlier attempt of the same node (``attempt_of``) is a
+                # resumption, not hash sensitivity: C2/N1 judge it, K6 when caching is off)
                 v.fail(f"{path} (process {view.id}) hit {source.path} (process {source.id}) "
                        f"{_why_miss(expectation, source, cache)}", f.process_line(view.id),
                        f.process_line(source.id))
@@ -205,15 +247,18 @@ def check_k5(scenario: Scenario, expectation: Expectation, history: History) -> 
     v = Verdict("K5", f)
     for path, cache in sorted(expectation.cache.items()):
         views = f.views_at(path)
-        if cache.hit is not True or not views:
-            continue
+        if cache.hit is not True or not views or cache.rules:
+            continue  # a declared rule's lookups: K3 and K7 judge them, naming the rule
         v.saw()
         if not any(view.is_hit for view in views) and any(map(f.executed, views)):
             v.fail(f"{path} (process {views[0].id}) executed although an equal, valid source "
                    f"exists ({', '.join(cache.sources)}): the hash is not stable",
                    f.process_line(views[0].id), *f.executed(views[0])[:1])
+    ruled = sum(1 for cache in expectation.cache.values() if cache.rules)
     return v.result(f"{v.checked} lookup(s) with an equal valid source hit",
-                    "no lookup had an equal valid source")
+                    "no lookup had an equal valid source" + (
+                        f" but for {ruled} a declared rule decides (K3 and K7 judge those)"
+                        if ruled else ""))
 
 
 def check_k6(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:
@@ -250,7 +295,8 @@ def check_k7(scenario: Scenario, expectation: Expectation, history: History) -> 
     for path, cache in sorted(expectation.cache.items()):
         config = f.config.get(f.launch_of(path))
         views = f.views_at(path)
-        if config is None or not (config.enabled or config.disabled) or not views:
+        if config is None or not (config.enabled or config.disabled) or not views \
+                or cache.decided_by("caching_config_applies"):
             continue
         v.saw()
         hit = any(view.is_hit for view in views)
@@ -263,8 +309,17 @@ def check_k7(scenario: Scenario, expectation: Expectation, history: History) -> 
             v.fail(f"{path} of type {cache.calc} executed although caching is on for it "
                    f"({rule}) and {', '.join(cache.sources)} is an equal source",
                    f.process_line(views[0].id))
-    return v.result(f"{v.checked} lookup(s) followed the per-type configuration",
-                    "no lookup ran under a per-type configuration")
+    _judge_rule(v, f, expectation, "caching_config_applies")
+    return v.result(f"{v.checked} lookup(s) followed the caching configuration"
+                    f"{_ruled(expectation, 'caching_config_applies')}",
+                    "no lookup ran under a per-type configuration or after a change of it")
+
+
+def _ruled(expectation: Expectation, rule: str) -> str:
+    """How many lookups the declared `rule` decided, naming its value, for a pass."""
+    ruled = [r for cache in expectation.cache.values() for r in cache.rules
+             if r.partition("=")[0] == rule]
+    return f" ({len(ruled)} decided by the declared rule {ruled[0]})" if ruled else ""
 
 
 def check_k8(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:

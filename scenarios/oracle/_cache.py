@@ -7,6 +7,12 @@ when the node is created (all children of a step are created before any of them 
 against the nodes that exist at that moment. Nodes whose existence or final state the
 model cannot be sure of (orphans, nodes of a launch that may have been killed) are
 *possible* sources: they can make a hit possible, never certain.
+
+Two validity rules are the engine's declared choice (`Capabilities`): whether a node
+launched while caching was off for its type is a source (`caching_config_applies`), and
+whether invalidating a node also drops the nodes that share its stored result
+(`invalidation_scope`). A lookup whose decision would differ under the other choice
+records the rule (`CacheExpectation.rules`) and its reason names it.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from scenarios.capabilities import Capabilities
+from scenarios.capabilities import CACHING_CONFIG_RULES, INVALIDATION_RULES, Capabilities
 from scenarios.language import Calculation
 from scenarios.oracle.expectation import CacheExpectation
 from scenarios.plan import SetCaching, caching_enabled
@@ -54,6 +60,12 @@ class Node:
     state: str
     certain: bool
     invalidated: bool = False
+    caching_enabled: bool = True
+    """Caching was on for its type when it was launched (else, by the declared rule
+    `at_launch`, it kept no result and is never a source)."""
+    dropped_with: str | None = None
+    """The invalidated node whose stored result (equal type and key) it shares: by the
+    declared rule `per_stored_result` it is no source either."""
 
 
 @dataclass
@@ -95,18 +107,69 @@ class SourceStore:
         norm = normalise(inputs, self.capabilities.hash_normalisations)
         return (exact if norm is inputs else canonical(norm)), exact
 
-    def _valid(self, node: Node) -> bool:
+    def _valid(self, node: Node, config_rule: str | None = None,
+               scope: str | None = None) -> bool:
+        """Whether `node` is a source under the declared rules (or the ones given)."""
+        caps = self.capabilities
         return (node.state == "finished" and not node.invalidated
-                and self.capabilities.source_allowed(node.calc.exit_status,
-                                                     node.calc.invalidates_cache))
+                and (node.caching_enabled
+                     or (config_rule or caps.caching_config_applies) == "at_lookup")
+                and (node.dropped_with is None
+                     or (scope or caps.invalidation_scope) == "per_node")
+                and caps.source_allowed(node.calc.exit_status, node.calc.invalidates_cache))
 
     def _rejection(self, node: Node) -> str:
         if node.state != "finished":
             return f"{node.path} is {node.state}"
         if node.invalidated:
             return f"{node.path} was invalidated"
+        if node.dropped_with is not None and \
+                self.capabilities.invalidation_scope == "per_stored_result":
+            return (f"{node.path} shares its stored result with {node.dropped_with}, which "
+                    "was invalidated (by the declared rule invalidation_scope="
+                    "per_stored_result, no node that shares the key is a source)")
+        if not node.caching_enabled and self.capabilities.caching_config_applies == "at_launch":
+            return (f"{node.path} ran while caching was off for {node.calc.name} (by the "
+                    "declared rule caching_config_applies=at_launch, it kept no result)")
         return (f"{node.path} failed with exit status {node.calc.exit_status} "
                 f"(policy {self.capabilities.failed_source_policy})")
+
+    def _decision(self, equal: list[Node], orphans_possible: bool,
+                  config_rule: str | None = None, scope: str | None = None) -> bool | None:
+        valid = [n for n in equal if self._valid(n, config_rule, scope)]
+        if any(n.certain for n in valid):
+            return True
+        return None if valid or orphans_possible else False
+
+    def _rules(self, equal: list[Node], orphans_possible: bool) -> tuple[str, ...]:
+        """The declared rules this lookup's decision depends on (see the module doc)."""
+        caps = self.capabilities
+        declared = self._decision(equal, orphans_possible)
+        rules = []
+        if any(not n.caching_enabled for n in equal):
+            other = next(r for r in CACHING_CONFIG_RULES if r != caps.caching_config_applies)
+            if self._decision(equal, orphans_possible, config_rule=other) != declared:
+                rules.append(f"caching_config_applies={caps.caching_config_applies}")
+        if any(n.dropped_with is not None for n in equal):
+            other = next(r for r in INVALIDATION_RULES if r != caps.invalidation_scope)
+            if self._decision(equal, orphans_possible, scope=other) != declared:
+                rules.append(f"invalidation_scope={caps.invalidation_scope}")
+        return tuple(rules)
+
+    def _kept_by_rule(self, valid: list[Node], rules: tuple[str, ...]) -> str:
+        """Why sources the other choice of a declared rule would reject are valid here."""
+        notes = []
+        off = [n.path for n in valid if not n.caching_enabled]
+        if off and any(r.startswith("caching_config_applies=") for r in rules):
+            notes.append(f"by the declared rule caching_config_applies=at_lookup, "
+                         f"{', '.join(dict.fromkeys(off))} ran while caching was off for its "
+                         "type and is a source all the same")
+        kept = [n for n in valid if n.dropped_with is not None]
+        if kept and any(r.startswith("invalidation_scope=") for r in rules):
+            notes.append(f"by the declared rule invalidation_scope=per_node, invalidating "
+                         f"{kept[0].dropped_with} left "
+                         f"{', '.join(dict.fromkeys(n.path for n in kept))} a source")
+        return f" ({'; '.join(notes)})" if notes else ""
 
     def lookup(self, calc: Calculation, inputs: dict[str, Any], path: str,
                orphans_possible: bool) -> Lookup:
@@ -137,6 +200,9 @@ class SourceStore:
         rejected = [n for n in equal if not self._valid(n)]
         if enabled and (rejected or any(n.calc.exit_status for n in valid)):
             exercised.add("K3")
+        rules = self._rules(equal, orphans_possible) if enabled else ()
+        exercised.update({"caching_config_applies": "K7", "invalidation_scope": "K3"}[
+            rule.partition("=")[0]] for rule in rules)
         if enabled and any(n.exact != exact for n in same_type):
             exercised.add("K4")
         if enabled and any(n.calc.name != calc.name and n.exact == exact and self._valid(n)
@@ -155,19 +221,29 @@ class SourceStore:
             reason = "an equal, valid source exists"
             if via:
                 reason += " only through a declared hash normalisation"
-            return Lookup(CacheExpectation(path, calc.name, True, sources, True, via, reason),
-                          valid, exercised)
+            reason += self._kept_by_rule(valid, rules)
+            return Lookup(CacheExpectation(path, calc.name, True, sources, True, via, reason,
+                                           rules=rules), valid, exercised)
         if valid or orphans_possible:
             return Lookup(CacheExpectation(
                 path, calc.name, None, sources, True,
-                reason="the only sources are nodes whose state the model cannot know"),
+                reason="the only sources are nodes whose state the model cannot know"
+                + self._kept_by_rule(valid, rules), rules=rules),
                 valid, exercised)
         reason = "no earlier equal node" if not rejected else "no valid source: " + "; ".join(
             self._rejection(n) for n in rejected)
-        return Lookup(CacheExpectation(path, calc.name, False, (), True, reason=reason),
-                      [], exercised)
+        return Lookup(CacheExpectation(path, calc.name, False, (), True, reason=reason,
+                                       rules=rules), [], exercised)
 
     def invalidate(self, path: str) -> None:
-        for node in self.nodes:
-            if node.path == path:
-                node.invalidated = True
+        """Invalidate the node at `path`; mark the nodes that share its stored result
+        (equal type, version and key), which `per_stored_result` also drops."""
+        targets = [node for node in self.nodes if node.path == path]
+        for node in targets:
+            node.invalidated = True
+        for node in targets:
+            for other in self.nodes:
+                if node.key is not None and other.key == node.key and not other.invalidated \
+                        and other.dropped_with is None and other.calc.name == node.calc.name \
+                        and other.calc.version == node.calc.version:
+                    other.dropped_with = path

@@ -432,7 +432,8 @@ class Interpreter:
             self.store.nodes.append(Node(path, self.launch.label, calc, look.key, look.exact,
                                          outs, state,
                                          certain=not self.launch.kill_floating
-                                         and path not in unsure))
+                                         and path not in unsure,
+                                         caching_enabled=look.expectation.caching_enabled))
         crashes = {path: own for (*_, path, _), (_, _, own) in zip(calls, results, strict=True)}
         for group in groups:
             spread(group, self.ledger, crashes, widened=not self.isolated)

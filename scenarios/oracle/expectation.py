@@ -50,7 +50,11 @@ class CacheExpectation:
     `hit` is True (must be a hit, from one of `sources`), False (must execute), or None
     (either is correct). `via_normalisation` marks a hit that exists only because of a
     declared hash normalisation (K4 reports it). `caching_enabled` is the configuration
-    in force for this calculation type when the node was created.
+    in force for this calculation type when the node was created. `rules` names the
+    declared rules the decision depends on, as `name=value` (`invalidation_scope=
+    per_node`, ...): under the other value it would differ. K7 judges a lookup its
+    configuration rule decides, K3 one its invalidation rule decides; K1, K4 and K5 leave
+    those to them, so a declared rule never reads as a hash fault.
     """
 
     path: str
@@ -62,6 +66,11 @@ class CacheExpectation:
     reason: str = ""
     inputs: Any = field(default=None, compare=False, repr=False)
     """The node's inputs as the model knows them (K4 and K8 name the exact pair)."""
+    rules: tuple[str, ...] = ()
+
+    def decided_by(self, rule: str) -> bool:
+        """Whether the declared rule called `rule` (a `Capabilities` field) decides it."""
+        return any(r.partition("=")[0] == rule for r in self.rules)
 
 
 @dataclass(frozen=True)

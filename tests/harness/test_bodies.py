@@ -82,6 +82,19 @@ def test_a_kill_after_the_effect_keeps_the_entry(tmp_path: Path) -> None:
     assert len(read_records(runtime.session.journal_path)) == 1
 
 
+def test_with_kill_places_body_crashpoints_in_the_body_and_the_rest_with_the_adapter(
+        ) -> None:
+    plan = BodyPlan().with_kill(("before_effect", "Steps.s2", 1)) \
+        .with_kill(("while_waiting", "Steps.s1", 2)) \
+        .with_kill(("after_effect_before_checkpoint", "calc:add", 1)) \
+        .with_kill(("refuse_commit", "Steps.s3", 1))
+    assert plan.body_kills == (("before_effect", "Steps.s2", 1),
+                               ("after_effect_before_checkpoint", "calc:add", 1))
+    assert plan.engine_kills == (("while_waiting", "Steps.s1", 2), ("refuse_commit", "Steps.s3", 1))
+    assert plan.active and not BodyPlan(active=False).with_kill(plan.body_kills[0]).active
+    assert BodyPlan.from_json(plan.to_json()) == plan
+
+
 def test_a_healed_plan_injects_no_kills(tmp_path: Path) -> None:
     plan = BodyPlan(body_kills=(("before_effect", "Steps.s2", 1),), active=False)
     runtime = _runtime(tmp_path, plan=plan)

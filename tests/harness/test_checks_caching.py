@@ -202,3 +202,18 @@ def test_a_hit_from_a_later_equal_node_fails_k4_without_claiming_the_inputs_diff
     assert result.verdict == FAIL
     assert "inputs differ" not in result.sentence
     assert "the inputs are equal, but no earlier equal node" in result.sentence
+
+
+def test_a_hit_on_an_earlier_attempt_of_the_same_node_is_no_k4_failure_but_k6_still_judges(
+        ) -> None:
+    """An engine with a new id per attempt (Prefect) resumes by a cache hit on the node's
+    own earlier attempt: not hash sensitivity (K4); with caching off it is K6's."""
+    h = mixed_run()  # caching on for add only: A's add is process 2, A's digest 3
+    h.calc("8", "A/both/0:add", "1", {"sum": 1}, cached_from="2").set("8", attempt_of="2")
+    assert h.check("K4").verdict != FAIL, h.check("K4").sentence
+    h.set("8", attempt_of=None)  # without the attempt link: a hit the model forbids
+    assert h.check("K4").verdict == FAIL
+    h.calc("9", "A/both/1:digest", "1", {"digest": "d1"}, cached_from="3")
+    h.set("9", attempt_of="3").set("8", attempt_of="2")
+    result = h.check("K6")
+    assert result.verdict == FAIL and "A/both/1:digest (process 9) hit 3" in result.sentence

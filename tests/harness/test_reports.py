@@ -162,14 +162,18 @@ def test_capabilities_survive_the_results_round_trip_with_every_declaration() ->
         assert capabilities_from_dict(capabilities_to_dict(caps)) == caps
 
 
-def test_a_declared_child_failure_rule_survives_the_results_file_and_the_default_is_omitted(
-        ) -> None:
+@pytest.mark.parametrize(("field", "value"), [
+    ("child_failure", "parent_excepted"), ("caching_config_applies", "at_launch"),
+    ("invalidation_scope", "per_stored_result")])
+def test_a_declared_rule_survives_the_results_file_and_the_default_is_omitted(
+        field: str, value: str) -> None:
     from dataclasses import replace
 
     from harness.results import capabilities_from_dict
     from scenarios import Capabilities
 
     default = Capabilities.everything()
-    assert "child_failure" not in capabilities_to_dict(default)
-    declared = replace(default, child_failure="parent_excepted")
+    assert field not in capabilities_to_dict(default)
+    declared = replace(default, **{field: value})
+    assert capabilities_to_dict(declared)[field] == value
     assert capabilities_from_dict(capabilities_to_dict(declared)) == declared

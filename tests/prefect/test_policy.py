@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from harness.adapter import Observation
 from harness.adapters.prefect.observe import FlowRunRow, ObservedRuns, TaskRunRow, to_views
 from harness.adapters.prefect.policy import (
     caching_config,
@@ -10,6 +13,7 @@ from harness.adapters.prefect.policy import (
     inputs_key,
     view_state,
 )
+from harness.errors import AdapterSpecError
 from scenarios.language import Calculation
 from scenarios.plan import SetCaching
 
@@ -76,16 +80,65 @@ def _task(id_: str, name: str, state: str, key: str | None, start: float) -> Tas
                       key, {"sum": 3} if state in ("Completed", "Cached") else None, start)
 
 
-def test_a_cached_task_run_names_the_earliest_completed_run_of_its_key() -> None:
+def _flow(id_: str, name: str, parent_task: str | None = None,
+          start: float = 0.0) -> FlowRunRow:
+    return FlowRunRow(id_, name, "W", "COMPLETED", "Completed", None, parent_task, {"s": 1},
+                      start=start)
+
+
+def test_a_cached_task_run_reads_a_key_and_every_stored_run_reports_its_key() -> None:
+    """Prefect names no source task run, only the stored result's file: the views carry
+    the keys, and the harness finds the source (``Observation.source_of``)."""
     runs = ObservedRuns(
-        (FlowRunRow("f1", "A", "W", "COMPLETED", "Completed", None, None, {"s": 1}),),
+        (_flow("f1", "A"),),
         (_task("t1", "A/s/0:add", "Completed", "/st/k1", 1.0),
          _task("t2", "A/s/1:add", "Completed", "/st/k1", 2.0),
          _task("t3", "B/s/0:add", "Cached", "/st/k1", 3.0),
-         _task("t4", "B/s/1:add", "Cached", "/st/k9", 4.0)))
-    views = {v.id: v for v in to_views(runs, {}, {}, [], ())}
-    assert views["t3"].cached_from == "t1"
-    assert views["t4"].cached_from == "key:k9"  # no run the server knows made it
-    assert views["f1"].children == ("t1", "t2", "t3", "t4")
-    notes = [{"executed": "t0", "cache_key": "k9"}]
-    assert {v.id: v for v in to_views(runs, {}, {}, notes, ())}["t4"].cached_from == "t0"
+         _task("t4", "B/s/1:add", "Cached", "/st/k9", 4.0),
+         _task("t5", "B/s/2:add", "Failed", "/st/k7", 5.0)))
+    views = to_views(runs, {}, {}, {}, ())
+    by_id = {v.id: v for v in views}
+    assert [by_id[t].cache_key for t in ("t1", "t2", "t3", "t4", "t5")] == \
+        ["k1", "k1", "k1", "k9", None]
+    assert (by_id["t3"].cached_from_key, by_id["t1"].cached_from_key) == ("k1", None)
+    assert all(v.cached_from is None for v in views)  # no invented source ids any more
+    observation = Observation(views)
+    assert observation.source_of(by_id["t3"]).id == "t2"  # the latest finished writer
+    assert observation.source_of(by_id["t4"]) is None  # K2 says no process stored k9
+    assert by_id["f1"].children == ("t1", "t2", "t3", "t4", "t5")
+
+
+def test_each_attempt_of_a_flow_run_reports_the_task_run_it_continues() -> None:
+    """A retried flow run re-submits every task: same place, new task run id."""
+    runs = ObservedRuns(
+        (_flow("f1", "A"), _flow("s1", "A/inner", "t0", 1.0), _flow("s2", "A/inner", "t9", 9.0)),
+        (_task("t0", "A/inner", "Completed", None, 0.5),
+         _task("t2", "A/s/0:add", "Cached", "/st/k1", 7.0),
+         _task("t1", "A/s/0:add", "Running", None, 2.0),
+         _task("t3", "A/s/1:add", "Completed", "/st/k2", 8.0),
+         _task("t9", "A/inner", "Completed", None, 8.5)))
+    by_id = {v.id: v for v in to_views(runs, {}, {}, {}, ())}
+    assert (by_id["t1"].attempt_of, by_id["t2"].attempt_of, by_id["t3"].attempt_of) == \
+        (None, "t1", None)
+    assert (by_id["s1"].attempt_of, by_id["s2"].attempt_of, by_id["f1"].attempt_of) == \
+        (None, "s1", None)
+
+
+def test_a_flow_run_revived_by_retry_carries_the_relaunchs_label() -> None:
+    runs = ObservedRuns((_flow("f1", "A"),), ())
+    view = to_views(runs, {"f1": "A"}, {}, {"f1": ["B", "C"]}, ())[0]
+    assert (view.path, view.aliases) == ("A", ("B", "C"))
+
+
+def test_tiers_are_configurations_and_a_bad_one_names_the_known_ones() -> None:
+    from harness.adapters.prefect.adapter import PrefectAdapter
+
+    assert PrefectAdapter("retry").relaunch_mode == "retry"
+    assert PrefectAdapter("key-fn").key_fn == "inputs"
+    assert (PrefectAdapter().relaunch_mode, PrefectAdapter().key_fn) == ("new", "")
+    caps = PrefectAdapter().capabilities()
+    assert caps.tiers == {"local", "retry", "key-fn"}
+    assert (caps.caching_config_applies, caps.invalidation_scope) == \
+        ("at_launch", "per_stored_result")
+    with pytest.raises(AdapterSpecError, match="local, retry, key-fn"):
+        PrefectAdapter("cloud")

@@ -38,6 +38,7 @@ from harness.adapters.aiida.crashpoints import ENGINE_CRASHPOINTS
 from harness.adapters.aiida.isolation import clear_hashes, fresh_reads, purge_queue
 from harness.adapters.aiida.profile import ThrowawayProfile
 from harness.errors import AdapterSpecError, Unsupported
+from harness.session import BODY_CRASHPOINTS as SESSION_BODY_CRASHPOINTS
 from harness.session import BodyPlan, Session
 from scenarios.capabilities import ALL_CLAUSES, Capabilities
 from scenarios.plan import SetCaching, caching_enabled
@@ -69,8 +70,7 @@ _FAULTS = {
 }
 """What the service faults are on the psql tier (all on the harness's own servers)."""
 
-BODY_CRASHPOINTS: tuple[str, ...] = ("after_claim", "before_effect",
-                                     "after_effect_before_checkpoint")
+BODY_CRASHPOINTS: tuple[str, ...] = SESSION_BODY_CRASHPOINTS
 """Crashpoints emulated by a worker SIGKILLing itself inside a body (`harness.bodies`).
 
 In AiiDA terms: `after_claim` and `before_effect` both land at the start of a WorkChain
@@ -352,15 +352,12 @@ class AiidaAdapter:
     # ------------------------------------------------------------------ faults
     def arm_crashpoint(self, crashpoint: str, target: str, attempt: int) -> None:
         """Body crashpoints: the body SIGKILLs its worker; the others: see `crashpoints`."""
-        kill = (crashpoint, target, attempt)
-        if crashpoint in BODY_CRASHPOINTS:
-            self._plan = BodyPlan((*self._plan.body_kills, kill), self._plan.engine_kills)
-        elif crashpoint in ENGINE_CRASHPOINTS and not target.startswith("calc:"):
-            self._plan = BodyPlan(self._plan.body_kills, (*self._plan.engine_kills, kill))
-        else:
+        if crashpoint not in BODY_CRASHPOINTS and (
+                crashpoint not in ENGINE_CRASHPOINTS or target.startswith("calc:")):
             raise Unsupported(self.name, self.tier, f"arm crashpoint {crashpoint!r} on {target}",
                               "AiiDA emulates it for WorkChain steps only; calcfunctions and "
                               "CalcJobs have no checkpoint of their own to land after")
+        self._plan = self._plan.with_kill((crashpoint, target, attempt))
         assert self.session is not None
         self.session.write_plan(self._plan)
 

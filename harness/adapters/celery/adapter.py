@@ -1,11 +1,12 @@
 """``CeleryAdapter``: Celery 5 workers on RabbitMQ, judged by the conformance harness.
 
 One run (scenario) gets its own queue and control exchange on the RabbitMQ server named by
-``$WFCONFORM_RABBITMQ_URL`` (default: the local server, vhost ``/``), its own SQLite result
-backend in the run's folder, and ``workers`` Celery workers (prefork pool, one child
-each), started at the first launch and killed by ``close``. Workflows run as the tasks of
-``harness.adapters.celery.tasks`` (chains built at run time, chords for the calculations
-of a step); the engine's view is Celery's result backend (``observe``).
+``$WFCONFORM_RABBITMQ_URL`` (default: the local server, vhost ``/``), its own result
+backend (SQLite in the run's folder, or on tier ``postgres`` a PostgreSQL database), and
+``workers`` Celery workers (prefork pool, one child each), started at the first launch
+and killed by ``close``. Workflows run as the tasks of ``harness.adapters.celery.tasks``
+(chains built at run time, chords for the calculations of a step); the engine's view is
+Celery's result backend (``observe``).
 
 What Celery cannot do is declared, not faked: it has no result cache (caching on is
 ``Unsupported``; caching off is what it always does), no broker or database restart this
@@ -33,16 +34,18 @@ from sqlalchemy.exc import SQLAlchemyError
 import harness
 from harness.adapter import Handle, Observation
 from harness.adapters.celery.app import make_app, write_config
+from harness.adapters.celery.backend import BACKEND_ENV, BACKENDS, ResultBackend
 from harness.adapters.celery.interpreter import ids_of_launch
 from harness.adapters.celery.observe import Launched, Row, build_views, workflow_outcome
 from harness.adapters.celery.tasks import ENGINE_CRASHPOINT, WHILE_WAITING, start
 from harness.errors import AdapterSpecError, Unsupported
+from harness.session import BODY_CRASHPOINTS as SESSION_BODY_CRASHPOINTS
 from harness.session import BodyPlan, Session
 from scenarios import ALL_CLAUSES, Capabilities, effect_sites
 
 __all__ = ["CELERY_CRASHPOINTS", "NOT_PROMISED", "TIERS", "CeleryAdapter", "make_adapter"]
 
-TIERS = ("prefork", "whole-worker", "at-least-once")
+TIERS = ("prefork", "whole-worker", "at-least-once", "postgres")
 """``prefork``: a kill SIGKILLs the pool child running the body; the worker's main process
 replaces it and requeues the message. ``whole-worker``: a kill SIGKILLs the worker's main
 process and its pool (its connection drops, RabbitMQ requeues what it held), and the
@@ -50,13 +53,15 @@ adapter starts a new worker, as a process supervisor would. Both turn on
 ``worker_deduplicate_successful_tasks``. ``at-least-once``: as ``prefork`` with Celery's
 default, deduplication off: a task whose worker died after its result was stored and its
 successor sent, before the ack, runs again (C2 and C3 are declared expected failures, N1
-is not promised)."""
+is not promised). ``postgres``: as ``prefork``, with the result backend on PostgreSQL (a
+database per run from the harness's services, ``backend.ResultBackend``) instead of
+SQLite; ``$WFCONFORM_CELERY_BACKEND=postgres`` does the same for any tier."""
 AT_LEAST_ONCE_FAILURES = frozenset({"C2", "C3"})
 AT_LEAST_ONCE_NOT_PROMISED = frozenset({"N1"})
 """On ``at-least-once``, a step redelivered after its workflow finished runs again (and
 re-sends the rest): whether that lands before or after the harness first sees the
 workflow finished is timing, so N1 is not promised there rather than declared to fail."""
-BODY_CRASHPOINTS = frozenset({"after_claim", "before_effect", "after_effect_before_checkpoint"})
+BODY_CRASHPOINTS = frozenset(SESSION_BODY_CRASHPOINTS)
 CELERY_CRASHPOINTS = BODY_CRASHPOINTS | {ENGINE_CRASHPOINT, WHILE_WAITING}
 RABBITMQ_ENV = "WFCONFORM_RABBITMQ_URL"
 DEFAULT_BROKER = "amqp://guest:guest@127.0.0.1:5672//"
@@ -87,11 +92,18 @@ class CeleryAdapter:
 
     name = "celery"
 
-    def __init__(self, tier: str = "prefork", workers: int = 2) -> None:
+    def __init__(self, tier: str = "prefork", workers: int = 2,
+                 backend: str | None = None) -> None:
         if tier not in TIERS:
             raise AdapterSpecError("celery", f"unknown tier {tier!r}",
                                    f"use one of {', '.join(TIERS)}")
+        backend = backend or ("postgres" if tier == "postgres"
+                              else os.environ.get(BACKEND_ENV) or "sqlite")
+        if backend not in BACKENDS:
+            raise AdapterSpecError("celery", f"unknown result backend {backend!r} (from "
+                                   f"${BACKEND_ENV})", f"use one of {', '.join(BACKENDS)}")
         self.tier = tier
+        self.backend = ResultBackend(backend)
         self.workers = workers
         self.session: Session | None = None
         self.app: Any = None
@@ -99,8 +111,7 @@ class CeleryAdapter:
         self.procs: list[subprocess.Popen[bytes]] = []
         self.launches: dict[str, Launched] = {}
         self.inputs: dict[str, Mapping[str, Any]] = {}
-        self.body_kills: list[tuple[str, str, int]] = []
-        self.engine_kills: list[tuple[str, str, int]] = []
+        self._plan = BodyPlan()
         self._generation = 0
         self._stop = threading.Event()
         self._supervisor: threading.Thread | None = None
@@ -127,7 +138,7 @@ class CeleryAdapter:
         self.session = session
         run = "wfc_" + uuid.uuid4().hex[:12]
         self.config = {"broker": _broker_url(), "queue": run, "exchange": run,
-                       "backend": f"db+sqlite:///{session.workdir / 'celery-results.sqlite'}",
+                       "backend": self.backend.url(session.workdir),
                        "kill": "worker" if self.tier == "whole-worker" else "child",
                        "deduplicate": self.tier != "at-least-once"}
         write_config(session.workdir, self.config)
@@ -186,6 +197,7 @@ class CeleryAdapter:
             self._delete_broker_names()
             self.app.close()
             self.app = None
+        self.backend.release()
 
     def _delete_broker_names(self) -> None:
         """Leave nothing on the shared server: the run's queue and exchanges."""
@@ -267,19 +279,16 @@ class CeleryAdapter:
 
     # ------------------------------------------------------------ faults
     def arm_crashpoint(self, crashpoint: str, target: str, attempt: int) -> None:
-        if crashpoint in BODY_CRASHPOINTS:
-            self.body_kills.append((crashpoint, target, attempt))
-        elif crashpoint in (ENGINE_CRASHPOINT, WHILE_WAITING):
-            self.engine_kills.append((crashpoint, target, attempt))
-        else:
+        if crashpoint not in CELERY_CRASHPOINTS:
             raise Unsupported(self.name, self.tier, f"arm crashpoint {crashpoint}",
                               "a waiting Celery workflow runs no task that could die")
+        self._plan = self._plan.with_kill((crashpoint, target, attempt))
         self._write_plan(True)
 
     def _write_plan(self, active: bool) -> None:
         assert self.session is not None
-        self.session.write_plan(BodyPlan(tuple(self.body_kills), tuple(self.engine_kills),
-                                         active))
+        self._plan = BodyPlan(self._plan.body_kills, self._plan.engine_kills, active)
+        self.session.write_plan(self._plan)
 
     def disarm_all(self) -> None:
         self._write_plan(False)
@@ -334,7 +343,9 @@ class CeleryAdapter:
 
     def restart_database(self) -> None:
         raise Unsupported(self.name, self.tier, "restart the database",
-                          "the result backend is an embedded SQLite file")
+                          "the result backend is an embedded SQLite file"
+                          if self.backend.kind == "sqlite" else
+                          "not built for the PostgreSQL result backend (a shared server)")
 
     def drop_connection(self) -> None:
         raise Unsupported(self.name, self.tier, "drop connections",

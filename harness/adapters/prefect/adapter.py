@@ -11,10 +11,11 @@ What the adapter does as Prefect's operator, and only that:
   reports the run ``CRASHED``; ``wait`` then retries **that same flow run** (what
   ``prefect flow-run retry`` does: ``Scheduled``, forced), which is Prefect's recovery:
   the flow body is re-entered and completed tasks are cache hits of the same run;
-- a relaunch is a new flow run of the same parameters (``relaunch=new``), or, with
-  ``WFCONFORM_PREFECT_RELAUNCH=retry``, Prefect's own "Retry" of the terminated run;
-- caching is the calculation tasks' cache policy (``policy.policy_for``);
-  ``WFCONFORM_PREFECT_KEY_FN=inputs|inputs+task`` uses a ``cache_key_fn`` instead, and
+- a relaunch is a new flow run of the same parameters (``relaunch=new``), or, on tier
+  ``retry`` (or ``WFCONFORM_PREFECT_RELAUNCH=retry``), Prefect's own "Retry" of the
+  terminated run;
+- caching is the calculation tasks' cache policy (``policy.policy_for``); tier ``key-fn``
+  (or ``WFCONFORM_PREFECT_KEY_FN=inputs|inputs+task``) uses a ``cache_key_fn`` instead, and
   ``WFCONFORM_PREFECT_OFF_POLICY=none`` makes "caching off" ``NO_CACHE`` rather than
   Prefect's default (run-scoped) policy;
 - ``kill_process`` is Prefect's cancellation (``Cancelling``, the Runner kills the
@@ -38,13 +39,12 @@ from harness.adapter import Handle, Observation
 from harness.adapters.prefect.observe import ObservedRuns, read_runs
 from harness.adapters.prefect.policy import CACHING_FILE, KEY_FN_MODES, OFF_POLICIES
 from harness.errors import AdapterSpecError, Unsupported
-from harness.session import BodyPlan, Session
+from harness.session import BODY_CRASHPOINTS, BodyPlan, Session
 from scenarios.capabilities import ALL_CLAUSES, Capabilities
 from scenarios.values import VALUE_KINDS
 
 __all__ = ["BODY_CRASHPOINTS", "ENGINE_CRASHPOINTS", "PrefectAdapter", "make_adapter"]
 
-BODY_CRASHPOINTS = ("after_claim", "before_effect", "after_effect_before_checkpoint")
 ENGINE_CRASHPOINTS = ("after_checkpoint_before_ack", "while_waiting")
 
 _UNSUPPORTED = {
@@ -62,6 +62,16 @@ _UNSUPPORTED = {
     "partition_service": "no containerised services",
 }
 _TERMINAL = {"COMPLETED", "FAILED", "CANCELLED", "CRASHED"}
+TIERS: dict[str, dict[str, str]] = {
+    "local": {},
+    "retry": {"relaunch": "retry"},
+    "key-fn": {"key_fn": "inputs"},
+}
+"""Tiers are configurations of one local server, each a way users run Prefect: ``local``
+(a relaunch is a new flow run; caching by ``INPUTS + TASK_SOURCE``), ``retry`` (a
+relaunch is Prefect's Retry of the terminated run, the UI's button) and ``key-fn``
+(caching by the common ``cache_key_fn`` recipe over the inputs alone). Each has its own
+matrix in docs/results/prefect-3.md (``wfconform run --engine prefect --tier NAME``)."""
 SETTLE = 3.0
 
 
@@ -70,18 +80,22 @@ class PrefectAdapter:
 
     name = "prefect"
 
-    def __init__(self, tier: str = "local", relaunch: str = "new", key_fn: str = "",
+    def __init__(self, tier: str = "local", relaunch: str = "", key_fn: str = "",
                  off_policy: str = "run") -> None:
-        if tier not in ("local", "embedded"):
-            raise AdapterSpecError("prefect", f"tier {tier!r} is not available (tiers: local)",
-                                   "use --tier local")
+        if tier == "embedded":  # the harness's generic default tier: the local server
+            tier = "local"
+        if tier not in TIERS:
+            raise AdapterSpecError("prefect", f"tier {tier!r} is not available (tiers: "
+                                   f"{', '.join(TIERS)})", "use --tier local, retry or key-fn")
+        relaunch = relaunch or TIERS[tier].get("relaunch", "new")
+        key_fn = key_fn or TIERS[tier].get("key_fn", "")
         if relaunch not in ("new", "retry") or key_fn not in KEY_FN_MODES \
                 or off_policy not in OFF_POLICIES:
             raise AdapterSpecError("prefect", f"bad options relaunch={relaunch!r} "
                                    f"key_fn={key_fn!r} off_policy={off_policy!r}",
                                    f"relaunch: new|retry; key_fn: {KEY_FN_MODES}; "
                                    f"off_policy: {OFF_POLICIES}")
-        self.tier = "local"
+        self.tier = tier
         self.relaunch_mode, self.key_fn, self.off_policy = relaunch, key_fn, off_policy
         self.prefect: Any = None
         self.session: Session | None = None
@@ -89,6 +103,7 @@ class PrefectAdapter:
         self._plan = BodyPlan()
         self._labels: dict[str, str] = {}
         self._restarts: dict[str, str] = {}
+        self._aliases: dict[str, list[str]] = {}
         self._retried: dict[str, int] = {}
         self._killed: set[str] = set()
 
@@ -98,15 +113,21 @@ class PrefectAdapter:
 
         Every clause is promised; failures are findings. Prefect never caches a failed
         task run (``never``); its INPUTS hash declares no normalisation; it takes every
-        value kind (task inputs are Python objects, results are pickled).
+        value kind (task inputs are Python objects, results are pickled). A calculation
+        run with caching off keeps no result a later lookup could find (its key is
+        run-scoped, or ``NO_CACHE``): the configuration applies ``at_launch``. Prefect
+        keeps one result per cache key and the adapter invalidates by deleting it:
+        ``per_stored_result``.
         """
         return Capabilities(
             promised=frozenset(ALL_CLAUSES),
             failed_source_policy="never",
             hash_normalisations=frozenset(),
             crashpoints=frozenset(BODY_CRASHPOINTS + ENGINE_CRASHPOINTS),
-            tiers=frozenset({"local"}),
+            tiers=frozenset(TIERS),
             value_kinds=frozenset(VALUE_KINDS),
+            caching_config_applies="at_launch",
+            invalidation_scope="per_stored_result",
         )
 
     def supports(self, operation: str) -> bool:
@@ -167,6 +188,7 @@ class PrefectAdapter:
         client = self._client()
         if self.relaunch_mode == "retry":
             _force_state(client, of.id, "SCHEDULED")
+            self._aliases.setdefault(of.id, []).append(label)
             return Handle(label, of.id)
         old = client.read_flow_run(uuid.UUID(of.id))
         handle = self._create(label, {**old.parameters, "label": label})
@@ -247,17 +269,13 @@ class PrefectAdapter:
 
     # ------------------------------------------------------------------ faults
     def arm_crashpoint(self, crashpoint: str, target: str, attempt: int) -> None:
-        kill = (crashpoint, target, attempt)
-        if crashpoint in BODY_CRASHPOINTS:
-            self._plan = BodyPlan((*self._plan.body_kills, kill), self._plan.engine_kills)
-        elif crashpoint == "while_waiting" and target.startswith("calc:"):
+        if crashpoint == "while_waiting" and target.startswith("calc:"):
             raise Unsupported(self.name, self.tier, f"arm {crashpoint} on {target}",
                               "a calculation waits for nothing")
-        elif crashpoint in ENGINE_CRASHPOINTS:
-            self._plan = BodyPlan(self._plan.body_kills, (*self._plan.engine_kills, kill))
-        else:
+        if crashpoint not in BODY_CRASHPOINTS + ENGINE_CRASHPOINTS:
             raise Unsupported(self.name, self.tier, f"arm crashpoint {crashpoint!r}",
                               "not emulated for Prefect")
+        self._plan = self._plan.with_kill((crashpoint, target, attempt))
         assert self.session is not None
         self.session.write_plan(self._plan)
 
@@ -296,8 +314,8 @@ class PrefectAdapter:
 
         runs = self._settled()
         assert self.session is not None
-        return Observation(to_views(runs, self._labels, self._restarts,
-                                    _read_notes(self.session), self._killed))
+        return Observation(to_views(runs, self._labels, self._restarts, self._aliases,
+                                    self._killed))
 
     def _settled(self) -> ObservedRuns:
         """Task-run states reach the server as events, flushed asynchronously: a task run
@@ -365,21 +383,16 @@ def _note(session: Session | None, record: dict[str, Any]) -> None:
             log.append(record)
 
 
-def _read_notes(session: Session) -> list[dict[str, Any]]:
-    from harness.adapters.prefect.policy import NOTES_FILE
-
-    return session.read_log(Path(session.workdir) / NOTES_FILE)
-
-
 def make_adapter(tier: str = "local") -> PrefectAdapter:
-    """Factory used by ``load_adapter('prefect', tier)``; options from the environment:
-    ``WFCONFORM_PREFECT_RELAUNCH`` (new|retry), ``WFCONFORM_PREFECT_KEY_FN``
-    (inputs|inputs+task), ``WFCONFORM_PREFECT_OFF_POLICY`` (run|none)."""
+    """Factory used by ``load_adapter('prefect', tier)`` (``TIERS``); further options
+    from the environment, over the tier's: ``WFCONFORM_PREFECT_RELAUNCH`` (new|retry),
+    ``WFCONFORM_PREFECT_KEY_FN`` (inputs|inputs+task), ``WFCONFORM_PREFECT_OFF_POLICY``
+    (run|none)."""
     import importlib.util
 
     if importlib.util.find_spec("prefect") is None:
         raise AdapterSpecError("prefect", "prefect is not installed",
                                "install it with python -m pip install -e '.[prefect]'")
-    return PrefectAdapter(tier, relaunch=os.environ.get("WFCONFORM_PREFECT_RELAUNCH", "new"),
+    return PrefectAdapter(tier, relaunch=os.environ.get("WFCONFORM_PREFECT_RELAUNCH", ""),
                           key_fn=os.environ.get("WFCONFORM_PREFECT_KEY_FN", ""),
                           off_policy=os.environ.get("WFCONFORM_PREFECT_OFF_POLICY", "run"))

@@ -8,10 +8,14 @@ namespace; ``to_views`` (pure) turns them into ``ProcessView``s:
 - a calculation task run is a calculation, named by its run name (its effect key); step
   task runs (``wfconform-step``) and subflow placeholders are parts of their workflow;
 - a ``Cached`` task run is a hit. Prefect names no source, only the stored result's key:
-  the source is the earliest ``Completed`` task run of the same key the server knows,
-  else the task run whose body recorded that key (the adapter's notes: the server loses
-  task runs of a killed process), else ``key:<storage key>`` (an id the engine does not
-  know, so K2 says so: the protocol has no way to name a source by key).
+  every calculation task run whose result is stored reports that key (``cache_key``)
+  and a hit reports the key it read (``cached_from_key``), so the harness finds the
+  source as the process that stored under the key (issue 18, point 1);
+- a retried flow run (Prefect's only continuation) re-submits every task: a calculation
+  gets a new task run per attempt of its flow run, reported as ``attempt_of`` the
+  previous task run of the same place in the same flow run (point 5); a subflow alike;
+- a flow run that Prefect's Retry revived for a relaunch carries that launch's label
+  too (``aliases``, point 3).
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ class FlowRunRow:
     parent_task_run: str | None
     outputs: Mapping[str, Any] | None
     run_count: int = 0
+    start: float | None = None
 
 
 @dataclass(frozen=True)
@@ -125,7 +130,8 @@ def read_runs(client: Any, namespace: str, storage_root: str | None = None) -> O
         run.state.type.value if run.state else None, run.state.name if run.state else None,
         run.state.message if run.state else None,
         str(run.parent_task_run_id) if run.parent_task_run_id else None,
-        _outputs(run.state, root), run.run_count) for run in flows)
+        _outputs(run.state, root), run.run_count,
+        run.start_time.timestamp() if run.start_time else None) for run in flows)
     task_rows = tuple(TaskRunRow(
         str(run.id), run.name, _task_name(run.name),
         str(run.flow_run_id) if run.flow_run_id else None,
@@ -147,30 +153,35 @@ def is_calculation(row: TaskRunRow) -> bool:
     return row.task != STEP_TASK
 
 
-def _source(row: TaskRunRow, rows: Iterable[TaskRunRow],
-            notes: Iterable[Mapping[str, Any]]) -> str | None:
-    if row.state_name != "Cached":
+def _key(row: TaskRunRow) -> str | None:
+    """The stored result's key of a task run whose result Prefect kept (its file name)."""
+    if row.state_name not in ("Completed", "Cached") or not row.storage_key:
         return None
-    key = os.path.basename(row.storage_key or "")
-    if not key:
-        return "key:?"
-    made = sorted((r for r in rows if r.state_name == "Completed" and r.id != row.id
-                   and os.path.basename(r.storage_key or "") == key),
-                  key=lambda r: r.start or 0.0)
-    if made:
-        return made[0].id
-    for note in notes:
-        if note.get("cache_key") == key and note.get("executed"):
-            return str(note["executed"])
-    return f"key:{key}"
+    return os.path.basename(row.storage_key)
+
+
+def _attempts(rows: Iterable[Any], place: Any) -> dict[str, str]:
+    """``attempt_of`` per row id: the previous row of the same ``place(row)``, in start
+    order (rows not yet started last)."""
+    earlier: dict[Any, str] = {}
+    attempt_of: dict[str, str] = {}
+    for row in sorted(rows, key=lambda r: (r.start is None, r.start or 0.0)):
+        where = place(row)
+        if where is None:
+            continue
+        if where in earlier:
+            attempt_of[row.id] = earlier[where]
+        earlier[where] = row.id
+    return attempt_of
 
 
 def to_views(runs: ObservedRuns, labels: Mapping[str, str], restarts: Mapping[str, str],
-             notes: Iterable[Mapping[str, Any]], killed: Iterable[str]) -> tuple[ProcessView, ...]:
+             aliases: Mapping[str, Iterable[str]],
+             killed: Iterable[str]) -> tuple[ProcessView, ...]:
     """Harness processes from Prefect's runs (see the module docstring)."""
-    notes = list(notes)
     task_flow = {t.id: t.flow_run for t in runs.tasks}
-    calcs = [t for t in runs.tasks if is_calculation(t)]
+    calcs = sorted((t for t in runs.tasks if is_calculation(t)),
+                   key=lambda r: (r.start is None, r.start or 0.0))
     children: dict[str, list[str]] = {}
     parents: dict[str, str | None] = {}
     for run in runs.flows:
@@ -182,6 +193,9 @@ def to_views(runs: ObservedRuns, labels: Mapping[str, str], restarts: Mapping[st
         if row.flow_run:
             children.setdefault(row.flow_run, []).append(row.id)
     killed = set(killed)
+    flow_attempts = _attempts(runs.flows, lambda r: (parents[r.id], r.name)
+                              if parents.get(r.id) else None)
+    calc_attempts = _attempts(calcs, lambda r: (r.flow_run, r.name))
     views: list[ProcessView] = []
     for run in runs.flows:
         state, status = view_state(run.state_type, run.message, run.id not in killed)
@@ -190,7 +204,8 @@ def to_views(runs: ObservedRuns, labels: Mapping[str, str], restarts: Mapping[st
         views.append(ProcessView(
             id=run.id, path=labels.get(run.id, run.name), kind="workflow", name=run.workflow,
             state=state, exit_status=status, outputs=outputs, parent=parents.get(run.id),
-            children=tuple(children.get(run.id, ())), restart_of=restarts.get(run.id)))
+            children=tuple(children.get(run.id, ())), restart_of=restarts.get(run.id),
+            aliases=tuple(aliases.get(run.id, ())), attempt_of=flow_attempts.get(run.id)))
     for row in calcs:
         state, status = view_state(row.state_type, row.message, False)
         outputs = row.outputs if state == "finished" and status == 0 else (
@@ -198,6 +213,7 @@ def to_views(runs: ObservedRuns, labels: Mapping[str, str], restarts: Mapping[st
         views.append(ProcessView(
             id=row.id, path=row.name, kind="calculation", name=row.task, state=state,
             exit_status=status, outputs=outputs, parent=row.flow_run,
-            cached_from=_source(row, calcs, notes)))
+            cache_key=_key(row),
+            cached_from_key=_key(row) if row.state_name == "Cached" else None,
+            attempt_of=calc_attempts.get(row.id)))
     return tuple(views)
-
