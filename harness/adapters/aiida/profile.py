@@ -49,6 +49,10 @@ MARKER_ENV = "WFCONFORM_AIIDA_PROFILE"
 
 DEFAULT_BROKER_URL = "amqp://guest:guest@127.0.0.1:5672/"
 
+_CIRCUS_TIMEOUT = 60
+"""Seconds a circus command may take (AiiDA's `daemon.timeout` default, 2 s, is shorter
+than stopping two workers gracefully on a loaded machine)."""
+
 JOB_PROLOGUE = (
     'if [ -n "${WFCONFORM_SESSION:-}" ]; then '
     '"${WFCONFORM_AIIDA_PYTHON:-python3}" -m harness.adapters.aiida.jobbody || exit 97; fi'
@@ -261,6 +265,48 @@ class ThrowawayProfile:
             _restore(saved)
         return self.await_workers()
 
+    def start_workers(self) -> list[int]:
+        """Fresh workers with the current `set_env` variables, in the running circus.
+
+        Circus stays up between scenarios (starting it is a `verdi daemon start-circus`
+        subprocess, which imports AiiDA and snapshots every package's version: about
+        2 s on a quiet machine, 25 s at load 15); only its worker watcher is started,
+        with its environment replaced (circus `set env` on the stopped watcher). The
+        workers are new processes either way, so nothing of an earlier scenario lives on
+        in them. Without a running circus this is `start_daemon`.
+        """
+        client = self.client()
+        if not client.is_daemon_running:
+            return self.start_daemon()
+        saved = {name: os.environ.get(name) for name in self._daemon_env}
+        os.environ.update(self._daemon_env)
+        try:
+            env = client.get_env()
+        finally:
+            _restore(saved)
+        name = client.daemon_name
+        client.call_client({"command": "set", "properties": {
+            "name": name, "options": {"env": env}, "waiting": True}}, timeout=_CIRCUS_TIMEOUT)
+        client.call_client({"command": "start", "properties": {"name": name, "waiting": True}},
+                           timeout=_CIRCUS_TIMEOUT)
+        return self.await_workers()
+
+    def stop_workers(self) -> None:
+        """Stop the daemon's workers (gracefully, as circus stops them) and SIGKILL every
+        other process of ours but circus itself (jobs of the direct scheduler); circus
+        stays for `start_workers`. Without a running circus this is `stop_daemon`."""
+        client = self.client()
+        if not client.is_daemon_running:
+            self.stop_daemon()
+            return
+        try:
+            client.call_client({"command": "stop", "properties": {
+                "name": client.daemon_name, "waiting": True}}, timeout=_CIRCUS_TIMEOUT)
+        except Exception:  # circus unreachable: stop everything the slow way
+            self.stop_daemon()
+            return
+        _kill_all({pid for pid in self.run_pids() if not _is_circus(pid)}, 10.0)
+
     def stop_daemon(self) -> None:
         """Stop circus and its workers; SIGKILL whatever of ours is left after that."""
         client = self.client()
@@ -444,6 +490,14 @@ def _alive(pid: int) -> bool:
     except (OSError, IndexError):
         return False
     return state not in ("Z", "X")
+
+
+def _is_circus(pid: int) -> bool:
+    """Circus itself (`verdi daemon start-circus`) or its stats process, not a worker."""
+    try:
+        return b"circus" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
 
 
 def _kill_all(pids: set[int], timeout: float) -> None:
