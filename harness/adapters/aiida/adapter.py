@@ -100,6 +100,10 @@ _UNSUPPORTED = {
 
 _SHARED: ThrowawayProfile | None = None
 
+_BETWEEN_SCENARIOS_GRACE = 2.0
+"""Seconds a worker gets to stop on SIGTERM after a scenario was observed (then SIGKILL):
+a graceful AiiDA worker shutdown took 8 s at load 28, and nothing is left to watch."""
+
 
 def shared_profile(workers: int = 1, storage: str = "sqlite") -> ThrowawayProfile:
     """The profile shared by this process's AiiDA adapters, made on first use (no daemon).
@@ -194,7 +198,7 @@ class AiidaAdapter:
                 self.profile = shared_profile(self.workers, storage)
         profile = self.profile
         with _phase("open.stop_workers"):
-            profile.stop_workers()
+            profile.stop_workers(graceful=_BETWEEN_SCENARIOS_GRACE)
         with _phase("open.clear_hashes"):
             self._watermark = max_pk()
             clear_hashes(profile.cleared_up_to, self._watermark)
@@ -222,7 +226,7 @@ class AiidaAdapter:
             return
         try:
             with _phase("close.stop_workers"):
-                profile.stop_workers()
+                profile.stop_workers(graceful=_BETWEEN_SCENARIOS_GRACE)
             if self.session is not None:
                 for name in self.session.env():
                     profile.set_env(name, None)

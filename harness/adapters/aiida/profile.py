@@ -263,7 +263,7 @@ class ThrowawayProfile:
             self.client().start_daemon(self.workers)
         finally:
             _restore(saved)
-        return self.await_workers()
+        return self.await_ready(self.await_workers())
 
     def start_workers(self) -> list[int]:
         """Fresh workers with the current `set_env` variables, in the running circus.
@@ -289,19 +289,48 @@ class ThrowawayProfile:
             "name": name, "options": {"env": env}, "waiting": True}}, timeout=_CIRCUS_TIMEOUT)
         client.call_client({"command": "start", "properties": {"name": name, "waiting": True}},
                            timeout=_CIRCUS_TIMEOUT)
-        return self.await_workers()
+        return self.await_ready(self.await_workers())
 
-    def stop_workers(self) -> None:
-        """Stop the daemon's workers (gracefully, as circus stops them) and SIGKILL every
-        other process of ours but circus itself (jobs of the direct scheduler); circus
-        stays for `start_workers`. Without a running circus this is `stop_daemon`."""
+    def await_ready(self, pids: list[int], timeout: float = 60.0) -> list[int]:
+        """Wait until every worker in `pids` holds a connection to the broker (or died).
+
+        A fresh worker imports AiiDA and loads the profile before it connects and takes
+        tasks: seconds on a quiet machine, up to half a minute at load 30. Waiting here
+        keeps that start-up out of the scenario's chaos timeout (it is no delay of the
+        engine under faults). Past `timeout` it returns anyway: a worker that never
+        connects shows up as the engine's delay, which it then is.
+        """
+        from harness.adapters.aiida.services import local_ports
+
+        port = urllib.parse.urlsplit(self.broker_url).port or 5672
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(local_ports(pid, port) or not _alive(pid) for pid in pids):
+                break
+            time.sleep(0.1)
+        return pids
+
+    def stop_workers(self, graceful: float = 30.0) -> None:
+        """Stop the daemon's workers and SIGKILL every other process of ours but circus
+        itself (jobs of the direct scheduler); circus stays for `start_workers`. Without
+        a running circus this is `stop_daemon`.
+
+        Circus sends SIGTERM and SIGKILLs a worker still alive after `graceful` seconds
+        (its own default is 30, what `verdi daemon restart` gets). Between scenarios the
+        adapter passes a short one: every process has been observed by then, and a
+        worker that dies then leaves its tasks unacknowledged either way.
+        """
         client = self.client()
         if not client.is_daemon_running:
             self.stop_daemon()
             return
         try:
+            name = client.daemon_name
+            client.call_client({"command": "set", "properties": {
+                "name": name, "options": {"graceful_timeout": graceful}, "waiting": True}},
+                timeout=_CIRCUS_TIMEOUT)
             client.call_client({"command": "stop", "properties": {
-                "name": client.daemon_name, "waiting": True}}, timeout=_CIRCUS_TIMEOUT)
+                "name": name, "waiting": True}}, timeout=_CIRCUS_TIMEOUT)
         except Exception:  # circus unreachable: stop everything the slow way
             self.stop_daemon()
             return
