@@ -82,3 +82,56 @@ def test_profile_removes_folder_vhost_and_daemon_processes(ending: str) -> None:
     assert made["sockets"] != "None" and not Path(made["sockets"]).exists()  # circus's temp dir
     assert [pid for pid in made["pids"] if _alive(pid)] == []
     assert home.exists() is home_before
+
+
+RESTART_CHILD = """
+import json
+from pathlib import Path
+from harness.adapters.aiida.profile import ThrowawayProfile
+
+def env_of(pid):
+    return dict(item.split("=", 1) for item in
+                Path(f"/proc/{pid}/environ").read_text().split("\\0") if "=" in item)
+
+profile = ThrowawayProfile(workers=2).open(daemon=False)
+try:
+    profile.set_env("WFCONFORM_TEST_SCENARIO", "one")
+    profile.set_env("WFCONFORM_TEST_ONLY_FIRST", "yes")
+    first = profile.start_workers()
+    circus = profile.client().get_daemon_pid()
+    seen = [{pid: env_of(pid) for pid in first}]
+    profile.stop_workers()
+    stopped = profile.worker_pids()
+    profile.set_env("WFCONFORM_TEST_SCENARIO", "two")
+    profile.set_env("WFCONFORM_TEST_ONLY_FIRST", None)
+    second = profile.start_workers()
+    seen.append({pid: env_of(pid) for pid in second})
+    print(json.dumps({"first": first, "second": second, "stopped": stopped,
+                      "circus": [circus, profile.client().get_daemon_pid()],
+                      "envs": seen}), flush=True)
+finally:
+    profile.close()
+"""
+
+
+def test_workers_restart_with_the_new_environment_while_circus_stays() -> None:
+    """Scenario isolation without a circus restart: new worker processes, with exactly
+    the new scenario's variables (one removed, one changed), and nothing else of ours."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", RESTART_CHILD], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    made = json.loads(done.stdout.splitlines()[0])
+    assert len(made["first"]) == 2 and len(made["second"]) == 2
+    assert not set(made["first"]) & set(made["second"])  # new processes
+    assert made["stopped"] == []
+    assert made["circus"][0] == made["circus"][1]  # the same circus served both
+    first, second = made["envs"]
+    for worker_env in first.values():
+        assert worker_env["WFCONFORM_TEST_SCENARIO"] == "one"
+        assert worker_env["WFCONFORM_TEST_ONLY_FIRST"] == "yes"
+    for worker_env in second.values():
+        assert worker_env["WFCONFORM_TEST_SCENARIO"] == "two"
+        assert "WFCONFORM_TEST_ONLY_FIRST" not in worker_env
+        assert worker_env["AIIDA_PATH"] == next(iter(first.values()))["AIIDA_PATH"]
+    assert [pid for pid in [*made["first"], *made["second"]] if _alive(pid)] == []

@@ -141,3 +141,31 @@ def test_psql_tier_offers_the_service_faults_the_sqlite_tier_refuses() -> None:
     assert all(offers(psql, fault) for fault in faults)
     assert not any(offers(sqlite, fault) for fault in faults)
     assert not offers(psql, "fail_commit") and not offers(psql, "ownership")
+
+
+def test_consumer_timeout_is_sent_to_the_node_only_when_it_changes(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`rabbitmqctl eval` costs seconds per call under load: an unchanged value is not sent
+    again, but a broker restart forgets it, so it is sent after one."""
+    from harness.adapters.aiida import services as module
+
+    sent: list[str] = []
+    monkeypatch.setattr(module, "run", lambda command, **_: sent.append(command[-1]))
+
+    class Provider:
+        consumer_timeout_ms = module.LONG_CONSUMER_TIMEOUT_MS  # as LocalServers configures it
+
+    rabbitmq = type("Server", (), {"control": None, "node": "n@localhost"})()
+    services = module.AiidaServices(Provider(), type("S", (), {"rabbitmq": rabbitmq})())
+    services.apply_consumer_timeout(module.LONG_CONSUMER_TIMEOUT_MS)
+    assert sent == []
+    services.apply_consumer_timeout(module.SHORT_CONSUMER_TIMEOUT_MS)
+    services.apply_consumer_timeout(module.SHORT_CONSUMER_TIMEOUT_MS)
+    assert len(sent) == 1 and str(module.SHORT_CONSUMER_TIMEOUT_MS) in sent[0]
+    monkeypatch.setattr(module, "restart_broker", lambda *_, **__: type(
+        "R", (), {"detail": "restarted", "seconds": 0.0})())
+    services.restart_broker(hard=True)
+    assert len(sent) == 2 and str(module.SHORT_CONSUMER_TIMEOUT_MS) in sent[1]
+    unknown = module.AiidaServices(object(), type("S", (), {"rabbitmq": rabbitmq})())
+    unknown.apply_consumer_timeout(module.LONG_CONSUMER_TIMEOUT_MS)
+    assert len(sent) == 3  # a provider that does not say what its node has: sent

@@ -27,9 +27,11 @@ infinities, `.` in dict keys). On `psql` the service faults are real (see `_FAUL
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from harness.adapter import Handle, Observation
@@ -97,6 +99,10 @@ _UNSUPPORTED = {
 """Unsupported on the sqlite tier; on psql, those not in `_FAULTS` stay unsupported."""
 
 _SHARED: ThrowawayProfile | None = None
+
+_BETWEEN_SCENARIOS_GRACE = 2.0
+"""Seconds a worker gets to stop on SIGTERM after a scenario was observed (then SIGKILL):
+a graceful AiiDA worker shutdown took 8 s at load 28, and nothing is left to watch."""
 
 
 def shared_profile(workers: int = 1, storage: str = "sqlite") -> ThrowawayProfile:
@@ -188,13 +194,17 @@ class AiidaAdapter:
             self.profile = ThrowawayProfile(workers=self.workers, storage=storage).open(
                 daemon=False)
         else:
-            self.profile = shared_profile(self.workers, storage)
+            with _phase("open.shared_profile"):
+                self.profile = shared_profile(self.workers, storage)
         profile = self.profile
-        profile.stop_daemon()
-        self._watermark = max_pk()
-        clear_hashes(profile.cleared_up_to, self._watermark)
-        profile.cleared_up_to = self._watermark
-        purge_queue(profile)
+        with _phase("open.stop_workers"):
+            profile.stop_workers(graceful=_BETWEEN_SCENARIOS_GRACE)
+        with _phase("open.clear_hashes"):
+            self._watermark = max_pk()
+            clear_hashes(profile.cleared_up_to, self._watermark)
+            profile.cleared_up_to = self._watermark
+        with _phase("open.purge_queue"):
+            purge_queue(profile)
         slot = f"s{self._watermark}"
         self.table = build_table(session.scenario, slot, self.calcjobs)
         write_modules(session.scenario, self.table, profile.modules)
@@ -204,8 +214,10 @@ class AiidaAdapter:
         for name, value in session.env().items():
             profile.set_env(name, value)
         if profile.services is not None:  # channels read the timeout when they open
-            profile.services.apply_consumer_timeout(consumer_timeout_for(session.scenario))
-        profile.start_daemon()
+            with _phase("open.consumer_timeout"):
+                profile.services.apply_consumer_timeout(consumer_timeout_for(session.scenario))
+        with _phase("open.start_workers"):
+            profile.start_workers()
 
     def close(self) -> None:
         """Stop this scenario's workers; the shared profile stays for the next scenario."""
@@ -213,7 +225,8 @@ class AiidaAdapter:
         if profile is None:
             return
         try:
-            profile.stop_daemon()
+            with _phase("close.stop_workers"):
+                profile.stop_workers(graceful=_BETWEEN_SCENARIOS_GRACE)
             if self.session is not None:
                 for name in self.session.env():
                     profile.set_env(name, None)
@@ -328,8 +341,9 @@ class AiidaAdapter:
         """
         self._write_caching(SetCaching(default, enabled, disabled))
         profile = self._profile()
-        profile.stop_daemon()
-        profile.start_daemon()
+        with _phase("set_caching.restart_workers"):
+            profile.stop_workers()
+            profile.start_workers()
 
     def _write_caching(self, config: SetCaching) -> None:
         assert self.profile is not None and self.session is not None and self.table
@@ -456,6 +470,21 @@ def consumer_timeout_for(scenario: Any) -> int:
     if any(isinstance(fault, ExpireLease) for fault in scenario.faults):
         return SHORT_CONSUMER_TIMEOUT_MS
     return LONG_CONSUMER_TIMEOUT_MS
+
+
+@contextlib.contextmanager
+def _phase(name: str) -> Iterator[None]:
+    """Time one of the adapter's own phases into `$WFCONFORM_AIIDA_TIMINGS` (a JSON-lines
+    file; unset: nothing is written). Says where a run's time goes besides AiiDA's own."""
+    path = os.environ.get("WFCONFORM_AIIDA_TIMINGS")
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        if path:
+            with open(path, "a", encoding="utf-8") as log:
+                log.write(json.dumps({"phase": name, "s": round(time.monotonic() - started, 3),
+                                      "t": round(time.time(), 3)}) + "\n")
 
 
 def _note(session: Session | None, record: dict[str, Any]) -> None:

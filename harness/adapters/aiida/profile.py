@@ -49,6 +49,10 @@ MARKER_ENV = "WFCONFORM_AIIDA_PROFILE"
 
 DEFAULT_BROKER_URL = "amqp://guest:guest@127.0.0.1:5672/"
 
+_CIRCUS_TIMEOUT = 60
+"""Seconds a circus command may take (AiiDA's `daemon.timeout` default, 2 s, is shorter
+than stopping two workers gracefully on a loaded machine)."""
+
 JOB_PROLOGUE = (
     'if [ -n "${WFCONFORM_SESSION:-}" ]; then '
     '"${WFCONFORM_AIIDA_PYTHON:-python3}" -m harness.adapters.aiida.jobbody || exit 97; fi'
@@ -259,7 +263,78 @@ class ThrowawayProfile:
             self.client().start_daemon(self.workers)
         finally:
             _restore(saved)
-        return self.await_workers()
+        return self.await_ready(self.await_workers())
+
+    def start_workers(self) -> list[int]:
+        """Fresh workers with the current `set_env` variables, in the running circus.
+
+        Circus stays up between scenarios (starting it is a `verdi daemon start-circus`
+        subprocess, which imports AiiDA and snapshots every package's version: about
+        2 s on a quiet machine, 25 s at load 15); only its worker watcher is started,
+        with its environment replaced (circus `set env` on the stopped watcher). The
+        workers are new processes either way, so nothing of an earlier scenario lives on
+        in them. Without a running circus this is `start_daemon`.
+        """
+        client = self.client()
+        if not client.is_daemon_running:
+            return self.start_daemon()
+        saved = {name: os.environ.get(name) for name in self._daemon_env}
+        os.environ.update(self._daemon_env)
+        try:
+            env = client.get_env()
+        finally:
+            _restore(saved)
+        name = client.daemon_name
+        client.call_client({"command": "set", "properties": {
+            "name": name, "options": {"env": env}, "waiting": True}}, timeout=_CIRCUS_TIMEOUT)
+        client.call_client({"command": "start", "properties": {"name": name, "waiting": True}},
+                           timeout=_CIRCUS_TIMEOUT)
+        return self.await_ready(self.await_workers())
+
+    def await_ready(self, pids: list[int], timeout: float = 60.0) -> list[int]:
+        """Wait until every worker in `pids` holds a connection to the broker (or died).
+
+        A fresh worker imports AiiDA and loads the profile before it connects and takes
+        tasks: seconds on a quiet machine, up to half a minute at load 30. Waiting here
+        keeps that start-up out of the scenario's chaos timeout (it is no delay of the
+        engine under faults). Past `timeout` it returns anyway: a worker that never
+        connects shows up as the engine's delay, which it then is.
+        """
+        from harness.adapters.aiida.services import local_ports
+
+        port = urllib.parse.urlsplit(self.broker_url).port or 5672
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(local_ports(pid, port) or not _alive(pid) for pid in pids):
+                break
+            time.sleep(0.1)
+        return pids
+
+    def stop_workers(self, graceful: float = 30.0) -> None:
+        """Stop the daemon's workers and SIGKILL every other process of ours but circus
+        itself (jobs of the direct scheduler); circus stays for `start_workers`. Without
+        a running circus this is `stop_daemon`.
+
+        Circus sends SIGTERM and SIGKILLs a worker still alive after `graceful` seconds
+        (its own default is 30, what `verdi daemon restart` gets). Between scenarios the
+        adapter passes a short one: every process has been observed by then, and a
+        worker that dies then leaves its tasks unacknowledged either way.
+        """
+        client = self.client()
+        if not client.is_daemon_running:
+            self.stop_daemon()
+            return
+        try:
+            name = client.daemon_name
+            client.call_client({"command": "set", "properties": {
+                "name": name, "options": {"graceful_timeout": graceful}, "waiting": True}},
+                timeout=_CIRCUS_TIMEOUT)
+            client.call_client({"command": "stop", "properties": {
+                "name": name, "waiting": True}}, timeout=_CIRCUS_TIMEOUT)
+        except Exception:  # circus unreachable: stop everything the slow way
+            self.stop_daemon()
+            return
+        _kill_all({pid for pid in self.run_pids() if not _is_circus(pid)}, 10.0)
 
     def stop_daemon(self) -> None:
         """Stop circus and its workers; SIGKILL whatever of ours is left after that."""
@@ -444,6 +519,14 @@ def _alive(pid: int) -> bool:
     except (OSError, IndexError):
         return False
     return state not in ("Z", "X")
+
+
+def _is_circus(pid: int) -> bool:
+    """Circus itself (`verdi daemon start-circus`) or its stats process, not a worker."""
+    try:
+        return b"circus" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
 
 
 def _kill_all(pids: set[int], timeout: float) -> None:

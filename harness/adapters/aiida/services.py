@@ -110,6 +110,9 @@ class AiidaServices:
         self.provider = provider
         self.services = services
         self.consumer_timeout_ms = LONG_CONSUMER_TIMEOUT_MS
+        self._applied: int | None = getattr(provider, "consumer_timeout_ms", None)
+        """What the running node was last told or configured with (`LocalServers` writes
+        it into the node's configuration); None: unknown, e.g. after a restart."""
 
     @property
     def broker_port(self) -> int:
@@ -132,7 +135,8 @@ class AiidaServices:
 
     def restart_broker(self, hard: bool) -> str:
         record = restart_broker(self.services.rabbitmq, kill=hard)
-        self.apply_consumer_timeout(self.consumer_timeout_ms)  # set_env does not survive
+        self._applied = None  # set_env does not survive a restart
+        self.apply_consumer_timeout(self.consumer_timeout_ms)
         return f"{record.detail}, down {record.seconds:.1f} s"
 
     def restart_database(self) -> str:
@@ -145,10 +149,14 @@ class AiidaServices:
         """Set the node's `consumer_timeout` for channels opened from now on.
 
         RabbitMQ 3.10 reads it when a channel opens, so it must be set before the
-        daemon workers start; the check itself runs every 500 ms on this node.
+        daemon workers start; the check itself runs every 500 ms on this node. A value the
+        running node already has is not sent again (`rabbitmqctl` starts an Erlang VM:
+        seconds per call on a loaded machine).
         """
-        run([*self._ctl(), "eval",
-             f"application:set_env(rabbit, consumer_timeout, {int(milliseconds)})."])
+        if milliseconds != self._applied:
+            run([*self._ctl(), "eval",
+                 f"application:set_env(rabbit, consumer_timeout, {int(milliseconds)})."])
+            self._applied = milliseconds
         self.consumer_timeout_ms = milliseconds
 
     # -- connection cuts ---------------------------------------------------------------
