@@ -375,8 +375,10 @@ class AiidaAdapter:
         return self._profile().kill_worker(pid)
 
     def _services(self, operation: str) -> Any:
+        if self.tier != "psql" or operation in _container_gaps():
+            raise self._unsupported(operation)
         profile = self._profile()
-        if self.tier != "psql" or profile.services is None or operation in _container_gaps():
+        if profile.services is None:
             raise self._unsupported(operation)
         return profile.services
 

@@ -45,6 +45,7 @@ from harness.services import (
 )
 from harness.services._proc import run
 from harness.services.base import ServiceProvider
+from harness.services.faults import close_connections
 from harness.services.providers import SERVICES_ENV, Containers
 
 __all__ = [
@@ -190,12 +191,8 @@ class AiidaServices:
     def cut_broker(self, pids: Sequence[int]) -> list[str]:
         """Close, from the broker's side, the AMQP connections of these processes."""
         ports = _ports(pids, self.broker_port)
-        cut = []
-        for conn, port in self.broker_connections():
-            if port in ports:
-                run([*self._ctl(), "close_connection", conn, "wfconform fault: connection cut"],
-                    check=False)
-                cut.append(conn)
+        cut = [conn for conn, port in self.broker_connections() if port in ports]
+        close_connections(self._ctl(), cut, "wfconform fault: connection cut")
         return cut
 
     def cut_database(self, pids: Sequence[int], database: str) -> int:
