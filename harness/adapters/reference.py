@@ -77,6 +77,10 @@ class _Tier:
     def release(self, session: Session) -> None:
         return None
 
+    def ready(self, session: Session, workers: int) -> None:
+        """Return once the daemon's workers can take tasks (real tier: see ``RealTier``)."""
+        return None
+
     def fault(self, operation: str, **options: Any) -> str | None:
         """Do a service fault; return None, or why this tier cannot."""
         return self.unsupported.get(operation, f"no {operation} on this tier")
@@ -182,6 +186,7 @@ class ReferenceAdapter:
                WORKER_LOG_ENV: str(session.workdir / "workers.log")}
         self.daemon = Daemon(self.engine.url, self.workers, env,
                              **self._tier.daemon_options(session)).start()
+        self._tier.ready(session, self.workers)
 
     def worker_env(self) -> dict[str, str]:
         """Extra environment for the workers; empty here. A hook for subclasses that must

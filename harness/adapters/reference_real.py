@@ -11,9 +11,11 @@ the reason, so their clauses read "unknown".
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -39,6 +41,8 @@ from scenarios.faults import OUTAGE_KINDS
 __all__ = ["RealTier", "shared_services", "use_services"]
 
 _lock = threading.Lock()
+WORKERS_READY_SECONDS = 120.0
+"""How long ``RealTier.ready`` waits for the workers to consume before the first launch."""
 # (provider, services, vhost name, vhost URL) of this process, once started
 _shared: tuple[ServiceProvider, Services, str, str] | None = None
 
@@ -148,6 +152,36 @@ class RealTier:
     def _broker_url(self, session: Session) -> str:
         _, vhost_url = shared_services()
         return with_queue(vhost_url, self._scenarios[self._key(session)])
+
+    def ready(self, session: Session, workers: int) -> None:
+        """Return once ``workers`` consumers are on the scenario's queue, at most
+        ``WORKERS_READY_SECONDS`` later (then the launches' own timeouts judge).
+
+        Why: the first launch's chaos timeout is the engine's time to run it under
+        faults, not the time worker processes take to boot. At load 35 two workers took
+        15 s from spawn to their first task, half of the default 30 s, and a correct
+        engine failed L1 (``c2_step_never_reruns_after_next_began``: launch 6332.1 s,
+        first effect 6346.8 s, two kills, finished 0.3 s past the deadline).
+        """
+        import pika
+
+        from reference_engine.brokers.rabbitmq import split_url
+
+        url, queue = split_url(self._broker_url(session))
+        deadline = time.monotonic() + WORKERS_READY_SECONDS
+        params = pika.URLParameters(url)
+        params.socket_timeout = params.blocked_connection_timeout = 10
+        with contextlib.closing(pika.BlockingConnection(params)) as connection:
+            while time.monotonic() < deadline:
+                channel = connection.channel()
+                try:
+                    declared = channel.queue_declare(queue, durable=True, passive=True)
+                    if declared.method.consumer_count >= workers:
+                        return
+                    channel.close()
+                except pika.exceptions.ChannelClosedByBroker:  # not declared yet: 404
+                    pass
+                time.sleep(0.1)
 
     def release(self, session: Session) -> None:
         """Drop the scenario's database (its queue goes with the run's vhost)."""

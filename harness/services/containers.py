@@ -208,6 +208,13 @@ class DockerServer:
         """Prefix that runs a command inside the container (rabbitmqctl, for faults)."""
         return ["docker", "exec", self.name]
 
+    @property
+    def ctl(self) -> list[str]:
+        """``rabbitmqctl`` for this node, as ``LocalRabbitMQ.ctl`` gives it: run inside the
+        container, whose ``RABBITMQ_NODENAME`` names the node (the AiiDA tier's faults
+        and consumer timeout call it)."""
+        return [*self.exec_argv, "rabbitmqctl"]
+
     # ------------------------------------------------------------- faults
     def pause(self) -> None:
         self.container.pause()

@@ -174,12 +174,13 @@ class AiidaAdapter:
 
     def supports(self, operation: str) -> bool:
         if self.tier == "psql" and operation in _FAULTS:
-            return True
+            return operation not in _container_gaps()
         return operation not in _UNSUPPORTED
 
     def _unsupported(self, operation: str) -> Unsupported:
-        return Unsupported(self.name, self.tier, operation.replace("_", " "),
-                           _UNSUPPORTED.get(operation, ""))
+        reason = (_container_gaps().get(operation) if self.tier == "psql" else None) \
+            or _UNSUPPORTED.get(operation, "")
+        return Unsupported(self.name, self.tier, operation.replace("_", " "), reason)
 
     # ------------------------------------------------------------------ lifecycle
     def open(self, session: Session) -> None:
@@ -385,8 +386,10 @@ class AiidaAdapter:
         return self._profile().kill_worker(pid)
 
     def _services(self, operation: str) -> Any:
+        if self.tier != "psql" or operation in _container_gaps():
+            raise self._unsupported(operation)
         profile = self._profile()
-        if self.tier != "psql" or profile.services is None:
+        if profile.services is None:
             raise self._unsupported(operation)
         return profile.services
 
@@ -457,6 +460,13 @@ class AiidaAdapter:
         return (f"{node.process_state.value if node.process_state else 'created'} "
                 f"({node.process_status or 'no status'}); {checkpoint}; active children "
                 f"{active or 'none'}; live workers {self._profile().worker_pids()}")
+
+
+def _container_gaps() -> dict[str, str]:
+    """The psql faults that cannot be done where the servers are (see PEER_PORT_FAULTS)."""
+    from harness.adapters.aiida.services import PEER_PORT_FAULTS, in_containers
+
+    return PEER_PORT_FAULTS if in_containers() else {}
 
 
 def consumer_timeout_for(scenario: Any) -> int:

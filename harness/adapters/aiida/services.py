@@ -45,13 +45,16 @@ from harness.services import (
 )
 from harness.services._proc import run
 from harness.services.base import ServiceProvider
+from harness.services.faults import close_connections
 from harness.services.providers import SERVICES_ENV, Containers
 
 __all__ = [
     "LONG_CONSUMER_TIMEOUT_MS",
+    "PEER_PORT_FAULTS",
     "SHORT_CONSUMER_TIMEOUT_MS",
     "AiidaServices",
     "aiida_services",
+    "in_containers",
     "stop_aiida_services",
     "use_providers",
 ]
@@ -80,6 +83,27 @@ def _default_providers() -> list[ServiceProvider]:
     if os.environ.get(SERVICES_ENV) == "containers":
         return [Containers()]
     return [LocalServers(consumer_timeout_ms=LONG_CONSUMER_TIMEOUT_MS)]
+
+
+PEER_PORT_FAULTS = {
+    op: "on containers the harness cannot tell the workers' connections apart: clients "
+        "reach a published port through docker-proxy, so the broker and PostgreSQL see "
+        "the proxy's ports, not the workers' (--services local has this fault)"
+    for op in ("drop_connection", "duplicate_delivery", "expire_lease")}
+"""Faults that find a worker's AMQP connections and PostgreSQL backends by its TCP ports
+(`local_ports`): on containers they would match nothing and silently do nothing, so
+the adapter declares them unsupported there (their clauses read unknown, with this)."""
+
+
+def in_containers() -> bool:
+    """Whether the psql tier's servers are (or, once started, will be) in containers."""
+    with _lock:
+        shared = _shared
+    if shared is not None:
+        return isinstance(shared.provider, Containers)
+    if _providers is not None:
+        return all(isinstance(p, Containers) for p in _providers)
+    return os.environ.get(SERVICES_ENV) == "containers"
 
 
 def aiida_services() -> AiidaServices:
@@ -175,12 +199,8 @@ class AiidaServices:
     def cut_broker(self, pids: Sequence[int]) -> list[str]:
         """Close, from the broker's side, the AMQP connections of these processes."""
         ports = _ports(pids, self.broker_port)
-        cut = []
-        for conn, port in self.broker_connections():
-            if port in ports:
-                run([*self._ctl(), "close_connection", conn, "wfconform fault: connection cut"],
-                    check=False)
-                cut.append(conn)
+        cut = [conn for conn, port in self.broker_connections() if port in ports]
+        close_connections(self._ctl(), cut, "wfconform fault: connection cut")
         return cut
 
     def cut_database(self, pids: Sequence[int], database: str) -> int:
