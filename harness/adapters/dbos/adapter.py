@@ -36,6 +36,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from dbos import DBOS, DBOSClient  # at import: without the extra, load_adapter says so
+
 import harness
 from harness.adapter import Handle, Observation
 from harness.adapters.dbos.observe import Row, build_views, claims
@@ -168,8 +170,6 @@ class DbosAdapter:
             self.url = f"sqlite:///{session.workdir / 'dbos-system.sqlite'}"
         config = {"name": APP_NAME, "url": self.url}
         (session.workdir / "dbos.json").write_text(json.dumps(config), encoding="utf-8")
-        from dbos import DBOS, DBOSClient
-
         from harness.adapters.dbos.workflows import POLLING_INTERVAL, QUEUE_NAME
 
         DBOS.migrate(self.url)  # DBOS's tables, made once here: workers start together
