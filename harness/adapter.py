@@ -181,12 +181,15 @@ class Observation:
         source is then one whose outputs the hit returned, preferring finished ones, so
         that a correct hit is never misjudged; with no such process, the latest finished
         writer (or the latest writer), so that K2 names what the hit should have returned.
+        Processes that executed are preferred to other hits of the key (which report it
+        too but wrote nothing): a hit is never taken for the source of an earlier one.
         """
         if hit.cached_from is not None:
             return self.get(hit.cached_from)
         if hit.cached_from_key is None:
             return None
         writers = [p for p in self.stored_under(hit.cached_from_key) if p.id != hit.id]
+        writers = [p for p in writers if not p.is_hit] or writers
         if not writers:
             return None
         same = [p for p in writers if _same_map(p.outputs, hit.outputs)]

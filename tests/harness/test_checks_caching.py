@@ -217,3 +217,14 @@ def test_a_hit_on_an_earlier_attempt_of_the_same_node_is_no_k4_failure_but_k6_st
     h.set("9", attempt_of="3").set("8", attempt_of="2")
     result = h.check("K6")
     assert result.verdict == FAIL and "A/both/1:digest (process 9) hit 3" in result.sentence
+
+
+def test_a_later_hit_of_the_same_key_is_not_taken_for_an_earlier_hits_source() -> None:
+    """Every node of a key reports it, hits too; the source is the one that executed."""
+    h = keyed_run()
+    h.calc("9", "B/add_xyz/0:add", "3", {"sum": 3}).set(
+        "9", cached_from_key="k-add-3", cache_key="k-add-3")  # a later hit, listed last
+
+    observation = h.history().observation()
+    assert observation.source_of(observation.get("4")).id == "2"
+    assert observation.source_of(observation.get("9")).id == "2"
