@@ -11,7 +11,8 @@ counting, `RaiseIn` and the body crashpoints are exactly the reference engine's.
 
 Isolation: building a profile costs seconds, so one profile serves every scenario of
 a harness process (closed at exit, or by `close_shared_profile()`); each scenario gets
-fresh daemon workers started with its session, its own generated process types, the
+fresh daemon workers started with its session (by the circus that stays up for the
+run: `ThrowawayProfile.start_workers`), its own generated process types, the
 caching configuration reset to AiiDA's default (off), the profile's process queue
 purged, and the hashes of all earlier calculation nodes cleared, so nothing from an
 earlier scenario can be a cache source or a task. `WFCONFORM_AIIDA_ISOLATION=profile`
