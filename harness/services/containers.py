@@ -49,7 +49,10 @@ OFFICIAL = {"postgres": "postgres:16", "rabbitmq": "rabbitmq:3.13"}
 LOCAL = {"postgres": "wfconform/postgres:15", "rabbitmq": "wfconform/rabbitmq:3.10"}
 PORT = {"postgres": 5432, "rabbitmq": 5672}
 STOP_SIGNAL = {"postgres": "SIGINT", "rabbitmq": "SIGTERM"}  # SIGINT: PG's fast shutdown
-READY_TIMEOUT = 120.0
+READY_TIMEOUT = 240.0
+"""How long a (re)started container may take until a client logs in. After a kill -9
+RabbitMQ rebuilds its message-store indices: 24-70 s at load 15-36, and more than 120 s
+at load 37 (measured, a hard broker restart of ``c5_no_overlap_after_redelivery``)."""
 PROVISION = ".ci/provision-containers"
 
 

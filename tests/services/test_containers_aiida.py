@@ -1,9 +1,9 @@
 """The AiiDA adapter's psql tier (``core.psql_dos`` + RabbitMQ) on containerized services.
 
 ``wfconform run --engine aiida --tier psql --services containers`` as a user types it, in
-a child process (AiiDA loads one profile per process), on two catalog scenarios whose
-faults land on the containers: a kill -9 of the RabbitMQ container after an excepted
-launch (N1) and a kill -9 of the PostgreSQL container beside a worker kill (K5). The
+a child process (AiiDA loads one profile per process), on a catalog scenario whose
+fault lands on the containers: a kill -9 of the RabbitMQ container after an excepted
+launch (N1). (One scenario: AiiDA at load 30-40 took 15 minutes for two.) The
 faults that find a worker's own connections by TCP port (connection cuts, a frozen
 worker's takeover) are declared unsupported there: docker-proxy hides those ports.
 """
@@ -25,7 +25,7 @@ from harness.services.providers import SERVICES_ENV
 from tests.aiida.conftest import needs_aiida
 
 ROOT = Path(__file__).resolve().parents[2]
-SCENARIOS = ("n1_excepted_process_never_runs_again", "k5_hit_across_worker_kill")
+SCENARIOS = ("n1_excepted_process_never_runs_again",)
 
 
 @needs_aiida
@@ -49,7 +49,7 @@ def test_on_containers_the_psql_tier_declares_the_port_matched_faults_unsupporte
 @pytest.mark.services
 @pytest.mark.slow
 @pytest.mark.timeout(1200)
-def test_the_aiida_psql_tier_runs_on_containers_with_broker_and_database_kills(
+def test_the_aiida_psql_tier_runs_on_containers_with_a_broker_kill(
     tmp_path: Path,
 ) -> None:
     reason = Containers().unavailable()
@@ -85,4 +85,3 @@ def test_the_aiida_psql_tier_runs_on_containers_with_broker_and_database_kills(
         clause = name[:2].upper()
         assert results[clause] == "pass", (name, results)
     assert "restart_broker" in fired[SCENARIOS[0]]
-    assert "restart_database" in fired[SCENARIOS[1]]

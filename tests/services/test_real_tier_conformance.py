@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+from pathlib import Path
+
 import pytest
 
 from harness.adapters.reference import ReferenceAdapter
 from harness.adapters.reference_real import use_services
 from harness.conformance import run_conformance
 from harness.services import Services
+from harness.session import Session
 from scenarios.catalog import CATALOG
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
@@ -26,3 +30,25 @@ def test_scenarios_with_broker_and_database_faults_pass_every_clause_they_exerci
         run.reasons for run in result.runs]
     assert result.ok, [(row.clause, row.reason) for row in result.rows if row.is_failure]
     assert {"C5", "L1", "K5"} <= {row.clause for row in result.rows if row.verdict == "pass"}
+
+
+def test_the_real_tier_opens_only_once_its_workers_consume(
+    services: Services, vhost_url: str, tmp_path: Path,
+) -> None:
+    """The first launch's chaos budget is not spent on booting workers (15 s at load 35
+    took half of the default 30 s, and a correct engine failed L1)."""
+    import pika
+
+    from reference_engine.brokers.rabbitmq import split_url
+
+    scenario = next(s for s in CATALOG if s.name == "k6_workflows_never_cached")
+    adapter = ReferenceAdapter("real")
+    with use_services(services, vhost_url):
+        adapter.open(Session(tmp_path, scenario).write())
+        try:
+            url, queue = split_url(adapter._tier._broker_url(adapter.session))
+            with contextlib.closing(pika.BlockingConnection(pika.URLParameters(url))) as conn:
+                declared = conn.channel().queue_declare(queue, passive=True)
+            assert declared.method.consumer_count == adapter.workers == 2
+        finally:
+            adapter.close()

@@ -63,6 +63,10 @@ LONG_CONSUMER_TIMEOUT_MS = 3_600_000
 """The node's default: one hour, far above any scenario (what AiiDA asks operators for).
 Configuring it at all makes the node check it every 500 ms (see `LocalRabbitMQ`)."""
 
+CTL_SECONDS = 180.0
+"""How long one `rabbitmqctl` call may take (`docker exec` into a container at load 40
+took over 60 s, the default, and the scenario errored)."""
+
 SHORT_CONSUMER_TIMEOUT_MS = 5_000
 """The consumer timeout of a scenario that freezes a worker (`ExpireLease`)."""
 
@@ -178,8 +182,9 @@ class AiidaServices:
         seconds per call on a loaded machine).
         """
         if milliseconds != self._applied:
-            run([*self._ctl(), "eval",
-                 f"application:set_env(rabbit, consumer_timeout, {int(milliseconds)})."])
+            run([*self._ctl(), "eval",  # one Erlang VM boot: over 60 s seen at load 40
+                 f"application:set_env(rabbit, consumer_timeout, {int(milliseconds)})."],
+                timeout=CTL_SECONDS)
             self._applied = milliseconds
         self.consumer_timeout_ms = milliseconds
 
