@@ -81,6 +81,11 @@ _UNSUPPORTED = {
     "pause_service": "no containerised services", "partition_service": "no "
     "containerised services",
 }
+WORKERS = 3
+"""Worker processes per scenario. Three, not two: the catalog kills up to two workers in
+one launch, and with two the second kill left none alive, so the launch waited for a new
+worker process to start (5 to 12 s of Python imports at load 30), which is this machine's
+cost, not Temporal's recovery (it failed L1's chaos bound once at load 35)."""
 SETTLE_QUIET = 0.5
 """Seconds the journal must stay unchanged before ``observe`` reads the histories: an
 activity abandoned by a terminated workflow may still be finishing its body."""
@@ -127,7 +132,7 @@ class TemporalAdapter:
 
     name = "temporal"
 
-    def __init__(self, tier: str = "fast", workers: int = 2) -> None:
+    def __init__(self, tier: str = "fast", workers: int = WORKERS) -> None:
         if tier not in TIERS:
             raise AdapterSpecError("temporal", f"unknown tier {tier!r}",
                                    f"use one of {', '.join(TIERS)}")
