@@ -223,7 +223,10 @@ class ThrowawayProfile:
                                 description="wfconform throwaway localhost",
                                 transport_type="core.local", scheduler_type="core.direct",
                                 workdir=str(self._root() / "scratch")).store()
-        computer.configure(safe_interval=0)
+        # no login shell: `bash -l` runs the machine's profile scripts for every transport
+        # command (a stale pyenv rehash lock made each wait 60 s here); the job's own
+        # Python is named by WFCONFORM_AIIDA_PYTHON, so nothing needs the login environment
+        computer.configure(safe_interval=0, use_login_shell=False)
         computer.set_minimum_job_poll_interval(self.poll_interval)
         computer.set_default_mpiprocs_per_machine(1)
         orm.InstalledCode(label="add", computer=computer, filepath_executable="/bin/bash",
