@@ -1,6 +1,6 @@
 """``wfconform run --tier real --services containers``, as a user types it, in CI.
 
-The whole catalog (33 scenarios) plus the three scenarios Hypothesis draws with the run's
+The whole catalog (`scenarios.catalog.CATALOG`) plus the three scenarios Hypothesis draws with the run's
 fixed seed (2026), on containers, with the default chaos and heal timeouts: it must end
 ``22 passed, 0 failed`` with no clause unknown. Measured on this machine kind (2 cores):
 181 s at load 3-8, 465-700 s at load 8-33, 1,450 s with three runs at once at load
@@ -27,7 +27,7 @@ pytestmark = [pytest.mark.services, pytest.mark.slow]
 DRAWN = 3  # `wfconform run`'s default --examples
 
 
-@pytest.mark.timeout(2400)  # 36 scenarios: three minutes quiet, 25 at load 40
+@pytest.mark.timeout(2400)  # 38 scenarios: three minutes quiet, 25 at load 40
 def test_the_real_tier_on_containers_passes_every_clause(tmp_path: Path) -> None:
     reason = Containers().unavailable()
     if reason is not None:
