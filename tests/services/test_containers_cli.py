@@ -1,13 +1,13 @@
 """``wfconform run --tier real --services containers``, as a user types it, in CI.
 
-The whole catalog (`scenarios.catalog.CATALOG`) plus the three scenarios Hypothesis draws with the run's
-fixed seed (2026), on containers, with the default chaos and heal timeouts: it must end
-``22 passed, 0 failed`` with no clause unknown. Measured on this machine kind (2 cores):
-181 s at load 3-8, 465-700 s at load 8-33, 1,450 s with three runs at once at load
-26-41. So CI, on a quiet machine, pays about three minutes for it (it replaced a
-nine-scenario covering selection when the full run became reliable under load: a cut
-closes its connections in one rabbitmqctl call, the first launch no longer pays for
-the workers' boot, and a broker container slow to come back is excused).
+The whole catalog (`scenarios.catalog.CATALOG`) plus the three scenarios Hypothesis
+draws with the run's fixed seed (2026), on containers, with the default chaos and heal
+timeouts: it must end ``22 passed, 0 failed`` with no clause unknown. Measured on this
+machine kind (2 cores): 181 s at load 3-8, 465-700 s at load 8-33, 1,450 s with three
+runs at once at load 26-41. So CI, on a quiet machine, pays about three minutes for it
+(it replaced a nine-scenario covering selection when the full run became reliable under
+load: a cut closes its connections in one rabbitmqctl call, the first launch no longer
+pays for the workers' boot, and a broker container slow to come back is excused).
 """
 
 from __future__ import annotations
