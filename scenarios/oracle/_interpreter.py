@@ -305,7 +305,9 @@ class Interpreter:
             lo, hi = self.ledger.att_lo[target] + 1, self.ledger.att_hi[target] + 1
             if self.ledger.decide(target, lo, hi) is not None:
                 raise Undecided(f"{path} may be a hit or may run into a fault")
-            self.ledger.maybe(path, target, "may be a cache hit or may execute")
+            self.ledger.maybe(path, target, "may be a cache hit or may execute",
+                              externals=True)
+            self.after_effect()
             same = all(n.exact == look.exact for n in look.sources)
             return "finished", computed if same else {k: UNKNOWN for k in computed}, []
         outcome, crashes = self.run_body(target, path, path)

@@ -144,12 +144,16 @@ class Ledger:
             recorder.entries.append((key, target))
         self._externals(key, target)
 
-    def maybe(self, key: str, target: str, reason: str, record: bool = True) -> None:
+    def maybe(self, key: str, target: str, reason: str, record: bool = True,
+              externals: bool = False) -> None:
         """A possible extra execution (redo, orphan, in flight at a kill).
 
         It would begin the next attempt of `target`; if a `RaiseIn` names that attempt,
         the extra execution may raise, and if a kill names it, it may be cut and run yet
-        again: either way the launch's outcome is timing (`Undecided`).
+        again: either way the launch's outcome is timing (`Undecided`). With `externals`
+        the execution is a body's own possible run (a lookup that may hit or execute):
+        like an `effect`, it writes a journal entry that a `KillOnEffect` may land on,
+        and every fault floating by then may cut it and make it run again.
         """
         bound = self.bounds.setdefault(key, [0, 0])
         bound[1] += 1
@@ -168,6 +172,8 @@ class Ledger:
         self.note(key, reason)
         for recorder in self.recorders if record else ():
             recorder.entries.append((key, target))
+        if externals:
+            self._externals(key, target)
 
     def owners_may_redo(self, reason: str) -> None:
         """A worker died while children ran: each waiting parent step may run again.

@@ -103,3 +103,22 @@ def test_a_fault_at_the_entry_a_redo_writes_may_redo_that_step_again() -> None:
     calc8 = [e for e in run.history.of("effect") if e["key"] == "B/calc8"]
     assert len(calc8) == 3, "still a witness: both deliveries landed on calc8"
     assert [f"{r.clause}: {r.sentence}" for r in run.results if r.verdict == FAIL] == []
+
+
+def test_a_kill_on_a_call_that_may_hit_its_sibling_may_make_it_run_twice() -> None:
+    """``wfconform fuzz --tier sim --seed 101 --max-examples 300`` with a generator that
+    draws more equal sibling calls, shrunk (generated_1725383626342003739): two equal
+    `echo2` calls in one step with caching on, and a kill at journal entry 4, the body of
+    call 1. Either call may hit the other, so the oracle gave call 1 the bound 0..1 and
+    never let the kill at its entry cut it: the sim ran it, killed it and ran it again,
+    and C3 failed a correct engine. A possible execution now meets external faults as an
+    effect does (`Ledger.maybe(..., externals=True)`)."""
+    run = run_scenario(load_adapter("reference", "sim"), _scenario(
+        "c3_kill_on_a_call_that_may_hit_generated_1725383626342003739"),
+        RunOptions(chaos_timeout=10.0, heal_timeout=5.0))
+    assert run.history is not None
+    runs = [e for e in run.history.of("effect") if e["key"] == "A/calc2/1:echo2"]
+    assert len(runs) == 2, "still a witness: the killed call ran twice"
+    assert [f"{r.clause}: {r.sentence}" for r in run.results if r.verdict == FAIL] == []
+    c3 = next(r for r in run.results if r.clause == "C3")
+    assert c3.verdict == "pass", c3.sentence
