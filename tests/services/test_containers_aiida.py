@@ -26,6 +26,9 @@ from tests.aiida.conftest import needs_aiida
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ("n1_excepted_process_never_runs_again",)
+DEVIATION_4 = {"C1", "C4", "C5", "L1"}
+"""What two executors of one process (AiiDA's deviation 4 after a RabbitMQ kill -9) may
+fail; any other failing clause fails this test."""
 
 
 @needs_aiida
@@ -69,7 +72,11 @@ def test_the_aiida_psql_tier_runs_on_containers_with_a_broker_kill(
         command += ["--scenario", name]
     done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True,
                           timeout=1100)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    # 0, or 1 when AiiDA shows its deviation 4 (docs/results/aiida-2.9.md): after a
+    # RabbitMQ kill -9 two workers may execute one process (seen in CI: both ran s1-s3 of
+    # launch B, which then read finished with no exit status: C4). Never 2 or 3: the run
+    # must be trusted and every scenario must have run.
+    assert done.returncode in (0, 1), done.stdout[-3000:] + done.stderr[-3000:]
     verdicts: dict[str, Any] = {}
     for line in filter(None, (out / "verdicts.jsonl").read_text().splitlines()):
         record = json.loads(line)
@@ -84,4 +91,6 @@ def test_the_aiida_psql_tier_runs_on_containers_with_a_broker_kill(
         results = {r["clause"]: r["verdict"] for r in verdicts[name]["results"]}
         clause = name[:2].upper()
         assert results[clause] == "pass", (name, results)
+        failed = {c for c, verdict in results.items() if verdict == "fail"}
+        assert failed <= DEVIATION_4, (name, results)
     assert "restart_broker" in fired[SCENARIOS[0]]

@@ -99,7 +99,32 @@ class LocalTemporal:
                 raise ServiceError(f"the Temporal dev server did not listen on {self.address} "
                                    f"within {_STARTUP} s: {self._tail()}")
             time.sleep(0.02)
+        self._wait_serving(deadline)
         self.started_in = time.monotonic() - clock
+
+    def _wait_serving(self, deadline: float) -> None:
+        """Wait until the frontend answers for our namespace, not only listens.
+
+        The port opens before the frontend is healthy: under load (CI, two xdist
+        workers) a client that came right after the port opened got "frontend is not
+        healthy yet" and the first scenario errored. `temporal operator namespace
+        describe` succeeds only once the frontend serves and the namespace exists.
+        """
+        argv = [self.binary, "operator", "namespace", "describe", "--namespace", NAMESPACE,
+                "--address", self.address]
+        while True:
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=30,
+                                  stdin=subprocess.DEVNULL)
+            if done.returncode == 0:
+                return
+            if self.proc is not None and self.proc.poll() is not None:
+                raise ServiceError(f"the Temporal dev server exited with {self.proc.returncode}"
+                                   f" on port {self.port}: {self._tail()}")
+            if time.monotonic() > deadline:
+                raise ServiceError(f"the Temporal dev server on {self.address} listened but "
+                                   f"did not serve namespace {NAMESPACE!r} within {_STARTUP} s:"
+                                   f" {done.stderr.strip()[-300:]}")
+            time.sleep(0.05)
 
     def is_running(self) -> bool:
         return bool(marked(self.marker))
