@@ -59,6 +59,11 @@ def test_a_sigkilled_harness_leaves_no_dev_server_worker_or_folder() -> None:
                                env={**os.environ, "PYTHONPATH": root}, text=True)
     try:
         marker, worker_marker, folder = harness.stdout.readline().split()  # type: ignore[union-attr]
+        # the worker's environment carries its marker only once it has exec'd (a loaded
+        # CI machine was seen between fork and exec at this point): wait for it
+        ready = time.monotonic() + 30
+        while not marked(worker_marker) and time.monotonic() < ready:
+            time.sleep(0.05)
         assert marked(marker) and marked(worker_marker) and Path(folder).exists()
     finally:
         harness.send_signal(signal.SIGKILL)
