@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from harness.adapter import Handle, Observation, Ownership, ProcessView
-from harness.adapters.reference_real import RealTier
+from harness.adapters.reference_real import WORKERS_READY_SECONDS, RealTier
 from harness.adapters.reference_workflows import (
     DB_ENV_VAR,
     LAUNCHES_FILE,
@@ -186,6 +186,8 @@ class ReferenceAdapter:
                WORKER_LOG_ENV: str(session.workdir / "workers.log")}
         self.daemon = Daemon(self.engine.url, self.workers, env,
                              **self._tier.daemon_options(session)).start()
+        # the first launch's chaos budget is for the engine, not for booting its workers
+        self.daemon.wait_serving(WORKERS_READY_SECONDS)
         self._tier.ready(session, self.workers)
 
     def worker_env(self) -> dict[str, str]:

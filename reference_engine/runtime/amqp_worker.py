@@ -33,7 +33,12 @@ from reference_engine.crashpoints import CrashPlan
 from reference_engine.errors import BrokerUnavailableError, StoreUnavailableError
 from reference_engine.runtime.amqp_env import BROKER_ENV
 from reference_engine.runtime.executor import armed_for, execute
-from reference_engine.runtime.worker import die_with_parent, redirect_output, run_prelude
+from reference_engine.runtime.worker import (
+    die_with_parent,
+    notify_ready,
+    redirect_output,
+    run_prelude,
+)
 from reference_engine.storage.records import ClaimedTask
 from reference_engine.storage.store import Store
 
@@ -178,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     worker = _open_patiently(args)
     signal.signal(signal.SIGTERM, lambda *_: worker.stopping.set())
     signal.signal(signal.SIGINT, lambda *_: worker.stopping.set())
+    notify_ready()
     worker.run()
     return 0
 

@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import secrets
+import select
 import signal
 import subprocess
 import sys
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import SQLAlchemyError
 
 from reference_engine.runtime.amqp_env import BROKER_ENV
+from reference_engine.runtime.worker import READY_BYTE, READY_FD_ENV_VAR
 from reference_engine.storage.store import Store
 
 if TYPE_CHECKING:
@@ -65,6 +67,8 @@ class Daemon:
         self.env = _worker_env(env)
         self.deaths: list[WorkerDeath] = []
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
+        self._booting: dict[str, int] = {}  # owner -> read end of its ready pipe
+        self._serving: set[str] = set()  # owners that said they take tasks
         self._unreleased: set[str] = set()  # dead owners whose leases the database refused
         self._next_release_retry = 0.0
         self._lock = threading.Lock()
@@ -115,6 +119,60 @@ class Daemon:
         os.kill(victim, signal.SIGKILL)
         return victim
 
+    def wait_serving(self, timeout: float = 30.0) -> int:
+        """Wait until every live worker says it takes tasks, at most ``timeout`` seconds;
+        return how many live workers serve.
+
+        Why: ``start`` returns once workers are spawned, but their boot (imports, the
+        store) took seconds under load, and a caller timing its first task from there
+        charged that boot to the task. A worker that dies while booting counts as not
+        serving; its replacement is waited for like any other, but when more than twice
+        ``count`` workers die meanwhile (a worker that cannot start), it returns at once.
+        """
+        deadline = time.monotonic() + timeout
+        deaths_before = len(self.deaths)
+        while True:
+            if len(self.deaths) - deaths_before > 2 * self.count:
+                return len(self._serving)  # workers die at boot: waiting will not help
+            with self._lock:
+                live = {o for o, p in self._procs.items() if p.poll() is None}
+                pending = {o: fd for o, fd in self._booting.items() if o in live}
+                serving = len(live & self._serving)
+            left = deadline - time.monotonic()
+            if serving >= self.count or left <= 0:
+                return serving
+            if not pending:  # a replacement is being spawned: let the supervisor run
+                time.sleep(min(0.01, left))
+                continue
+            try:
+                readable, _, _ = select.select(list(pending.values()), [], [], min(0.1, left))
+            except (OSError, ValueError):  # the supervisor closed a dead worker's pipe
+                continue
+            for owner, fd in pending.items():
+                if fd in readable:
+                    self._heard_from(owner, fd)
+
+    def _heard_from(self, owner: str, fd: int) -> None:
+        """Read a booting worker's pipe: its ready byte, or EOF (it died first)."""
+        try:
+            data = os.read(fd, 1)
+        except OSError:
+            data = b""
+        with self._lock:
+            if self._booting.pop(owner, None) is None:
+                return  # another thread read it already
+            if data == READY_BYTE:
+                self._serving.add(owner)
+        os.close(fd)
+
+    def _forget(self, owner: str) -> None:
+        """Drop a dead or stopped worker's readiness state (and close its pipe)."""
+        with self._lock:
+            fd = self._booting.pop(owner, None)
+            self._serving.discard(owner)
+        if fd is not None:
+            os.close(fd)
+
     def wait_for_workers(self, count: int | None = None, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         while len(self.worker_pids()) < (count or self.count):
@@ -136,9 +194,18 @@ class Daemon:
         # own session: a Ctrl-C at the terminal reaches the daemon's owner, which stops
         # the workers in order, not the workers themselves (no KeyboardInterrupt
         # fragments); PR_SET_PDEATHSIG still ends them if the daemon dies
-        proc = subprocess.Popen(command, env=env, start_new_session=True)
+        read_end, write_end = os.pipe()
+        try:
+            proc = subprocess.Popen(command, env={**env, READY_FD_ENV_VAR: str(write_end)},
+                                    start_new_session=True, pass_fds=(write_end,))
+        except BaseException:
+            os.close(read_end)
+            raise
+        finally:
+            os.close(write_end)  # the worker holds the only write end: EOF if it dies
         with self._lock:
             self._procs[owner] = proc
+            self._booting[owner] = read_end
 
     def _supervise(self) -> None:
         """Spawn from this thread only: PR_SET_PDEATHSIG follows the spawning thread."""
@@ -151,6 +218,7 @@ class Daemon:
                 for owner, _ in dead:
                     del self._procs[owner]
             for owner, proc in dead:
+                self._forget(owner)
                 released = self._release(owner)
                 self.deaths.append(
                     WorkerDeath(owner, proc.pid, proc.returncode, time.monotonic(), released)
@@ -206,6 +274,7 @@ class Daemon:
                 proc.kill()
                 proc.wait()
             self._release(owner)
+            self._forget(owner)
         with self._lock:
             self._procs.clear()
 
