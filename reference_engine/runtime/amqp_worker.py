@@ -33,12 +33,8 @@ from reference_engine.crashpoints import CrashPlan
 from reference_engine.errors import BrokerUnavailableError, StoreUnavailableError
 from reference_engine.runtime.amqp_env import BROKER_ENV
 from reference_engine.runtime.executor import armed_for, execute
-from reference_engine.runtime.worker import (
-    die_with_parent,
-    notify_ready,
-    redirect_output,
-    run_prelude,
-)
+from reference_engine.runtime.ready import notify_ready
+from reference_engine.runtime.worker import die_with_parent, redirect_output, run_prelude
 from reference_engine.storage.records import ClaimedTask
 from reference_engine.storage.store import Store
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import SQLAlchemyError
 
 from reference_engine.runtime.amqp_env import BROKER_ENV
-from reference_engine.runtime.worker import READY_BYTE, READY_FD_ENV_VAR
+from reference_engine.runtime.ready import READY_BYTE, READY_FD_ENV_VAR
 from reference_engine.storage.store import Store
 
 if TYPE_CHECKING:

