@@ -22,7 +22,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Mapping
@@ -38,6 +37,7 @@ from harness.adapters.celery.backend import BACKEND_ENV, BACKENDS, ResultBackend
 from harness.adapters.celery.interpreter import ids_of_launch
 from harness.adapters.celery.observe import Launched, Row, build_views, workflow_outcome
 from harness.adapters.celery.tasks import ENGINE_CRASHPOINT, WHILE_WAITING, start
+from harness.adapters.worker_pool import WorkerPool
 from harness.errors import AdapterSpecError, Unsupported
 from harness.session import BODY_CRASHPOINTS as SESSION_BODY_CRASHPOINTS
 from harness.session import BodyPlan, Session
@@ -108,14 +108,15 @@ class CeleryAdapter:
         self.session: Session | None = None
         self.app: Any = None
         self.config: dict[str, Any] = {}
-        self.procs: list[subprocess.Popen[bytes]] = []
+        # whole-worker: a dead worker restarts under a new node name (the old one's pidbox
+        # queue may still be held: RESOURCE_LOCKED); otherwise Celery's own prefork pool
+        # replaces a killed child, and the main process is never killed
+        self.pool = WorkerPool("celery", workers, self._start_worker,
+                               restart=tier == "whole-worker")
         self.launches: dict[str, Launched] = {}
         self.inputs: dict[str, Mapping[str, Any]] = {}
         self._plan = BodyPlan()
         self._generation = 0
-        self._stop = threading.Event()
-        self._supervisor: threading.Thread | None = None
-        self._lock = threading.Lock()
 
     # ------------------------------------------------------------ declaration
     def capabilities(self) -> Capabilities:
@@ -147,23 +148,12 @@ class CeleryAdapter:
     def _ensure_workers(self) -> None:
         """Start the workers at the first launch, not in ``open``: a scenario that turns
         caching on is refused before it launches anything, and costs no worker start."""
-        if self.procs:
-            return
-        for index in range(self.workers):
-            self.procs.append(self._start_worker(index))
-        if self.tier == "whole-worker":
-            self._supervisor = threading.Thread(target=self._supervise, daemon=True,
-                                                name="celery-supervisor")
-            self._supervisor.start()
+        self.pool.start()
 
-    def _supervise(self) -> None:
-        """Restart a worker whose main process died (a whole-worker kill), under a new
-        node name: the old one's pidbox queue may still be held (RESOURCE_LOCKED)."""
-        while not self._stop.wait(0.05):
-            with self._lock:
-                for index, proc in enumerate(self.procs):
-                    if proc.poll() is not None and not self._stop.is_set():
-                        self.procs[index] = self._start_worker(index)
+    @property
+    def procs(self) -> list[subprocess.Popen[bytes]]:
+        """The workers' main processes (``WorkerPool``)."""
+        return self.pool.procs
 
     def _start_worker(self, index: int) -> subprocess.Popen[bytes]:
         assert self.session is not None
@@ -183,16 +173,7 @@ class CeleryAdapter:
                 env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def close(self) -> None:
-        self._stop.set()
-        if self._supervisor is not None:
-            self._supervisor.join()
-            self._supervisor = None
-        for proc in self.procs:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-        for proc in self.procs:
-            proc.wait()
-        self.procs = []
+        self.pool.close()
         if self.app is not None:
             self._delete_broker_names()
             self.app.close()
@@ -416,7 +397,7 @@ class CeleryAdapter:
         whose prefork child died stays held, unacknowledged, until the parent notices and
         requeues it, while the queue and the result rows look quiet (True if a worker
         does not answer: it cannot be called settled)."""
-        alive = sum(p.poll() is None for p in self.procs)
+        alive = self.pool.alive()
         inspect = self.app.control.inspect(timeout=0.5, limit=alive)  # back once all answer
         replies = [inspect.active(), inspect.reserved(), inspect.scheduled()]
         if any(reply is None or len(reply) < alive for reply in replies):
@@ -442,7 +423,7 @@ class CeleryAdapter:
     def diagnose(self, handle: Handle) -> str:
         rows = self._rows(handle.id)
         active = sorted(t for t, r in rows.items() if r.status in ("STARTED", "PENDING"))
-        alive = sum(p.poll() is None for p in self.procs)
+        alive = self.pool.alive()
         return (f"{alive} of {len(self.procs)} Celery workers alive; tasks started, not "
                 f"done: {active or 'none'} (a task not in the backend is still queued or "
                 "was never sent)")

@@ -29,7 +29,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Mapping
@@ -41,6 +40,7 @@ from dbos import DBOS, DBOSClient  # at import: without the extra, load_adapter 
 import harness
 from harness.adapter import Handle, Observation
 from harness.adapters.dbos.observe import Row, build_views, claims
+from harness.adapters.worker_pool import WorkerPool
 from harness.errors import AdapterSpecError, Unsupported
 from harness.session import BodyPlan, Session
 from scenarios import ALL_CLAUSES, Capabilities
@@ -125,7 +125,9 @@ class DbosAdapter:
         self.url = ""
         self.database: str | None = None
         self.client: Any = None
-        self.procs: list[subprocess.Popen[bytes] | None] = []
+        # a killed worker restarts with the same executor id (a process manager's job)
+        self.pool = WorkerPool("dbos", workers, self._start_worker,
+                               on_restart=self._before_restart)
         self.versions: list[str] = []
         self.labels: dict[str, list[str]] = {}
         self.specs: dict[str, dict[str, Any]] = {}
@@ -134,9 +136,6 @@ class DbosAdapter:
         self.engine_kills: list[tuple[str, str, int]] = []
         self.restarts = 0
         self._generations: dict[int, int] = {}
-        self._stop = threading.Event()
-        self._supervisor: threading.Thread | None = None
-        self._lock = threading.Lock()
 
     # ------------------------------------------------------------ declaration
     def capabilities(self) -> Capabilities:
@@ -182,11 +181,12 @@ class DbosAdapter:
         if self.procs:
             return
         self.versions = [VERSION] * self.workers
-        self.procs = [self._start_worker(i) for i in range(self.workers)]
-        self._wait_ready([p for p in self.procs if p is not None])
-        self._supervisor = threading.Thread(target=self._supervise, daemon=True,
-                                            name="dbos-supervisor")
-        self._supervisor.start()
+        self.pool.start(ready=self._wait_ready)
+
+    @property
+    def procs(self) -> list[subprocess.Popen[bytes]]:
+        """The workers' processes (``WorkerPool``)."""
+        return self.pool.procs
 
     def _executor(self, index: int) -> str:
         return f"wfc-worker-{index}"
@@ -209,8 +209,7 @@ class DbosAdapter:
         """Until each worker printed ``ready`` (``DBOS.launch()`` returned) in its log."""
         assert self.session is not None
         deadline = time.monotonic() + READY_TIMEOUT
-        for proc in procs:
-            index = self.procs.index(proc)
+        for index, proc in enumerate(procs):
             log = self.session.workdir / f"dbos-worker-{index}.log"
             while True:
                 text = log.read_text(errors="replace") if log.exists() else ""
@@ -228,21 +227,14 @@ class DbosAdapter:
         """How many earlier generations of worker ``index`` printed ``ready``."""
         return self._generations.get(index, 0)
 
-    def _supervise(self) -> None:
-        """Restart a killed worker with the same executor id (a process manager's job).
-        On ``version-change`` it comes back under the next application version."""
-        while not self._stop.wait(0.05):
-            with self._lock:
-                for index, proc in enumerate(self.procs):
-                    if proc is None or proc.poll() is None or self._stop.is_set():
-                        continue
-                    self._generations[index] = self._generations.get(index, 0) + 1
-                    if self.tier == "version-change":
-                        self.versions[index] = NEXT_VERSION
-                    self.restarts += 1
-                    self.procs[index] = self._start_worker(index)
-                    self._note({"restarted": self._executor(index),
-                                "version": self.versions[index]})
+    def _before_restart(self, index: int) -> None:
+        """A killed worker comes back with the same executor id (``WorkerPool``); on
+        ``version-change`` under the next application version."""
+        self._generations[index] = self._generations.get(index, 0) + 1
+        if self.tier == "version-change":
+            self.versions[index] = NEXT_VERSION
+        self.restarts += 1
+        self._note({"restarted": self._executor(index), "version": self.versions[index]})
 
     def _note(self, record: Mapping[str, Any]) -> None:
         if self.session is None:
@@ -251,18 +243,7 @@ class DbosAdapter:
             out.write(json.dumps({**record, "t": time.monotonic()}) + "\n")
 
     def close(self) -> None:
-        self._stop.set()
-        if self._supervisor is not None:
-            self._supervisor.join()
-            self._supervisor = None
-        for proc in self.procs:
-            if proc is not None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-        for proc in self.procs:
-            if proc is not None:
-                proc.wait()
-        self.procs = []
+        self.pool.close()
         if self.client is not None:
             with contextlib.suppress(Exception):
                 self.client.destroy()
@@ -375,8 +356,7 @@ class DbosAdapter:
     def kill_worker(self, pid: int | None = None) -> int:
         """SIGKILL worker ``pid`` (a body's ``os.getpid()``: a DBOS worker process runs its
         workflows' steps in its own threads), or any live worker."""
-        with self._lock:
-            live = [p.pid for p in self.procs if p is not None and p.poll() is None]
+        live = self.pool.pids()
         if pid is None:
             if not live:
                 raise RuntimeError("no DBOS worker of this run is alive")
@@ -428,9 +408,9 @@ class DbosAdapter:
     def diagnose(self, handle: Handle) -> str:
         rows = {r.id: r for r in self._rows([handle.id])}
         row = rows.get(handle.id)
-        with self._lock:
+        with self.pool.lock:
             live = [(self._executor(i), self.versions[i]) for i, p in enumerate(self.procs)
-                    if p is not None and p.poll() is None]
+                    if p.poll() is None]
         if row is None:
             return f"DBOS has no workflow {handle.id}"
         text = (f"DBOS status {row.status}, executor {row.executor}, application version "

@@ -50,6 +50,7 @@ from harness.adapters.temporal.server import NAMESPACE, LocalTemporal, shared_se
 from harness.adapters.temporal.timeouts import TIERS, settings_for
 from harness.adapters.temporal.worker import SETTINGS_ENV
 from harness.adapters.temporal.workflows import AFTER_CHECKPOINT, WHILE_WAITING, WORKFLOW_TYPE
+from harness.adapters.worker_pool import WorkerPool
 from harness.errors import AdapterSpecError, Unsupported
 from harness.services._proc import MARKER_ENV
 from harness.session import BodyPlan, Session
@@ -142,14 +143,12 @@ class TemporalAdapter:
         self.session: Session | None = None
         self.server: LocalTemporal | None = None
         self.queue = ""
-        self.procs: list[subprocess.Popen[bytes]] = []
+        # a killed worker restarts, as a process manager would
+        self.pool = WorkerPool("temporal", workers, self._start_worker)
         self.launches: dict[str, Launched] = {}
         self.body_kills: list[tuple[str, str, int]] = []
         self.engine_kills: list[tuple[str, str, int]] = []
         self._generation = 0
-        self._stop = threading.Event()
-        self._supervisor: threading.Thread | None = None
-        self._lock = threading.Lock()
 
     # ------------------------------------------------------------ declaration
     def capabilities(self) -> Capabilities:
@@ -183,21 +182,12 @@ class TemporalAdapter:
 
     def _ensure_workers(self) -> None:
         """Start the workers at the first launch (a refused scenario costs none)."""
-        if self.procs:
-            return
-        for index in range(self.workers):
-            self.procs.append(self._start_worker(index))
-        self._supervisor = threading.Thread(target=self._supervise, daemon=True,
-                                            name="temporal-supervisor")
-        self._supervisor.start()
+        self.pool.start()
 
-    def _supervise(self) -> None:
-        """Restart a worker that died (a kill), as a process manager would."""
-        while not self._stop.wait(0.05):
-            with self._lock:
-                for index, proc in enumerate(self.procs):
-                    if proc.poll() is not None and not self._stop.is_set():
-                        self.procs[index] = self._start_worker(index)
+    @property
+    def procs(self) -> list[subprocess.Popen[bytes]]:
+        """The workers' processes (``WorkerPool``)."""
+        return self.pool.procs
 
     def _start_worker(self, index: int) -> subprocess.Popen[bytes]:
         assert self.session is not None and self.server is not None
@@ -216,16 +206,7 @@ class TemporalAdapter:
                                     stdin=subprocess.DEVNULL, start_new_session=True)
 
     def close(self) -> None:
-        self._stop.set()
-        if self._supervisor is not None:
-            self._supervisor.join()
-            self._supervisor = None
-        for proc in self.procs:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-        for proc in self.procs:
-            proc.wait()
-        self.procs = []
+        self.pool.close()
         if self.server is not None and self.launches:
             with contextlib.suppress(Exception):  # cleanup must not raise
                 self._terminate_open()
@@ -319,8 +300,7 @@ class TemporalAdapter:
 
     def kill_worker(self, pid: int | None = None) -> int:
         """SIGKILL worker ``pid`` (a body's worker) or any live worker of this scenario."""
-        with self._lock:
-            alive = [p.pid for p in self.procs if p.poll() is None]
+        alive = self.pool.pids()
         if pid is None:
             if not alive:
                 raise RuntimeError("no Temporal worker of this scenario is running")
@@ -372,7 +352,7 @@ class TemporalAdapter:
         return ()
 
     def diagnose(self, handle: Handle) -> str:
-        alive = sum(p.poll() is None for p in self.procs)
+        alive = self.pool.alive()
         try:
             history = self._history(handle.id.partition("/")[0] if ":" in handle.id
                                     else handle.id)
