@@ -132,8 +132,7 @@ class DbosAdapter:
         self.labels: dict[str, list[str]] = {}
         self.specs: dict[str, dict[str, Any]] = {}
         self.restart_of: dict[str, str] = {}
-        self.body_kills: list[tuple[str, str, int]] = []
-        self.engine_kills: list[tuple[str, str, int]] = []
+        self._plan = BodyPlan()  # kills the bodies and the worker-side hooks land
         self.restarts = 0
         self._generations: dict[int, int] = {}
 
@@ -332,26 +331,20 @@ class DbosAdapter:
 
     # ------------------------------------------------------------ faults
     def arm_crashpoint(self, crashpoint: str, target: str, attempt: int) -> None:
-        kill = (crashpoint, target, attempt)
-        if crashpoint in BODY_CRASHPOINTS:
-            self.body_kills.append(kill)
-        elif crashpoint == "while_waiting" and target.startswith("calc:"):
+        if crashpoint == "while_waiting" and target.startswith("calc:"):
             raise Unsupported(self.name, self.tier, f"arm {crashpoint} on {target}",
                               "a calculation waits for nothing")
-        elif crashpoint in ENGINE_CRASHPOINTS:
-            self.engine_kills.append(kill)
-        else:
+        if crashpoint not in BODY_CRASHPOINTS and crashpoint not in ENGINE_CRASHPOINTS:
             raise Unsupported(self.name, self.tier, f"arm crashpoint {crashpoint!r}",
                               "not emulated for DBOS")
-        self._write_plan(True)
-
-    def _write_plan(self, active: bool) -> None:
+        self._plan = self._plan.with_kill((crashpoint, target, attempt))
         assert self.session is not None
-        self.session.write_plan(BodyPlan(tuple(self.body_kills), tuple(self.engine_kills),
-                                         active))
+        self.session.write_plan(self._plan)
 
     def disarm_all(self) -> None:
-        self._write_plan(False)
+        self._plan = BodyPlan(active=False)
+        if self.session is not None:
+            self.session.write_plan(self._plan)
 
     def kill_worker(self, pid: int | None = None) -> int:
         """SIGKILL worker ``pid`` (a body's ``os.getpid()``: a DBOS worker process runs its

@@ -146,8 +146,7 @@ class TemporalAdapter:
         # a killed worker restarts, as a process manager would
         self.pool = WorkerPool("temporal", workers, self._start_worker)
         self.launches: dict[str, Launched] = {}
-        self.body_kills: list[tuple[str, str, int]] = []
-        self.engine_kills: list[tuple[str, str, int]] = []
+        self._plan = BodyPlan()  # kills the bodies and the worker-side hooks land
         self._generation = 0
 
     # ------------------------------------------------------------ declaration
@@ -275,25 +274,21 @@ class TemporalAdapter:
 
     # ------------------------------------------------------------ faults
     def arm_crashpoint(self, crashpoint: str, target: str, attempt: int) -> None:
-        if crashpoint in BODY_CRASHPOINTS:
-            self.body_kills.append((crashpoint, target, attempt))
-        elif crashpoint == WHILE_WAITING and target.startswith("calc:"):
+        if crashpoint == WHILE_WAITING and target.startswith("calc:"):
             raise Unsupported(self.name, self.tier, f"arm {crashpoint} on {target}",
                               "a calculation waits for nothing")
-        elif crashpoint in (WHILE_WAITING, AFTER_CHECKPOINT):
-            self.engine_kills.append((crashpoint, target, attempt))
-        else:
+        if crashpoint not in BODY_CRASHPOINTS and crashpoint not in (WHILE_WAITING,
+                                                                     AFTER_CHECKPOINT):
             raise Unsupported(self.name, self.tier, f"arm crashpoint {crashpoint}",
                               "not a crashpoint this adapter knows")
-        self._write_plan(True)
-
-    def _write_plan(self, active: bool) -> None:
+        self._plan = self._plan.with_kill((crashpoint, target, attempt))
         assert self.session is not None
-        self.session.write_plan(BodyPlan(tuple(self.body_kills), tuple(self.engine_kills),
-                                         active))
+        self.session.write_plan(self._plan)
 
     def disarm_all(self) -> None:
-        self._write_plan(False)
+        self._plan = BodyPlan(active=False)
+        if self.session is not None:
+            self.session.write_plan(self._plan)
 
     def fail_commit(self, target: str, attempt: int) -> None:
         raise self._unsupported("fail_commit", "refuse a commit")
