@@ -39,12 +39,27 @@ _VALUE_FIELDS = ("outputs", "inputs")
 _TIMED = frozenset({"op", "fault", "begin", "effect", "terminal"})
 
 
+class _Record(dict[str, Any]):
+    """A recorded line whose typed values were encoded (``_encode_values``); ``typed``
+    keeps each one as it was recorded, so building the history (``Line.of_record``)
+    takes it back instead of decoding the encoding just made (``decode_value`` gives
+    back the value ``encode_value`` was given: the codec round-trips exactly)."""
+
+    typed: dict[str, Any]
+
+
 def _encode_values(record: dict[str, Any]) -> dict[str, Any]:
+    typed: dict[str, Any] = {}
     for name in _VALUE_FIELDS:
         value = record.get(name)
         if value is not None and not _json_exact(value):
+            typed[name] = value
             record[name] = encode_value(value)
-    return record
+    if not typed:
+        return record
+    kept = _Record(record)
+    kept.typed = typed
+    return kept
 
 
 def _json_exact(value: Any) -> bool:
@@ -114,13 +129,14 @@ class Line:
         """``parse(dump_line(record))`` without the round trip when it would change
         nothing (only strings, finite numbers, booleans, None, lists and string-keyed
         dicts); the text is then made on demand."""
-        if not _plain(record):
-            return cls.parse(dump_line(record).rstrip("\n"))
         data = dict(record)
+        if not _plain(data):
+            return cls.parse(dump_line(record).rstrip("\n"))
+        typed = record.typed if type(record) is _Record else {}
         for name in _VALUE_FIELDS:
             value = data.get(name)
             if value is not None and not _json_exact(value):
-                data[name] = decode_value(value, name)
+                data[name] = typed[name] if name in typed else decode_value(value, name)
         return cls(str(record.get("type", "")), data, None, record)
 
     def __getitem__(self, name: str) -> Any:
