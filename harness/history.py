@@ -39,12 +39,27 @@ _VALUE_FIELDS = ("outputs", "inputs")
 _TIMED = frozenset({"op", "fault", "begin", "effect", "terminal"})
 
 
+class _Record(dict[str, Any]):
+    """A recorded line whose typed values were encoded (``_encode_values``); ``typed``
+    keeps each one as it was recorded, so building the history (``Line.of_record``)
+    takes it back instead of decoding the encoding just made (``decode_value`` gives
+    back the value ``encode_value`` was given: the codec round-trips exactly)."""
+
+    typed: dict[str, Any]
+
+
 def _encode_values(record: dict[str, Any]) -> dict[str, Any]:
+    typed: dict[str, Any] = {}
     for name in _VALUE_FIELDS:
         value = record.get(name)
         if value is not None and not _json_exact(value):
+            typed[name] = value
             record[name] = encode_value(value)
-    return record
+    if not typed:
+        return record
+    kept = _Record(record)
+    kept.typed = typed
+    return kept
 
 
 def _json_exact(value: Any) -> bool:
@@ -60,11 +75,19 @@ def _json_exact(value: Any) -> bool:
         return -_SAFE_INT < value < _SAFE_INT  # type: ignore[no-any-return]
     if kind is float:
         return math.isfinite(value) and (value != 0.0 or math.copysign(1.0, value) > 0)
+    # Loops rather than ``all`` over a generator, and strings tested inline: every
+    # output of every record is asked, and the generator frames were most of the cost.
     if kind is list:
-        return all(_json_exact(item) for item in value)
+        for item in value:  # noqa: SIM110  # a loop, not all(): see above
+            if type(item) is not str and not _json_exact(item):
+                return False
+        return True
     if kind is dict:
-        return all(type(key) is str and not key.startswith("$") and _json_exact(item)
-                   for key, item in value.items())
+        for key, item in value.items():
+            if type(key) is not str or key.startswith("$") or (
+                    type(item) is not str and not _json_exact(item)):
+                return False
+        return True
     return False
 
 
@@ -106,13 +129,14 @@ class Line:
         """``parse(dump_line(record))`` without the round trip when it would change
         nothing (only strings, finite numbers, booleans, None, lists and string-keyed
         dicts); the text is then made on demand."""
-        if not _plain(record):
-            return cls.parse(dump_line(record).rstrip("\n"))
         data = dict(record)
+        if not _plain(data):
+            return cls.parse(dump_line(record).rstrip("\n"))
+        typed = record.typed if type(record) is _Record else {}
         for name in _VALUE_FIELDS:
             value = data.get(name)
             if value is not None and not _json_exact(value):
-                data[name] = decode_value(value, name)
+                data[name] = typed[name] if name in typed else decode_value(value, name)
         return cls(str(record.get("type", "")), data, None, record)
 
     def __getitem__(self, name: str) -> Any:
