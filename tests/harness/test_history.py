@@ -6,6 +6,8 @@ import math
 from dataclasses import fields
 from pathlib import Path
 
+import pytest
+
 from harness.adapter import Observation, ProcessView
 from harness.history import History, HistoryRecorder
 from scenarios.catalog import by_name
@@ -88,3 +90,25 @@ def test_plain_outputs_are_kept_and_typed_ones_still_round_trip() -> None:
     assert first["outputs"] == plain
     assert second["outputs"]["big"] == 2**70 and second["outputs"]["dollar"] == {"$x": 1}
     assert '"big":{"$int":"1180591620717411303424"}' in second.text
+
+
+def test_recorded_typed_values_are_taken_back_as_recorded_not_decoded_again(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A recorded line keeps its typed values, so building the history decodes nothing;
+    its text (files, witnesses) still holds their tagged encoding."""
+    import harness.history as module
+
+    def no_decoding(value: object, name: str) -> object:
+        raise AssertionError(f"{name} was decoded again")
+
+    monkeypatch.setattr(module, "decode_value", no_decoding)
+    outputs = {"t": (1, 2.5), "n": math.nan, "big": 2**70, "$k": {frozenset({1})}}
+    view = ProcessView("1", "A", "workflow", "W", "finished", 0, outputs)
+    recorder = HistoryRecorder()
+    recorder.sight(Observation((view,)), after_op=0)
+    history = recorder.build({"scenario_name": "s"}, [], Observation((view,)), [],
+                             {"status": "ran"})
+    for kind in ("terminal", "process"):
+        (line,) = history.of(kind)
+        assert line["outputs"] is outputs
+        assert '{"$tuple":[1,2.5]}' in line.text
