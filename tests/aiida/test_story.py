@@ -50,7 +50,10 @@ def test_excepted_launch_relaunched_without_caching_runs_add_xy_again(story: Any
     assert keys.count("A/add_xy/0:add") == 1 and keys.count("B/add_xy/0:add") == 1
     observation = run.history.observation()
     (first,), (second,) = observation.at_path("A"), observation.at_path("B")
-    assert first.state == "excepted" and second.state == "finished"
+    # what to look at when B excepted (seen once in CI at load 10: AiiDA's SQLite storage
+    # under load is the suspect, not shown): the bodies that ran and every op the plan made
+    assert first.state == "excepted" and second.state == "finished", (
+        keys, [line.text for line in run.history.of("op")], second)
     assert second.outputs == {"sum": 6} and second.restart_of == first.id != second.id
 
 
