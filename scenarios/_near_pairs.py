@@ -42,6 +42,8 @@ PAIR_KINDS: dict[str, str] = {
     "dict_reorder": "a dict in another key order: equal, so it must still hit",
     "neighbour": "a float moved to the next float up",
     "array_dtype": "an int64 array as float64 or the reverse",
+    "array_shape": "an array of the same items in another shape ((2, 2) and (4,))",
+    "array_item": "an array with one item changed",
 }
 """What `near` may change; all but the two reorders make a different value."""
 
@@ -73,6 +75,7 @@ PAIR_EXAMPLES: dict[str, tuple[Any, Any]] = {
                         {unicodedata.normalize("NFD", "caf\u00e9"): 1}),
     "empty_none": ([], None),
     "deep": (_deep(40, 1), _deep(40, 2)),
+    "array_shape": (NumArray("int64", (2, 2), (1, 2, 3, 4)), NumArray("int64", (4,), (1, 2, 3, 4))),
 }
 """One exact pair per kind the variants conflate (catalog `k4_typed_near_pairs`): each
 pair differs, except `set_order` (equal sets whose iteration order differs: must hit)."""
@@ -97,27 +100,54 @@ def depth_of(value: Any) -> int:
     return deepest
 
 
-def near(value: Any, chooser: Any) -> Any:
+def near(value: Any, chooser: Any, *, pooled: bool = False) -> Any:
     """A value one minimal change away from `value` (or equal, for the reorder kinds).
 
     The kind of change is drawn first (among those `value` offers anywhere), then the
     place: so every kind is as likely as every other, whatever the value's shape.
+
+    `pooled`: `value` is a constant of `scenarios._values_pool`, never mutated, so its
+    places are walked once per process and kept (a rich value offers hundreds; walking
+    them at every draw was most of the generator's time). The result then shares its
+    unchanged parts with the constant: copy it (`generate.fresh`) before handing it out.
     """
+    table = _SITES.get(id(value)) if pooled else None
+    if table is None:
+        table = _table(value)
+        if pooled:
+            _SITES[id(value)] = table
+    labels, places_of = table
+    label = chooser.choice(labels)
+    places, deepest = places_of[label]
+    if chooser.boolean(0.3):  # the deepest place: a hash may look only so deep
+        places = deepest
+    steps, change = chooser.choice(places)
+    return _replace(value, steps, change)
+
+
+Site = tuple[tuple[Any, ...], Any]
+_SITES: dict[int, tuple[list[str], dict[str, tuple[list[Site], list[Site]]]]] = {}
+
+
+def _table(value: Any) -> tuple[list[str], dict[str, tuple[list[Site], list[Site]]]]:
+    """The kinds of change `value` offers (in `_ORDER`), and per kind its places and its
+    deepest places."""
     sites: list[tuple[tuple[Any, ...], str, Any]] = []
     _collect(value, (), False, 0, sites)
-    labels = sorted({label for _, label, _ in sites}, key=_ORDER.index)
-    label = chooser.choice(labels)
-    places = [site for site in sites if site[1] == label]
-    if chooser.boolean(0.3):  # the deepest place: a hash may look only so deep
-        deepest = max(len(steps) for steps, _, _ in places)
-        places = [site for site in places if len(site[0]) == deepest]
-    steps, _, change = chooser.choice(places)
-    return _replace(value, steps, change)
+    by_label: dict[str, list[Site]] = {}
+    for steps, label, change in sites:
+        by_label.setdefault(label, []).append((steps, change))
+    places_of: dict[str, tuple[list[Site], list[Site]]] = {}
+    for label, places in by_label.items():
+        depth = max(len(steps) for steps, _ in places)
+        places_of[label] = (places, [p for p in places if len(p[0]) == depth])
+    return sorted(by_label, key=_ORDER.index), places_of
 
 
 _ORDER = ("number_type", "sign", "tuple_list", "set_frozenset", "bytes_str", "int_edge",
           "normal_form", "key", "key_type", "key_normal_form", "deeper", "empty_none",
-          "decimal_exponent", "timezone", "set_reorder", "dict_reorder", "neighbour", "array_dtype")
+          "decimal_exponent", "timezone", "set_reorder", "dict_reorder", "neighbour", "array_dtype",
+          "array_shape", "array_item")
 
 
 def _collect(value: Any, steps: tuple[Any, ...], hashable: bool, level: int,
@@ -219,12 +249,35 @@ def _leaf_options(value: Any, hashable: bool) -> list[tuple[str, Any]]:
     if kind is _dt.datetime:
         return [("timezone", lambda v: v.replace(tzinfo=None if v.tzinfo else _dt.UTC))]
     if kind is NumArray:
-        other = "float64" if value.dtype == "int64" else "int64"
-        cast = float if other == "float64" else int
-        if all(math.isfinite(x) for x in value.items):
-            return [("array_dtype",
-                     lambda v: NumArray(other, v.shape, tuple(cast(x) for x in v.items)))]
+        return _array_options(value)
     return []
+
+
+def _array_options(value: NumArray) -> list[tuple[str, Any]]:
+    """Another dtype (same numbers), another shape (same items), one item changed."""
+    opts: list[tuple[str, Any]] = []
+    other = "float64" if value.dtype == "int64" else "int64"
+    cast = float if other == "float64" else int
+    if all(math.isfinite(x) and float(x).is_integer() and abs(x) < 2**53 for x in value.items):
+        opts.append(("array_dtype",
+                     lambda v: NumArray(other, v.shape, tuple(cast(x) for x in v.items))))
+    if value.items:
+        shape = (len(value.items),) if len(value.shape) != 1 else (1, len(value.items))
+        opts.append(("array_shape", lambda v: NumArray(v.dtype, shape, v.items)))
+        opts.append(("array_item", lambda v: NumArray(
+            v.dtype, v.shape, (*v.items[:-1], _bumped(v.items[-1])))))
+    return opts
+
+
+def _bumped(item: Any) -> Any:
+    """An array item moved by one (int64 stays in range; a huge float moves to its
+    neighbour, NaN and infinities become 0.0, so the item always changes)."""
+    if type(item) is int:
+        return item - 1 if item == 2**63 - 1 else item + 1
+    if not math.isfinite(item):
+        return 0.0
+    moved = item + 1.0
+    return moved if moved != item else math.nextafter(item, -math.inf)
 
 
 def _other_form(text: str) -> str:

@@ -59,11 +59,15 @@ RICH_VALUES: tuple[Any, ...] = (
     {"t": (1, 2), "b": b"1", "s": {8, 16, 24}, "f": frozenset({1, 2}), "d": Decimal("1.0"),
      "i": 2**53, "n": -1.5, "w": _dt.datetime(2026, 1, 1), 1: "k", _CAFE_NFC: [], "e": None,
      "deep": _deep(40, 1)},
-    [(0.0, b"x"), {True: {8, 16}, "1": [Decimal("2.50"), None]}, "\u00c5",
+    [(0.0, b"x"), {True: {8, 16}, "1": [Decimal("2.50"), None], _CAFE_NFD: frozenset({8, 16})},
+     "\u00c5",
      {(1, 2): _dt.datetime(2026, 1, 1, tzinfo=_UTC)}, -(2**63), {}],
+    {"m": NumArray("int64", (2, 2), (1, 2, 3, 4)), "k": (1, "x"),
+     "v": [NumArray("float64", (3,), (0.5, -0.0, 2.0)), NumArray("int64", (0,), ())]},
 )
-"""Values holding every kind at once (keys, members, a level-41 leaf): a near pair of one
-of them can be any kind of near pair (`scenarios._near_pairs.near` draws the kind first)."""
+"""Values holding every kind at once (keys, members, a level-41 leaf), and arrays apart (an
+engine without arrays still gets the first two): a near pair of one of them can be any
+kind of near pair (`scenarios._near_pairs.near` draws the kind first)."""
 
 SIMPLE_VALUES: tuple[Any, ...] = (1, 2, 3, 0, 5, "a", 1.5)
 """Plain values, drawn often so equal inputs (and cache hits) are common."""

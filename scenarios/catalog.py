@@ -222,7 +222,8 @@ CATALOG: tuple[Scenario, ...] = (
     _s("k4_typed_near_pairs", "K4",
        "one launch pair per near pair of typed values (tuple/list, bytes/str, set/frozenset, "
        "Decimal exponent, 2**53 and 2**53 + 1, a sign, -0.0, naive/aware datetime, key 1/'1', "
-       "NFC/NFD key, []/None, a change 41 levels deep) misses; two equal sets built in "
+       "NFC/NFD key, []/None, a change 41 levels deep, an array's shape) misses; two equal "
+       "sets built in "
        "another order hit", (DIGEST_ONE,), (DIGEST,),
        (ON, *(Launch(f"{side}_{kind}", "DigestOne", {"v": pair[index]})
               for kind, pair in PAIR_EXAMPLES.items()

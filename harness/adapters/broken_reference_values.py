@@ -5,9 +5,10 @@ separates two equal ones): a tuple hashed as a list (Prefect 3's `(1, 2)` and `[
 bytes as text, a set as a frozenset or in its iteration order, a Decimal without its
 exponent, ints through a float, numbers without their sign, datetimes without their
 offset, dict keys as text or in NFC, an empty container as None, nothing below a fixed
-depth. Each rewrites the inputs as the broken hash sees them, then calls the engine's
-own ``calculation_hash``; ``broken_reference_patches`` merges ``VALUE_EXECUTOR_BUGS``, so
-the bug runs in worker OS processes (embedded) and inside one simulation (sim) alike.
+depth, a NumPy array by its bytes alone. Each rewrites the inputs as the broken hash sees
+them, then calls the engine's own ``calculation_hash``; ``broken_reference_patches``
+merges ``VALUE_EXECUTOR_BUGS``, so the bug runs in worker OS processes (embedded) and
+inside one simulation (sim) alike.
 
 ``VALUE_BUGS`` names, per variant, the bug, the pair (``scenarios._near_pairs.PAIR_EXAMPLES``)
 it conflates and the clause that must fail.
@@ -62,6 +63,13 @@ def _empty_as_none(v: Any, depth: int) -> Any:
     return None if type(v) in (list, tuple, dict, set, frozenset) and not v else v
 
 
+def _array_bytes_only(v: Any, depth: int) -> Any:
+    kind = type(v)
+    if kind.__name__ == "ndarray" and kind.__module__ == "numpy":
+        return v.tobytes(order="C")
+    return v
+
+
 def _truncated(v: Any, depth: int) -> Any:
     if depth >= TRUNCATE_DEPTH and type(v) in (list, tuple, dict, set, frozenset):
         return "<deep>"
@@ -103,6 +111,10 @@ VALUE_BUGS: dict[str, ValueBug] = {
     "hash_empty_as_none": ValueBug(
         "the cache hash encodes an empty container as None ([] and None collide)",
         "empty_none", "K4", _empty_as_none),
+    "hash_array_bytes_only": ValueBug(
+        "the cache hash encodes a NumPy array by its bytes alone, without shape or dtype "
+        "(a (2, 2) array and its (4,) reshape collide)", "array_shape", "K4",
+        _array_bytes_only),
     "hash_truncates_deep": ValueBug(
         f"the cache hash ignores everything nested {TRUNCATE_DEPTH} or more levels deep",
         "deep", "K4", _truncated),

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from harness.adapter import Handle, Observation, Ownership, ProcessView
+from harness.adapters.reference_arrays import ARRAYS, from_engine, to_engine
 from harness.adapters.reference_real import WORKERS_READY_SECONDS, RealTier
 from harness.adapters.reference_workflows import (
     DB_ENV_VAR,
@@ -102,9 +103,9 @@ _TIERS["real"] = RealTier()  # type: ignore[assignment]  # same hooks, duck-type
 _TIERS["sim"] = _Tier("sim", {kind: "the simulation models no frozen or unreachable server"
                                for kind in OUTAGE_KINDS})
 TIERS: tuple[str, ...] = tuple(_TIERS)
-REFERENCE_VALUE_KINDS = frozenset(VALUE_KINDS) - {"array"}
-"""Every kind of the value model but arrays: the engine stores and hashes NumPy arrays
-(``reference_engine.core.codec``), but the adapter does not yet map `NumArray` to them."""
+REFERENCE_VALUE_KINDS = frozenset(VALUE_KINDS) - (frozenset() if ARRAYS else {"array"})
+"""Every kind of the value model; arrays as NumPy arrays (``reference_arrays``), which
+the engine stores and hashes by dtype, shape and bytes, when NumPy is installed."""
 
 
 REAL_CLIENTS = ("psycopg", "pika")
@@ -220,7 +221,7 @@ class ReferenceAdapter:
         engine = self._engine()
         assert self.types is not None
         type_string = self.types.workflows[workflow]
-        values = dict(inputs)
+        values = {name: to_engine(value) for name, value in inputs.items()}
         problems = check_inputs(type_string, values)
         if problems:
             raise ValueError(f"launch {label}: {'; '.join(problems)}")
@@ -376,7 +377,7 @@ class ReferenceAdapter:
             path, name = record.label, record.label.rpartition(":")[2]
         return ProcessView(
             id=str(record.id), path=path, kind=record.kind, name=name, state=record.state,
-            exit_status=record.exit_status, outputs=record.outputs,
+            exit_status=record.exit_status, outputs=from_engine(record.outputs),
             parent=_str(record.parent_id), children=tuple(str(c) for c in record.children),
             restart_of=_str(record.restart_of), cached_from=_str(record.cached_from))
 

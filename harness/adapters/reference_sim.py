@@ -36,6 +36,7 @@ from typing import Any
 
 from harness.adapter import Handle, Observation, Ownership
 from harness.adapters.reference import ReferenceAdapter
+from harness.adapters.reference_arrays import to_engine
 from harness.adapters.reference_workflows import LAUNCHES_FILE, register
 from harness.bodies import BodyRuntime
 from harness.coverage import step_kind_table
@@ -214,7 +215,7 @@ class SimReferenceAdapter(ReferenceAdapter):
         sim = self._sim()
         assert self.types is not None
         type_string = self.types.workflows[workflow]
-        values = dict(inputs)
+        values = {name: to_engine(value) for name, value in inputs.items()}
         problems = check_inputs(type_string, values)
         if problems:
             raise ValueError(f"launch {label}: {'; '.join(problems)}")

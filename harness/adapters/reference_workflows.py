@@ -32,6 +32,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from harness.adapters.reference_arrays import from_engine, to_engine
 from harness.bodies import BodyRuntime
 from harness.session import ENV_VAR, BodyPlan, Session
 from reference_engine import CalcResult, Calculation, ExitCode, WorkChain, current_execution
@@ -196,7 +197,9 @@ class ScenarioCalculation(Calculation):
         outputs = BodyRuntime.current().run(
             key=execution.label, target=f"calc:{definition.name}",
             process=str(execution.process_id), step=None, engine_attempt=execution.attempt,
-            compute=lambda: evaluate_calculation(definition, inputs), on_begin=arm_for_attempt)
+            compute=lambda: evaluate_calculation(definition, from_engine(inputs)),
+            on_begin=arm_for_attempt)
+        outputs = to_engine(outputs)
         if definition.exit_status:
             return CalcResult(outputs, definition.exit_status, "planned non-zero exit status")
         return outputs
@@ -214,7 +217,7 @@ class ScenarioWorkflow(WorkChain):
 
     def _resolve(self, ref: ValueRef) -> Any:
         if isinstance(ref, ConstRef):
-            return ref.value
+            return to_engine(ref.value)
         if isinstance(ref, InputRef):
             return self.inputs[ref.name]
         return self.ctx["_v"][ref.step][ref.key]
@@ -359,7 +362,7 @@ def _collect(step: LaunchCalcs | LaunchWorkflow,
 
 def _branch(step: If) -> Callable[[ScenarioWorkflow], bool]:
     def method(self: ScenarioWorkflow) -> bool:
-        taken = bool(self._resolve(step.condition))
+        taken = bool(from_engine(self._resolve(step.condition)))
         self._set(step.name, {"branch": "then" if taken else "otherwise"})
         return taken
 
@@ -374,7 +377,8 @@ def _loop(step: While) -> Callable[[ScenarioWorkflow], bool]:
         if loops and loops[-1][0] == step.name:
             loops[-1][2] += 1
         else:
-            loops.append([step.name, step.iterations(self._resolve(step.condition)), 0])
+            condition = from_engine(self._resolve(step.condition))
+            loops.append([step.name, step.iterations(condition), 0])
         _name, count, index = loops[-1]
         if index < count:
             self._set(step.name, {"iteration": index})

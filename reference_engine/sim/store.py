@@ -27,11 +27,13 @@ from __future__ import annotations
 
 import json
 import marshal
+import sys
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 from reference_engine.core.caching import CachingConfig, SourceCandidate
 from reference_engine.core.checkpoint import Checkpoint
+from reference_engine.core.codec import is_array
 from reference_engine.core.interpreter import Transition
 from reference_engine.core.values import JsonValue, dumps, loads
 from reference_engine.errors import CommitRefusedError, NoSuchProcessError
@@ -56,6 +58,10 @@ def freeze(value: JsonValue) -> bytes:
     through the engine's typed JSON text instead, marked by a leading NUL byte (no
     marshal stream starts with one).
     """
+    if "numpy" in sys.modules and _holds_array(value):
+        # marshal would write an array as its bare bytes (the buffer protocol), losing
+        # dtype and shape; no array exists before NumPy is imported, hence the guard
+        return b"\0" + dumps(value).encode("utf-8", "surrogatepass")
     try:
         data = marshal.dumps(value, 2)
     except ValueError:
@@ -65,6 +71,28 @@ def freeze(value: JsonValue) -> bytes:
     # marshal sorts set members; the engine's JSON keeps their iteration order, as
     # the embedded tier's database does (a hash that depends on it must show it).
     return b"\0" + dumps(value).encode("utf-8", "surrogatepass")
+
+
+_CONTAINERS = (list, tuple, dict)
+_SCALARS = frozenset({str, int, float, bool, type(None), bytes})
+
+
+def _holds_array(value: Any) -> bool:
+    """Whether a NumPy array is anywhere in `value` (not in keys or set members: arrays
+    are unhashable)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind in _SCALARS:
+            continue
+        if kind is dict:
+            stack.extend(item.values())
+        elif kind is list or kind is tuple:
+            stack.extend(item)
+        elif is_array(item):
+            return True
+    return False
 
 
 _SET_CODES = frozenset(b"<>\xbc\xbe")  # marshal's set/frozenset codes (also with FLAG_REF)

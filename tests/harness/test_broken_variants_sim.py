@@ -42,9 +42,9 @@ PATCHED = ("_run_step", "_run_calculation", "calculation_hash", "choose_source")
 ORIGINALS = {name: getattr(executor, name) for name in PATCHED}
 CATCHING = sorted({v.catches for v in VARIANTS.values()})
 EMBEDDED_VALUE_SAMPLES = ("hash_tuple_as_list", "hash_set_in_iteration_order")
-"""The twelve value variants (issue 13) share one mechanism (a rewrite of the inputs before
+"""The thirteen value variants (issue 13) share one mechanism (a rewrite of the inputs before
 the engine's own hash); these two cover it on embedded, the second also the set order
-that SQLite's JSON must keep. The rest run the 26-launch catalog scenario on sim only,
+that SQLite's JSON must keep. The rest run the 28-launch catalog scenario on sim only,
 to keep CI short (each embedded run of it takes tens of seconds)."""
 ON_EMBEDDED = [name for name, v in VARIANTS.items() if "embedded" in v.tiers
                and (name not in VALUE_BUGS or name in EMBEDDED_VALUE_SAMPLES)]

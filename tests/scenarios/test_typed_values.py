@@ -164,3 +164,27 @@ def test_generation_restricted_to_json_kinds_draws_only_json_values() -> None:
 
 def test_nan_and_signed_zero_keep_their_tags() -> None:
     assert encode_value((math.nan, -0.0)) == {"$tuple": [{"$float": "nan"}, {"$float": "-0.0"}]}
+
+
+def test_the_pool_offers_every_kind_of_near_pair_and_array_pairs_differ() -> None:
+    from scenarios._near_pairs import _table
+
+    offered = {label for value in (*RICH_VALUES, *TYPED_VALUES) for label in _table(value)[0]}
+    assert offered == set(PAIR_KINDS)
+    rich = set().union(*(_table(value)[0] for value in RICH_VALUES))
+    assert rich == set(PAIR_KINDS)  # a series started from a rich value can be any kind
+    array = NumArray("int64", (2, 2), (1, 2, 3, 4))
+    chooser = RandomChooser(5)
+    others = {canonical(near(array, chooser)) for _ in range(200)}
+    assert canonical(array) not in others
+    assert {canonical(NumArray("int64", (4,), (1, 2, 3, 4))),
+            canonical(NumArray("float64", (2, 2), (1.0, 2.0, 3.0, 4.0))),
+            canonical(NumArray("int64", (2, 2), (1, 2, 3, 5)))} <= others
+
+
+def test_near_on_a_pooled_value_equals_near_on_a_copy_and_leaves_the_pool_alone() -> None:
+    before = canonical(RICH_VALUES[0])
+    pooled = [near(RICH_VALUES[0], RandomChooser(s), pooled=True) for s in range(50)]
+    copied = [near(round_trip(RICH_VALUES[0]), RandomChooser(s)) for s in range(50)]
+    assert [canonical(v) for v in pooled] == [canonical(v) for v in copied]
+    assert canonical(RICH_VALUES[0]) == before
