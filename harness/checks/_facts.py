@@ -20,7 +20,7 @@ from scenarios.plan import Launch, Relaunch, SetCaching
 from scenarios.scenario import Scenario
 from scenarios.values import values_equal
 
-__all__ = ["CountIssue", "Facts", "Verdict", "same_outputs"]
+__all__ = ["BROKER_TIMEOUT_FAULTS", "CountIssue", "Facts", "Verdict", "same_outputs"]
 
 KILL_FAULTS = frozenset({"kill_at_crashpoint", "kill_on_effect"})
 # A lease expiry or duplicate delivery at entry k hands that body's task to another
@@ -29,8 +29,14 @@ REDELIVERY_FAULTS = frozenset({"expire_lease", "duplicate_delivery"})
 # A broker or database restart, or a cut connection, interrupts all work in flight at
 # once (its lease or delivery may be given to another worker), not one effect key.
 # A pause or partition of a service spans its whole outage (t0 to t) the same way.
+# A consumer timeout the broker fired (RabbitMQ closed a channel whose delivery stayed
+# unacked too long; the adapter logs each one it finds in the broker's log): the tasks on
+# that channel go to another worker while the first runs on, so from then on a process
+# may have two executors. Only fired ones count: a configured timeout that never fires
+# excuses nothing.
+BROKER_TIMEOUT_FAULTS = frozenset({"consumer_timeout"})
 SERVICE_FAULTS = frozenset({"restart_broker", "restart_database", "drop_connection",
-                            "pause_service", "partition_service"})
+                            "pause_service", "partition_service"}) | BROKER_TIMEOUT_FAULTS
 MAX_WITNESS = 6
 
 
@@ -170,6 +176,9 @@ class Facts:
         last body begun before the start (in flight, or done but not yet checkpointed),
         every body begun during the fault, and the first body begun after it (the
         redelivered task). Anything else ran under checkpoints the fault could not undo.
+        A fired consumer timeout (``BROKER_TIMEOUT_FAULTS``) has no triggering entry and
+        leaves two executors that both run on, the stale one from memory and the new one
+        from the checkpoint: every body such a process begins after it may be a repeat.
         """
         touched: dict[str, list[Line]] = defaultdict(list)
         for fault in self.service_faults:
@@ -183,7 +192,9 @@ class Facts:
                     continue
                 before = [i for i, (t, _, _) in enumerate(runs) if t <= start][-1:]
                 during = [i for i, (t, _, _) in enumerate(runs) if start < t <= end]
-                after = [i for i, (t, _, _) in enumerate(runs) if t > end][:1]
+                after = [i for i, (t, _, _) in enumerate(runs) if t > end]
+                if fault.get("fault") not in BROKER_TIMEOUT_FAULTS:
+                    after = after[:1]
                 indexes = [*before, *during, *after]
                 self.service_runs.update((pid, i) for i in indexes)
                 for key in dict.fromkeys(runs[i][1] for i in indexes):

@@ -183,3 +183,56 @@ def test_the_declared_child_failure_rule_decides_the_parents_state_and_c4_names_
 def test_an_unknown_child_failure_rule_is_refused_with_the_known_ones() -> None:
     with pytest.raises(InvalidScenarioError, match="parent_excepted"):
         replace(CAPS, child_failure="parent_ignores_it")
+
+
+# ---------------------- a fired broker consumer timeout (AiiDA psql tier, issue 17 point 1)
+def _two_executors_after(fault: str | None, terminal_first: bool = False) -> Hist:
+    """Steps(7) whose task the broker took back mid-run while its worker ran on: from
+    then on two workers run the process, and s2 and s3 each run twice."""
+    h = Hist("c2_checkpointed_effect_not_repeated").launch("A", "1")
+    h.wf("1", "A", "Steps", outputs={"out": 7})
+    h.run("A/s1", "1", worker=11)
+    if terminal_first:
+        for key in ("A/s2", "A/s3"):
+            h.run(key, "1", worker=11)
+        h.terminal("1")
+    if fault is not None:
+        h.add("fault", source="broker", fault=fault, status="fired", worker=11,
+              peer_port=40001, timeout_ms=5000)
+    for key in ("A/s2", "A/s3"):
+        if not terminal_first:
+            h.run(key, "1", worker=11)
+        h.run(key, "1", worker=12, attempt=2)  # the second executor, from the checkpoint
+    if not terminal_first:
+        h.terminal("1")
+    return h
+
+
+def test_repeats_with_no_fired_fault_fail_c2() -> None:
+    # the false alarm of the seed-1717 campaign: without the timeout on record, C2 blames
+    # the engine for what the harness's short consumer timeout caused
+    result = _two_executors_after(None).check("C2")
+    assert result.verdict == FAIL and "no kill interrupted it" in result.sentence
+
+
+def test_a_fired_consumer_timeout_excuses_every_later_repeat_of_a_live_process() -> None:
+    result = _two_executors_after("consumer_timeout").check("C2")
+    assert result.verdict == PASS, result.sentence
+    assert "loose bound" in result.sentence and "A/s3" in result.sentence
+
+
+def test_a_broker_restart_excuses_only_the_first_body_after_it() -> None:
+    # the contrast: a restart redelivers once; the timeout leaves two executors running
+    result = _two_executors_after("restart_broker").check("C2")
+    assert result.verdict == FAIL and "A/s3" in result.sentence
+
+
+def test_a_consumer_timeout_that_was_only_configured_excuses_nothing() -> None:
+    h = _two_executors_after(None)
+    h.add("fault", source="broker", fault="consumer_timeout", status="armed")
+    assert h.check("C2").verdict == FAIL
+
+
+def test_a_consumer_timeout_after_the_process_was_seen_terminal_excuses_nothing() -> None:
+    result = _two_executors_after("consumer_timeout", terminal_first=True).check("C2")
+    assert result.verdict == FAIL, result.sentence
