@@ -7,6 +7,7 @@ passes, exercised-but-undecidable is unknown, not exercised carries no weight).
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -128,9 +129,9 @@ class Facts:
                 self.kills_by_key[line["key"]].append(line)
         for key, cut in _refused_commits(history):
             self.kills_by_key[key].append(cut)
-        self.service_faults = [line for line in history.of("fault")
-                               if line.get("fault") in SERVICE_FAULTS
-                               and line.get("status") == "fired"]
+        self.service_faults = _distinct_timeouts(
+            [line for line in history.of("fault")
+             if line.get("fault") in SERVICE_FAULTS and line.get("status") == "fired"])
         self.engine_crashes = [line for line in history.of("event")
                                if str(line.get("state", "")).startswith("crash:")]
         self.launch_lines = {line["label"]: line for line in history.of("op")
@@ -253,6 +254,32 @@ class Facts:
         """True when every node at this calculation key is a cache hit (the K checks own it)."""
         views = self.views_at(key)
         return is_calc_key(key) and bool(views) and all(v.is_hit for v in views)
+
+
+_CHANNEL = re.compile(r"on channel (\d+)")
+
+
+def _distinct_timeouts(faults: list[Line]) -> list[Line]:
+    """The fired faults with each stuck channel's consumer timeout counted once.
+
+    Why: a channel whose worker cannot answer (SIGSTOPped) stays open, and RabbitMQ logs
+    its timeout again on every tick (every 0.5 s here): one takeover, dozens of lines.
+    Counted each, they would each excuse one more run (C3's slack). A line repeats the
+    previous one of its connection (``peer_port``) and channel when it comes within the
+    timeout itself: no delivery on a fresh channel can have timed out by then.
+    """
+    last: dict[tuple[Any, str], float] = {}
+    kept = []
+    for line in faults:
+        if line.get("fault") in BROKER_TIMEOUT_FAULTS:
+            match = _CHANNEL.search(str(line.get("detail", "")))
+            key = (line.get("peer_port"), match.group(1) if match else "")
+            t, window = float(line["t"]), float(line.get("timeout_ms") or 0) / 1000
+            previous, last[key] = last.get(key), t
+            if previous is not None and t - previous < window:
+                continue
+        kept.append(line)
+    return kept
 
 
 def _runs_by_process(history: History) -> dict[str, list[tuple[float, str, Line]]]:

@@ -236,3 +236,42 @@ def test_a_consumer_timeout_that_was_only_configured_excuses_nothing() -> None:
 def test_a_consumer_timeout_after_the_process_was_seen_terminal_excuses_nothing() -> None:
     result = _two_executors_after("consumer_timeout", terminal_first=True).check("C2")
     assert result.verdict == FAIL, result.sentence
+
+
+def _timeouts(h: Hist, count: int, timeout_ms: int) -> None:
+    for _ in range(count):
+        h.add("fault", source="broker", fault="consumer_timeout", status="fired", worker=11,
+              peer_port=40001, timeout_ms=timeout_ms,
+              detail="operation none caused a channel exception precondition_failed: "
+                     "delivery acknowledgement on channel 5 timed out")
+
+
+def test_a_stuck_channels_repeated_timeout_lines_count_as_one_takeover() -> None:
+    # a SIGSTOPped worker's channel is logged timing out on every broker tick: one
+    # takeover, so one extra run of the step in flight, not one per log line
+    h = Hist("c3_in_flight_effect_at_most_kills_plus_one").launch("A", "1")
+    h.wf("1", "A", "Steps", outputs={"out": 7})
+    h.run("A/s1", "1")
+    h.begin("A/s2", "1")
+    _timeouts(h, 6, timeout_ms=5000)  # 0.01 s apart: within the 5 s timeout
+    h.effect("A/s2", "1")
+    for worker in (12, 13):
+        h.run("A/s2", "1", worker=worker)
+    h.run("A/s3", "1", worker=12)
+    h.terminal("1")
+    result = h.check("C3")
+    assert result.verdict == FAIL and "ran 3 times" in result.sentence, result.sentence
+
+
+def test_timeouts_further_apart_than_the_timeout_are_separate_takeovers() -> None:
+    h = Hist("c3_in_flight_effect_at_most_kills_plus_one").launch("A", "1")
+    h.wf("1", "A", "Steps", outputs={"out": 7})
+    h.run("A/s1", "1")
+    h.begin("A/s2", "1")
+    _timeouts(h, 2, timeout_ms=5)  # 0.01 s apart: each a fresh delivery's timeout
+    h.effect("A/s2", "1")
+    for worker in (12, 13):
+        h.run("A/s2", "1", worker=worker)
+    h.run("A/s3", "1", worker=12)
+    h.terminal("1")
+    assert h.check("C3").verdict == PASS, h.check("C3").sentence
