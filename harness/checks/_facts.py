@@ -194,13 +194,24 @@ class Facts:
                 before = [i for i, (t, _, _) in enumerate(runs) if t <= start][-1:]
                 during = [i for i, (t, _, _) in enumerate(runs) if start < t <= end]
                 after = [i for i, (t, _, _) in enumerate(runs) if t > end]
-                if fault.get("fault") not in BROKER_TIMEOUT_FAULTS:
+                if fault.get("fault") in BROKER_TIMEOUT_FAULTS:
+                    if not self._launched_by(runs[0][1], end):
+                        continue  # its task was delivered after the channel closed
+                else:
                     after = after[:1]
                 indexes = [*before, *during, *after]
                 self.service_runs.update((pid, i) for i in indexes)
                 for key in dict.fromkeys(runs[i][1] for i in indexes):
                     touched[key].append(fault)
         return touched
+
+    def _launched_by(self, key: str, t: float) -> bool:
+        """Whether the launch that ``key`` belongs to was performed at or before ``t``.
+
+        A consumer timeout takes back the deliveries its channel held when it fired; the
+        processes of a launch made later were delivered afterwards and are not its."""
+        line = self.launch_lines.get(self.launch_of(key))
+        return line is None or float(line.get("t", 0.0)) <= t
 
     def loose(self, key: str) -> bool:
         """Whether an extra execution of ``key`` is excused only by a service fault (the

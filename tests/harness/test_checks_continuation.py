@@ -275,3 +275,18 @@ def test_timeouts_further_apart_than_the_timeout_are_separate_takeovers() -> Non
     h.run("A/s3", "1", worker=12)
     h.terminal("1")
     assert h.check("C3").verdict == PASS, h.check("C3").sentence
+
+
+def test_a_consumer_timeout_excuses_nothing_in_a_launch_made_after_it() -> None:
+    # the timeout took back what its channel held then; a later launch's tasks were
+    # delivered afterwards (campaign seed 3117: A's timeout must not excuse B)
+    h = Hist("c2_checkpointed_effect_not_repeated")
+    h.add("fault", source="broker", fault="consumer_timeout", status="fired", worker=11,
+          peer_port=40001, timeout_ms=5000)
+    h.launch("A", "1").wf("1", "A", "Steps", outputs={"out": 7})
+    for key in ("A/s1", "A/s2", "A/s3"):
+        h.run(key, "1", worker=11)
+    h.run("A/s2", "1", worker=12, attempt=2)
+    h.terminal("1")
+    result = h.check("C2")
+    assert result.verdict == FAIL and "A/s2" in result.sentence, result.sentence
