@@ -7,6 +7,7 @@ passes, exercised-but-undecidable is unknown, not exercised carries no weight).
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +21,7 @@ from scenarios.plan import Launch, Relaunch, SetCaching
 from scenarios.scenario import Scenario
 from scenarios.values import values_equal
 
-__all__ = ["CountIssue", "Facts", "Verdict", "same_outputs"]
+__all__ = ["BROKER_TIMEOUT_FAULTS", "CountIssue", "Facts", "Verdict", "same_outputs"]
 
 KILL_FAULTS = frozenset({"kill_at_crashpoint", "kill_on_effect"})
 # A lease expiry or duplicate delivery at entry k hands that body's task to another
@@ -29,8 +30,14 @@ REDELIVERY_FAULTS = frozenset({"expire_lease", "duplicate_delivery"})
 # A broker or database restart, or a cut connection, interrupts all work in flight at
 # once (its lease or delivery may be given to another worker), not one effect key.
 # A pause or partition of a service spans its whole outage (t0 to t) the same way.
+# A consumer timeout the broker fired (RabbitMQ closed a channel whose delivery stayed
+# unacked too long; the adapter logs each one it finds in the broker's log): the tasks on
+# that channel go to another worker while the first runs on, so from then on a process
+# may have two executors. Only fired ones count: a configured timeout that never fires
+# excuses nothing.
+BROKER_TIMEOUT_FAULTS = frozenset({"consumer_timeout"})
 SERVICE_FAULTS = frozenset({"restart_broker", "restart_database", "drop_connection",
-                            "pause_service", "partition_service"})
+                            "pause_service", "partition_service"}) | BROKER_TIMEOUT_FAULTS
 MAX_WITNESS = 6
 
 
@@ -122,9 +129,9 @@ class Facts:
                 self.kills_by_key[line["key"]].append(line)
         for key, cut in _refused_commits(history):
             self.kills_by_key[key].append(cut)
-        self.service_faults = [line for line in history.of("fault")
-                               if line.get("fault") in SERVICE_FAULTS
-                               and line.get("status") == "fired"]
+        self.service_faults = _distinct_timeouts(
+            [line for line in history.of("fault")
+             if line.get("fault") in SERVICE_FAULTS and line.get("status") == "fired"])
         self.engine_crashes = [line for line in history.of("event")
                                if str(line.get("state", "")).startswith("crash:")]
         self.launch_lines = {line["label"]: line for line in history.of("op")
@@ -170,6 +177,9 @@ class Facts:
         last body begun before the start (in flight, or done but not yet checkpointed),
         every body begun during the fault, and the first body begun after it (the
         redelivered task). Anything else ran under checkpoints the fault could not undo.
+        A fired consumer timeout (``BROKER_TIMEOUT_FAULTS``) has no triggering entry and
+        leaves two executors that both run on, the stale one from memory and the new one
+        from the checkpoint: every body such a process begins after it may be a repeat.
         """
         touched: dict[str, list[Line]] = defaultdict(list)
         for fault in self.service_faults:
@@ -183,12 +193,25 @@ class Facts:
                     continue
                 before = [i for i, (t, _, _) in enumerate(runs) if t <= start][-1:]
                 during = [i for i, (t, _, _) in enumerate(runs) if start < t <= end]
-                after = [i for i, (t, _, _) in enumerate(runs) if t > end][:1]
+                after = [i for i, (t, _, _) in enumerate(runs) if t > end]
+                if fault.get("fault") in BROKER_TIMEOUT_FAULTS:
+                    if not self._launched_by(runs[0][1], end):
+                        continue  # its task was delivered after the channel closed
+                else:
+                    after = after[:1]
                 indexes = [*before, *during, *after]
                 self.service_runs.update((pid, i) for i in indexes)
                 for key in dict.fromkeys(runs[i][1] for i in indexes):
                     touched[key].append(fault)
         return touched
+
+    def _launched_by(self, key: str, t: float) -> bool:
+        """Whether the launch that ``key`` belongs to was performed at or before ``t``.
+
+        A consumer timeout takes back the deliveries its channel held when it fired; the
+        processes of a launch made later were delivered afterwards and are not its."""
+        line = self.launch_lines.get(self.launch_of(key))
+        return line is None or float(line.get("t", 0.0)) <= t
 
     def loose(self, key: str) -> bool:
         """Whether an extra execution of ``key`` is excused only by a service fault (the
@@ -242,6 +265,32 @@ class Facts:
         """True when every node at this calculation key is a cache hit (the K checks own it)."""
         views = self.views_at(key)
         return is_calc_key(key) and bool(views) and all(v.is_hit for v in views)
+
+
+_CHANNEL = re.compile(r"on channel (\d+)")
+
+
+def _distinct_timeouts(faults: list[Line]) -> list[Line]:
+    """The fired faults with each stuck channel's consumer timeout counted once.
+
+    Why: a channel whose worker cannot answer (SIGSTOPped) stays open, and RabbitMQ logs
+    its timeout again on every tick (every 0.5 s here): one takeover, dozens of lines.
+    Counted each, they would each excuse one more run (C3's slack). A line repeats the
+    previous one of its connection (``peer_port``) and channel when it comes within the
+    timeout itself: no delivery on a fresh channel can have timed out by then.
+    """
+    last: dict[tuple[Any, str], float] = {}
+    kept = []
+    for line in faults:
+        if line.get("fault") in BROKER_TIMEOUT_FAULTS:
+            match = _CHANNEL.search(str(line.get("detail", "")))
+            key = (line.get("peer_port"), match.group(1) if match else "")
+            t, window = float(line["t"]), float(line.get("timeout_ms") or 0) / 1000
+            previous, last[key] = last.get(key), t
+            if previous is not None and t - previous < window:
+                continue
+        kept.append(line)
+    return kept
 
 
 def _runs_by_process(history: History) -> dict[str, list[tuple[float, str, Line]]]:

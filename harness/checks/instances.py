@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from harness.adapter import TERMINAL_STATES
 from harness.checks._facts import Facts, Verdict, same_outputs
 from harness.checks._order import ADVANCES, EngineOrder, descendants
 from harness.checks.result import ClauseResult
@@ -13,13 +14,37 @@ from scenarios.scenario import Scenario
 __all__ = ["check_n1", "check_n2", "check_n3", "check_n4"]
 
 
+def _waited_terminal(f: Facts) -> dict[str, Line]:
+    """Per process, the first ``wait``/``heal_wait`` op that returned a terminal state,
+    for processes with no ``terminal`` sighting.
+
+    Why: the sighting is taken by an ``observe()`` after the wait returned; an engine
+    that flips a sealed process back to active in between (AiiDA with two executors,
+    campaign seed 1717) leaves no sighting, and N1 would judge nothing although the
+    engine itself told the harness the process had terminated. Such a line carries only
+    the state, so only the state (and the process's existence) is compared later.
+    """
+    waited: dict[str, Line] = {}
+    for line in f.history.of("op"):
+        if line.get("op") not in ("wait", "heal_wait") or line.get("process") is None:
+            continue
+        pid = str(line["process"])
+        if line.get("state") in TERMINAL_STATES and pid not in f.terminal \
+                and pid not in waited:
+            waited[pid] = line
+    return waited
+
+
 def _changed(f: Facts, terminal: Line) -> str | None:
-    """How a process changed after it was first seen terminal, or None."""
+    """How a process changed after it was first seen terminal, or None (a sighting from
+    a wait line holds the state only: exit status and outputs are not compared)."""
     view = f.observation.get(str(terminal["process"]))
     if view is None:
         return "it disappeared from the engine"
     if view.state != terminal["state"]:
         return f"it became {view.state}"
+    if terminal.kind != "terminal":
+        return None
     if view.exit_status != terminal.get("exit_status"):
         return f"its exit status changed to {view.exit_status}"
     if not same_outputs(view.outputs, terminal.get("outputs")):
@@ -34,7 +59,8 @@ def check_n1(scenario: Scenario, expectation: Expectation, history: History) -> 
     where offered (after a process's first terminal event, no active state and no other
     terminal state of it; a bare claim is a delivery, not a run), and the journal
     against the harness's first terminal sighting (no body begun after it, no change of
-    state or outputs since). Without
+    state or outputs since); a wait that returned a terminal state counts as a
+    sighting when no observation caught it (``_waited_terminal``). Without
     events, a re-run before the first sighting is invisible: the sentence says how many
     processes were judged from sightings only. Unknown when neither stream shows any
     terminated process.
@@ -57,24 +83,25 @@ def check_n1(scenario: Scenario, expectation: Expectation, history: History) -> 
                    f"engine made it {again[0].state} (worker {again[0].line.get('worker')})",
                    first.line, again[0].line)
     sightings_only = 0
-    for pid, terminal in sorted(f.terminal.items()):
+    sightings = {**_waited_terminal(f), **f.terminal}
+    for pid, terminal in sorted(sightings.items()):
         if order.first_terminal(pid) is None:
             sightings_only += 1
             v.saw()
-        state = terminal["state"]
+        state, where = terminal["state"], terminal.get("path") or terminal.get("label")
         later = [line for line in f.by_process.get(pid, [])
                  if float(line["t0"]) > float(terminal["t"])]
         if later:
-            v.fail(f"process {pid} ({terminal.get('path')}) was {state}, then ran "
+            v.fail(f"process {pid} ({where}) was {state}, then ran "
                    f"{later[0]['key']} in worker {later[0]['worker']}", terminal, later[0])
         change = _changed(f, terminal)
         if change is not None:
-            v.fail(f"process {pid} ({terminal.get('path')}) was {state}, then {change}",
+            v.fail(f"process {pid} ({where}) was {state}, then {change}",
                    terminal, f.process_line(pid))
     evidence = (f"{from_events} from the engine's ordered events"
                 + (f", {sightings_only} from first terminal sightings only (a re-run before "
                    "the sighting would be invisible)" if sightings_only else ""))
-    terminated = set(f.terminal) | {p for p in order.by_process if order.first_terminal(p)}
+    terminated = set(sightings) | {p for p in order.by_process if order.first_terminal(p)}
     return v.result(f"{len(terminated)} terminated process(es) never ran or changed again "
                     f"({evidence})", "no process was seen terminal and the engine logged no "
                     "terminal event: nothing to judge N1 from")

@@ -183,3 +183,110 @@ def test_the_declared_child_failure_rule_decides_the_parents_state_and_c4_names_
 def test_an_unknown_child_failure_rule_is_refused_with_the_known_ones() -> None:
     with pytest.raises(InvalidScenarioError, match="parent_excepted"):
         replace(CAPS, child_failure="parent_ignores_it")
+
+
+# ---------------------- a fired broker consumer timeout (AiiDA psql tier, issue 17 point 1)
+def _two_executors_after(fault: str | None, terminal_first: bool = False) -> Hist:
+    """Steps(7) whose task the broker took back mid-run while its worker ran on: from
+    then on two workers run the process, and s2 and s3 each run twice."""
+    h = Hist("c2_checkpointed_effect_not_repeated").launch("A", "1")
+    h.wf("1", "A", "Steps", outputs={"out": 7})
+    h.run("A/s1", "1", worker=11)
+    if terminal_first:
+        for key in ("A/s2", "A/s3"):
+            h.run(key, "1", worker=11)
+        h.terminal("1")
+    if fault is not None:
+        h.add("fault", source="broker", fault=fault, status="fired", worker=11,
+              peer_port=40001, timeout_ms=5000)
+    for key in ("A/s2", "A/s3"):
+        if not terminal_first:
+            h.run(key, "1", worker=11)
+        h.run(key, "1", worker=12, attempt=2)  # the second executor, from the checkpoint
+    if not terminal_first:
+        h.terminal("1")
+    return h
+
+
+def test_repeats_with_no_fired_fault_fail_c2() -> None:
+    # the false alarm of the seed-1717 campaign: without the timeout on record, C2 blames
+    # the engine for what the harness's short consumer timeout caused
+    result = _two_executors_after(None).check("C2")
+    assert result.verdict == FAIL and "no kill interrupted it" in result.sentence
+
+
+def test_a_fired_consumer_timeout_excuses_every_later_repeat_of_a_live_process() -> None:
+    result = _two_executors_after("consumer_timeout").check("C2")
+    assert result.verdict == PASS, result.sentence
+    assert "loose bound" in result.sentence and "A/s3" in result.sentence
+
+
+def test_a_broker_restart_excuses_only_the_first_body_after_it() -> None:
+    # the contrast: a restart redelivers once; the timeout leaves two executors running
+    result = _two_executors_after("restart_broker").check("C2")
+    assert result.verdict == FAIL and "A/s3" in result.sentence
+
+
+def test_a_consumer_timeout_that_was_only_configured_excuses_nothing() -> None:
+    h = _two_executors_after(None)
+    h.add("fault", source="broker", fault="consumer_timeout", status="armed")
+    assert h.check("C2").verdict == FAIL
+
+
+def test_a_consumer_timeout_after_the_process_was_seen_terminal_excuses_nothing() -> None:
+    result = _two_executors_after("consumer_timeout", terminal_first=True).check("C2")
+    assert result.verdict == FAIL, result.sentence
+
+
+def _timeouts(h: Hist, count: int, timeout_ms: int) -> None:
+    for _ in range(count):
+        h.add("fault", source="broker", fault="consumer_timeout", status="fired", worker=11,
+              peer_port=40001, timeout_ms=timeout_ms,
+              detail="operation none caused a channel exception precondition_failed: "
+                     "delivery acknowledgement on channel 5 timed out")
+
+
+def test_a_stuck_channels_repeated_timeout_lines_count_as_one_takeover() -> None:
+    # a SIGSTOPped worker's channel is logged timing out on every broker tick: one
+    # takeover, so one extra run of the step in flight, not one per log line
+    h = Hist("c3_in_flight_effect_at_most_kills_plus_one").launch("A", "1")
+    h.wf("1", "A", "Steps", outputs={"out": 7})
+    h.run("A/s1", "1")
+    h.begin("A/s2", "1")
+    _timeouts(h, 6, timeout_ms=5000)  # 0.01 s apart: within the 5 s timeout
+    h.effect("A/s2", "1")
+    for worker in (12, 13):
+        h.run("A/s2", "1", worker=worker)
+    h.run("A/s3", "1", worker=12)
+    h.terminal("1")
+    result = h.check("C3")
+    assert result.verdict == FAIL and "ran 3 times" in result.sentence, result.sentence
+
+
+def test_timeouts_further_apart_than_the_timeout_are_separate_takeovers() -> None:
+    h = Hist("c3_in_flight_effect_at_most_kills_plus_one").launch("A", "1")
+    h.wf("1", "A", "Steps", outputs={"out": 7})
+    h.run("A/s1", "1")
+    h.begin("A/s2", "1")
+    _timeouts(h, 2, timeout_ms=5)  # 0.01 s apart: each a fresh delivery's timeout
+    h.effect("A/s2", "1")
+    for worker in (12, 13):
+        h.run("A/s2", "1", worker=worker)
+    h.run("A/s3", "1", worker=12)
+    h.terminal("1")
+    assert h.check("C3").verdict == PASS, h.check("C3").sentence
+
+
+def test_a_consumer_timeout_excuses_nothing_in_a_launch_made_after_it() -> None:
+    # the timeout took back what its channel held then; a later launch's tasks were
+    # delivered afterwards (campaign seed 3117: A's timeout must not excuse B)
+    h = Hist("c2_checkpointed_effect_not_repeated")
+    h.add("fault", source="broker", fault="consumer_timeout", status="fired", worker=11,
+          peer_port=40001, timeout_ms=5000)
+    h.launch("A", "1").wf("1", "A", "Steps", outputs={"out": 7})
+    for key in ("A/s1", "A/s2", "A/s3"):
+        h.run(key, "1", worker=11)
+    h.run("A/s2", "1", worker=12, attempt=2)
+    h.terminal("1")
+    result = h.check("C2")
+    assert result.verdict == FAIL and "A/s2" in result.sentence, result.sentence

@@ -128,3 +128,41 @@ def test_a_process_is_found_at_each_of_its_paths() -> None:
     assert [p.id for p in observation.at_path("A")] == ["1"]
     assert [p.id for p in observation.at_path("B")] == ["1"]
     assert observation.get("1") is not None and observation.get("1").paths == ("A", "B")
+
+
+def _waited_then_running() -> Hist:
+    """Launch A's wait returned `finished`, but by the next observation (and in the final
+    view) the engine showed it running: no `terminal` sighting was ever recorded (AiiDA,
+    campaign seed 1717: a second executor set `running` on the sealed node)."""
+    h = Hist("c2_checkpointed_effect_not_repeated").launch("A", "1")
+    h.effect("A/s1", "1")
+    h.add("op", i=0, op="wait", label="A", process="1", state="finished", timeout=60.0)
+    return h.wf("1", "A", "Steps", state="running", exit_status=0, outputs=None)
+
+
+def test_a_process_a_wait_saw_terminal_that_is_running_later_fails_n1() -> None:
+    result = _waited_then_running().check("N1")
+    assert result.verdict == FAIL, result.sentence
+    assert "process 1 (A) was finished, then it became running" in result.sentence
+    assert any('"op":"wait"' in line for line in result.witness)
+
+
+def test_a_wait_sighting_is_judged_on_its_state_only() -> None:
+    # the wait line holds no exit status or outputs: a process that stays finished is
+    # no violation (the scenario does not exercise N1, so the verdict stays unknown)
+    h = _waited_then_running().set("1", state="finished", outputs={"out": 7})
+    assert h.check("N1").verdict != FAIL, h.check("N1").sentence
+
+
+def test_a_body_begun_after_a_wait_saw_the_process_terminal_fails_n1() -> None:
+    h = _waited_then_running().set("1", state="finished", outputs={"out": 7})
+    h.effect("A/s2", "1", worker=12)
+    result = h.check("N1")
+    assert result.verdict == FAIL and "was finished, then ran A/s2" in result.sentence
+
+
+def test_a_wait_that_timed_out_is_no_sighting() -> None:
+    h = Hist("c2_checkpointed_effect_not_repeated").launch("A", "1")
+    h.add("op", i=0, op="wait", label="A", process="1", state="timeout", timeout=60.0)
+    h.wf("1", "A", "Steps", state="running", exit_status=None, outputs=None)
+    assert h.check("N1").verdict != FAIL

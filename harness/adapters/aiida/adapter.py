@@ -69,7 +69,9 @@ _FAULTS = {
                           "redelivery; AiiDA has no such operation)",
     "expire_lease": "the holder SIGSTOPped until RabbitMQ's consumer_timeout (5 s for such "
                     "scenarios, set before the workers start) closed its channel, then "
-                    "SIGCONTed (emulated: AiiDA has no lease; the consumer timeout is one)",
+                    "SIGCONTed (emulated: AiiDA has no lease; the consumer timeout is one). "
+                    "The timeout holds for every channel of the scenario: each channel "
+                    "the broker closes for it is recorded as a fired consumer_timeout fault",
 }
 """What the service faults are on the psql tier (all on the harness's own servers)."""
 
@@ -149,6 +151,9 @@ class AiidaAdapter:
         self._launches: dict[int, str] = {}
         self._restarts: dict[int, int] = {}
         self._plan = BodyPlan()
+        self._opened_at = 0.0  # wall clock: the broker's log is read from here on
+        self._timeouts_seen: set[tuple[float, int]] = set()
+        self._port_owner: dict[int, int] = {}  # broker peer port -> daemon worker pid
 
     # ------------------------------------------------------------------ declaration
     def capabilities(self) -> Capabilities:
@@ -191,6 +196,9 @@ class AiidaAdapter:
         from harness.adapters.aiida.observe import max_pk
 
         self.session = session
+        self._opened_at = time.time()
+        self._timeouts_seen = set()
+        self._port_owner = {}
         storage = self.tier
         if self._own_profile:
             self.profile = ThrowawayProfile(workers=self.workers, storage=storage).open(
@@ -384,6 +392,7 @@ class AiidaAdapter:
 
     def kill_worker(self, pid: int | None = None) -> int:
         """SIGKILL a daemon worker; circus respawns it (about 0.65 s in the lab notes)."""
+        self._remember_ports()
         return self._profile().kill_worker(pid)
 
     def _services(self, operation: str) -> Any:
@@ -395,7 +404,9 @@ class AiidaAdapter:
         return profile.services
 
     def restart_broker(self, hard: bool) -> None:
-        detail = self._services("restart_broker").restart_broker(hard)
+        services = self._services("restart_broker")
+        self._remember_ports()
+        detail = services.restart_broker(hard)
         _note(self.session, {"restart_broker": detail})
 
     def restart_database(self) -> None:
@@ -404,6 +415,7 @@ class AiidaAdapter:
 
     def drop_connection(self) -> None:
         services = self._services("drop_connection")
+        self._remember_ports()
         workers = self._profile().worker_pids()
         cut = services.cut_broker(workers)
         backends = services.cut_database(workers, str(self._profile().database))
@@ -412,6 +424,7 @@ class AiidaAdapter:
     def duplicate_delivery(self, worker: int) -> str | None:
         """Cut the holder's AMQP connection; its unacked task goes to the queue again."""
         services = self._services("duplicate_delivery")
+        self._remember_ports()
         holder = self._holder(worker)
         cut = services.cut_broker([holder])
         _note(self.session, {"duplicate_delivery": holder, "amqp": cut})
@@ -420,6 +433,7 @@ class AiidaAdapter:
     def expire_lease(self, worker: int) -> str | None:
         """Freeze the holder past the consumer timeout (see `_FAULTS`)."""
         services = self._services("expire_lease")
+        self._remember_ports()
         holder = self._holder(worker)
         others = [pid for pid in self._profile().worker_pids() if pid != holder]
         return services.freeze_past_timeout(holder, others)
@@ -442,8 +456,55 @@ class AiidaAdapter:
         from harness.adapters.aiida.observe import observe_nodes
 
         self._profile()
+        self._record_consumer_timeouts()
         fresh_reads()
         return Observation(observe_nodes(self._watermark, self._launches, self._restarts))
+
+    def _record_consumer_timeouts(self) -> None:
+        """Log each channel the broker closed for the consumer timeout as a fired fault.
+
+        Why: a scenario that freezes a worker runs with a short timeout on every channel
+        (see `services`), so a long process loses its channel, and AiiDA runs it in two
+        workers, without the frozen worker's fault firing. The broker's log says when it
+        did (its clock is the wall clock; history lines use `time.monotonic()`), and
+        through which connection (the peer port, matched to a live worker's sockets). Run
+        from every `observe()`, so the final view's call finds all of them.
+        """
+        profile, session = self.profile, self.session
+        if profile is None or session is None or profile.services is None:
+            return
+        from harness.journal import AppendLog
+
+        self._remember_ports()
+        found = profile.services.consumer_timeouts()
+        fresh = sorted((at, port, text) for at, port, text in found or ()
+                       if at >= self._opened_at and (at, port) not in self._timeouts_seen)
+        if not fresh:
+            return
+        offset = time.time() - time.monotonic()
+        with AppendLog(session.faults_path) as log:
+            for at, port, text in fresh:
+                self._timeouts_seen.add((at, port))
+                log.append({"type": "fault", "source": "broker", "fault": "consumer_timeout",
+                            "status": "fired", "worker": self._port_owner.get(port),
+                            "peer_port": port,
+                            "timeout_ms": profile.services.consumer_timeout_ms,
+                            "detail": text, "t": round(at - offset, 6)})
+
+    def _remember_ports(self) -> None:
+        """Note which worker holds which AMQP connection (by its local port), so a
+        consumer timeout read from the broker's log later can name its worker even
+        when the connection is gone by then (a fault cut it, the worker was killed).
+        Called at every observe() and before every fault on the broker's clients."""
+        from harness.adapters.aiida.services import local_ports
+
+        profile = self.profile
+        if profile is None or profile.services is None:
+            return
+        broker = profile.services.broker_port
+        for pid in profile.worker_pids():
+            for port in local_ports(pid, broker):
+                self._port_owner[port] = pid
 
     def events(self) -> tuple[Mapping[str, Any], ...]:
         return ()

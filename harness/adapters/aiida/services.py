@@ -20,6 +20,13 @@ Faults, in AiiDA terms (what AiiDA lacks is emulated, and said so):
   `consumer_timeout` (set short for that scenario, before the workers start) closes its
   channel and takes the task back, then SIGCONTed.
 
+The short consumer timeout holds for every channel of such a scenario, not only the
+frozen worker's (RabbitMQ 3.10 reads it when a channel opens; a per-consumer timeout
+came in 3.12), so any process that runs longer loses its channel too. Each time the
+broker does that it logs it; `consumer_timeouts` reads those lines back so the adapter
+can record every one as a fired fault (`AiidaAdapter.observe`), and the checks excuse
+what it causes, not more.
+
 A worker's connections are found by the TCP ports its sockets use (`/proc`), matched
 against the broker's `peer_port` and PostgreSQL's `client_port`: no names are guessed.
 """
@@ -28,6 +35,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import datetime
 import os
 import re
 import signal
@@ -55,6 +63,7 @@ __all__ = [
     "AiidaServices",
     "aiida_services",
     "in_containers",
+    "parse_consumer_timeouts",
     "stop_aiida_services",
     "use_providers",
 ]
@@ -188,6 +197,22 @@ class AiidaServices:
             self._applied = milliseconds
         self.consumer_timeout_ms = milliseconds
 
+    def consumer_timeouts(self) -> list[tuple[float, int, str]] | None:
+        """(wall-clock time, peer port, log text) of every channel the broker closed
+        because a delivery stayed unacked past the consumer timeout, from its log.
+
+        None when the node's log cannot be read here (a container's): the caller must
+        then say that such timeouts are not seen. Cheap: one read of a local file.
+        """
+        folder = getattr(self.services.rabbitmq.control, "folder", None)
+        if folder is None:
+            return None
+        found: list[tuple[float, int, str]] = []
+        for log in sorted(Path(folder, "log").glob("*.log")):
+            with contextlib.suppress(OSError):
+                found += parse_consumer_timeouts(log.read_text(errors="replace"))
+        return found
+
     # -- connection cuts ---------------------------------------------------------------
 
     def broker_connections(self) -> list[tuple[str, int]]:
@@ -275,6 +300,35 @@ class AiidaServices:
 
 
 _SOCKET = re.compile(r"socket:\[(\d+)\]")
+_CHANNEL_ERROR = re.compile(
+    r"^(?P<at>\S+ \S+) \[error\] (?P<pid><[\d.]+>) Channel error on connection <[\d.]+> "
+    r"\([^:]+:(?P<port>\d+) -> ")
+_ACK_TIMEOUT = re.compile(
+    r"^(?P<at>\S+ \S+) \[error\] (?P<pid><[\d.]+>) operation \S+ caused a channel "
+    r"exception precondition_failed: delivery acknowledgement on channel \d+ timed out")
+
+
+def parse_consumer_timeouts(text: str) -> list[tuple[float, int, str]]:
+    """The consumer timeouts in a RabbitMQ 3.10 log: (epoch seconds, peer port, text).
+
+    The broker writes one channel error as two lines with the same time and channel
+    process: "Channel error on connection <c> (127.0.0.1:PORT -> ...)" then "operation
+    none caused a channel exception precondition_failed: delivery acknowledgement on
+    channel N timed out". Only such pairs count (other channel errors are not timeouts).
+    """
+    found = []
+    pending: dict[tuple[str, str], int] = {}
+    for line in text.splitlines():
+        error = _CHANNEL_ERROR.match(line)
+        if error:
+            pending[(error["at"], error["pid"])] = int(error["port"])
+            continue
+        timeout = _ACK_TIMEOUT.match(line)
+        if timeout and (timeout["at"], timeout["pid"]) in pending:
+            port = pending.pop((timeout["at"], timeout["pid"]))
+            at = datetime.datetime.fromisoformat(timeout["at"]).timestamp()
+            found.append((at, port, line.partition("] ")[2].partition("> ")[2][:160]))
+    return found
 
 
 def _ports(pids: Sequence[int], remote_port: int) -> set[int]:
