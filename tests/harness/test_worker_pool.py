@@ -13,7 +13,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from harness.adapters.worker_pool import WorkerPool
+from harness.worker_pool import WorkerPool
 
 
 def _spawner(tmp_path: Path, started: list[int]):

@@ -37,10 +37,10 @@ from harness.adapters.celery.backend import BACKEND_ENV, BACKENDS, ResultBackend
 from harness.adapters.celery.interpreter import ids_of_launch
 from harness.adapters.celery.observe import Launched, Row, build_views, workflow_outcome
 from harness.adapters.celery.tasks import ENGINE_CRASHPOINT, WHILE_WAITING, start
-from harness.adapters.worker_pool import WorkerPool
 from harness.errors import AdapterSpecError, Unsupported
 from harness.session import BODY_CRASHPOINTS as SESSION_BODY_CRASHPOINTS
 from harness.session import BodyPlan, Session
+from harness.worker_pool import WorkerPool
 from scenarios import ALL_CLAUSES, Capabilities, effect_sites
 
 __all__ = ["CELERY_CRASHPOINTS", "NOT_PROMISED", "TIERS", "CeleryAdapter", "make_adapter"]

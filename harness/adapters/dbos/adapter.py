@@ -40,9 +40,9 @@ from dbos import DBOS, DBOSClient  # at import: without the extra, load_adapter 
 import harness
 from harness.adapter import Handle, Observation
 from harness.adapters.dbos.observe import Row, build_views, claims
-from harness.adapters.worker_pool import WorkerPool
 from harness.errors import AdapterSpecError, Unsupported
 from harness.session import BodyPlan, Session
+from harness.worker_pool import WorkerPool
 from scenarios import ALL_CLAUSES, Capabilities
 from scenarios.values import VALUE_KINDS
 

@@ -50,10 +50,10 @@ from harness.adapters.temporal.server import NAMESPACE, LocalTemporal, shared_se
 from harness.adapters.temporal.timeouts import TIERS, settings_for
 from harness.adapters.temporal.worker import SETTINGS_ENV
 from harness.adapters.temporal.workflows import AFTER_CHECKPOINT, WHILE_WAITING, WORKFLOW_TYPE
-from harness.adapters.worker_pool import WorkerPool
 from harness.errors import AdapterSpecError, Unsupported
 from harness.services._proc import MARKER_ENV
 from harness.session import BodyPlan, Session
+from harness.worker_pool import WorkerPool
 from scenarios import ALL_CLAUSES, Capabilities
 from scenarios._value_codec import encode_value
 from scenarios.values import VALUE_KINDS
