@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib.util
 from typing import Any
 
+from reference_engine.core.codec import is_array
 from scenarios.values import NumArray
 
 __all__ = ["ARRAYS", "from_engine", "to_engine"]
@@ -66,7 +67,7 @@ def from_engine(value: Any) -> Any:
     kind = type(value)
     if kind in _PLAIN:
         return value
-    if kind.__name__ == "ndarray" and kind.__module__ == "numpy":
+    if is_array(value):
         dtype = str(value.dtype)
         cast = int if dtype == "int64" else float
         return NumArray(dtype, tuple(value.shape),

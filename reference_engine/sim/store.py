@@ -73,7 +73,6 @@ def freeze(value: JsonValue) -> bytes:
     return b"\0" + dumps(value).encode("utf-8", "surrogatepass")
 
 
-_CONTAINERS = (list, tuple, dict)
 _SCALARS = frozenset({str, int, float, bool, type(None), bytes})
 
 
