@@ -61,6 +61,7 @@ __all__ = [
     "PEER_PORT_FAULTS",
     "SHORT_CONSUMER_TIMEOUT_MS",
     "AiidaServices",
+    "ConsumerTimeoutLog",
     "aiida_services",
     "in_containers",
     "parse_consumer_timeouts",
@@ -150,6 +151,7 @@ class AiidaServices:
         self._applied: int | None = getattr(provider, "consumer_timeout_ms", None)
         """What the running node was last told or configured with (`LocalServers` writes
         it into the node's configuration); None: unknown, e.g. after a restart."""
+        self._timeout_log = ConsumerTimeoutLog()
 
     @property
     def broker_port(self) -> int:
@@ -202,16 +204,14 @@ class AiidaServices:
         because a delivery stayed unacked past the consumer timeout, from its log.
 
         None when the node's log cannot be read here (a container's): the caller must
-        then say that such timeouts are not seen. Cheap: one read of a local file.
+        then say that such timeouts are not seen. Each call reads only what the log
+        gained since the last one (`ConsumerTimeoutLog`), so a run that calls it at
+        every `observe()` reads its broker's log once in all.
         """
         folder = getattr(self.services.rabbitmq.control, "folder", None)
         if folder is None:
             return None
-        found: list[tuple[float, int, str]] = []
-        for log in sorted(Path(folder, "log").glob("*.log")):
-            with contextlib.suppress(OSError):
-                found += parse_consumer_timeouts(log.read_text(errors="replace"))
-        return found
+        return self._timeout_log.read(Path(folder, "log"))
 
     # -- connection cuts ---------------------------------------------------------------
 
@@ -308,16 +308,19 @@ _ACK_TIMEOUT = re.compile(
     r"exception precondition_failed: delivery acknowledgement on channel \d+ timed out")
 
 
-def parse_consumer_timeouts(text: str) -> list[tuple[float, int, str]]:
+def parse_consumer_timeouts(text: str, pending: dict[tuple[str, str], int] | None = None
+                            ) -> list[tuple[float, int, str]]:
     """The consumer timeouts in a RabbitMQ 3.10 log: (epoch seconds, peer port, text).
 
     The broker writes one channel error as two lines with the same time and channel
     process: "Channel error on connection <c> (127.0.0.1:PORT -> ...)" then "operation
     none caused a channel exception precondition_failed: delivery acknowledgement on
     channel N timed out". Only such pairs count (other channel errors are not timeouts).
+    `pending` carries the first halves not yet matched from one piece of a log to the
+    next (`ConsumerTimeoutLog`), since a read can end between the two lines.
     """
     found = []
-    pending: dict[tuple[str, str], int] = {}
+    pending = {} if pending is None else pending
     for line in text.splitlines():
         error = _CHANNEL_ERROR.match(line)
         if error:
@@ -329,6 +332,58 @@ def parse_consumer_timeouts(text: str) -> list[tuple[float, int, str]]:
             at = datetime.datetime.fromisoformat(timeout["at"]).timestamp()
             found.append((at, port, line.partition("] ")[2].partition("> ")[2][:160]))
     return found
+
+
+class ConsumerTimeoutLog:
+    """The consumer timeouts of a node's log folder, read incrementally.
+
+    Why: the adapter asks at every `observe()`, and re-reading whole logs made a run's
+    cost grow with the square of its log. Each file keeps its read offset, the tail of
+    an unfinished last line and the unmatched first halves of pairs; a file that shrank
+    (rotated or truncated) is read again from its start, and what it gave before is
+    dropped.
+    """
+
+    def __init__(self) -> None:
+        self._files: dict[Path, _LogFile] = {}
+
+    def read(self, folder: Path) -> list[tuple[float, int, str]]:
+        """Every consumer timeout in `folder`'s ``*.log`` files so far, oldest file first."""
+        found: list[tuple[float, int, str]] = []
+        for log in sorted(folder.glob("*.log")):
+            state = self._files.setdefault(log, _LogFile())
+            with contextlib.suppress(OSError):
+                state.advance(log)
+            found += state.found
+        return found
+
+
+class _LogFile:
+    """Where `ConsumerTimeoutLog` is in one log file."""
+
+    def __init__(self) -> None:
+        self.offset = 0
+        self.partial = b""
+        self.pending: dict[tuple[str, str], int] = {}
+        self.found: list[tuple[float, int, str]] = []
+
+    def restart(self) -> None:
+        """Forget the file: it was cut, so its next read starts at its beginning."""
+        self.offset, self.partial, self.pending, self.found = 0, b"", {}, []
+
+    def advance(self, log: Path) -> None:
+        with log.open("rb") as handle:
+            if os.fstat(handle.fileno()).st_size < self.offset:
+                self.restart()
+            handle.seek(self.offset)
+            data = handle.read()
+        self.offset += len(data)
+        whole, newline, rest = (self.partial + data).rpartition(b"\n")
+        if not newline:
+            self.partial = rest
+            return
+        self.partial = rest
+        self.found += parse_consumer_timeouts(whole.decode(errors="replace"), self.pending)
 
 
 def _ports(pids: Sequence[int], remote_port: int) -> set[int]:
