@@ -22,7 +22,6 @@ import argparse
 import logging
 import os
 import signal
-import sys
 import threading
 import time
 
@@ -34,7 +33,12 @@ from reference_engine.errors import BrokerUnavailableError, StoreUnavailableErro
 from reference_engine.runtime.amqp_env import BROKER_ENV
 from reference_engine.runtime.executor import armed_for, execute
 from reference_engine.runtime.ready import notify_ready
-from reference_engine.runtime.worker import die_with_parent, redirect_output, run_prelude
+from reference_engine.runtime.worker import (
+    die_with_parent,
+    exit_promptly,
+    redirect_output,
+    run_prelude,
+)
 from reference_engine.storage.records import ClaimedTask
 from reference_engine.storage.store import Store
 
@@ -185,4 +189,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_promptly(main())

@@ -27,7 +27,6 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from reference_engine.core.caching import CachingConfig, SourceCandidate
 from reference_engine.core.checkpoint import Checkpoint
@@ -485,6 +484,10 @@ class Store:
                 conn.execute(delete(settings).where(settings.c.key == key))
                 conn.execute(insert(settings).values(key=key, value=value))
             else:  # two writers at once: delete+insert would violate the primary key
+                # (imported here: the PostgreSQL dialect pulls in asyncio, 40 ms of every
+                # SQLite worker's start)
+                from sqlalchemy.dialects.postgresql import insert as pg_insert
+
                 conn.execute(pg_insert(settings).values(key=key, value=value)
                              .on_conflict_do_update(index_elements=[settings.c.key],
                                                     set_={"value": value}))
