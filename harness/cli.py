@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from types import FrameType
 
+from harness.command_scope import command_scope
 from harness.commands import (
     fuzz_command,
     replay_command,
@@ -208,7 +209,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ[SERVICES_ENV] = args.services  # read where the real tier starts them
     previous = signal.signal(signal.SIGTERM, _sigterm)
     try:
-        return _COMMANDS[args.command](args)
+        with command_scope():
+            return _COMMANDS[args.command](args)
     except (HarnessError, ScenarioError) as error:
         print(f"wfconform: error: {error}", file=sys.stderr)
         return 2

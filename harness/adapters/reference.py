@@ -34,12 +34,14 @@ from harness.adapters.reference_workflows import (
     engine_target,
     register,
 )
+from harness.command_scope import shared
 from harness.errors import AdapterSpecError, Unsupported
 from harness.journal import AppendLog
 from harness.session import BODY_CRASHPOINTS, BodyPlan, Session
 from reference_engine import Daemon, Engine, NoSuchProcessError, WaitTimeoutError
 from reference_engine.crashpoints import FAIL_COMMIT
 from reference_engine.loader import check_inputs, kind_of
+from reference_engine.runtime.warm import warm_workers
 from reference_engine.runtime.worker import LOG_ENV_VAR as WORKER_LOG_ENV
 from reference_engine.storage.schema import events as event_table
 from reference_engine.storage.schema import tasks
@@ -185,7 +187,10 @@ class ReferenceAdapter:
         env = {**session.env(), DB_ENV_VAR: self.engine.url, **self.worker_env(),
                # workers' logs and tracebacks to the session, not the user's terminal
                WORKER_LOG_ENV: str(session.workdir / "workers.log")}
-        self.daemon = Daemon(self.engine.url, self.workers, env,
+        # workers booted ahead, for the whole command (`wfconform run`/`fuzz`): their
+        # imports were half of a short embedded scenario; only the poll worker uses them
+        warm = shared("reference-warm-workers", lambda: warm_workers(self.workers))
+        self.daemon = Daemon(self.engine.url, self.workers, env, warm=warm,
                              **self._tier.daemon_options(session)).start()
         # the first launch's chaos budget is for the engine, not for booting its workers
         self.daemon.wait_serving(WORKERS_READY_SECONDS)

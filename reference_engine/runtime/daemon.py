@@ -30,6 +30,7 @@ from reference_engine.storage.store import Store
 
 if TYPE_CHECKING:
     from reference_engine.runtime.sweeper import Sweeper
+    from reference_engine.runtime.warm import WarmWorkers
 
 SUPERVISE_INTERVAL = 0.005
 RELEASE_RETRY_INTERVAL = 0.5  # seconds between retries of releases the database refused
@@ -49,7 +50,7 @@ class Daemon:
 
     def __init__(self, url: str, workers: int = 2, env: dict[str, str] | None = None,
                  broker_url: str | None = None, lease_seconds: float | None = None,
-                 sweep_after: float = 2.0):
+                 sweep_after: float = 2.0, warm: WarmWorkers | None = None):
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
         self.store = Store(url)
@@ -64,6 +65,7 @@ class Daemon:
             self.sweeper = Sweeper(self.store, broker_url, after=sweep_after)
             self.store.on_ready = self.sweeper.announce
         self.count = workers
+        self.warm = warm  # booted workers to take before starting any (`runtime.warm`)
         self.env = _worker_env(env)
         self.deaths: list[WorkerDeath] = []
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
@@ -191,6 +193,13 @@ class Daemon:
         command = worker_command(module, args)
         env = self.env if self.broker_url is None else {**self.env,
                                                         BROKER_ENV: self.broker_url}
+        pool = self.warm if self.broker_url is None else None  # the poll worker only
+        taken = pool.take(args, env) if pool is not None else None
+        if taken is not None:  # booted ahead of need (`runtime.warm`): no import wait
+            with self._lock:
+                self._procs[owner] = taken.proc
+                self._booting[owner] = taken.ready_fd
+            return
         # own session: a Ctrl-C at the terminal reaches the daemon's owner, which stops
         # the workers in order, not the workers themselves (no KeyboardInterrupt
         # fragments); PR_SET_PDEATHSIG still ends them if the daemon dies
