@@ -41,6 +41,7 @@ from harness.session import BODY_CRASHPOINTS, BodyPlan, Session
 from reference_engine import Daemon, Engine, NoSuchProcessError, WaitTimeoutError
 from reference_engine.crashpoints import FAIL_COMMIT
 from reference_engine.loader import check_inputs, kind_of
+from reference_engine.runtime.daemon import worker_module
 from reference_engine.runtime.warm import warm_workers
 from reference_engine.runtime.worker import LOG_ENV_VAR as WORKER_LOG_ENV
 from reference_engine.storage.schema import events as event_table
@@ -187,11 +188,14 @@ class ReferenceAdapter:
         env = {**session.env(), DB_ENV_VAR: self.engine.url, **self.worker_env(),
                # workers' logs and tracebacks to the session, not the user's terminal
                WORKER_LOG_ENV: str(session.workdir / "workers.log")}
+        options = self._tier.daemon_options(session)
         # workers booted ahead, for the whole command (`wfconform run`/`fuzz`): their
-        # imports were half of a short embedded scenario; only the poll worker uses them
-        warm = shared("reference-warm-workers", lambda: warm_workers(self.workers))
+        # imports were about half of a short embedded scenario's time
+        module = worker_module(options.get("broker_url"))
+        warm = shared(f"reference-warm-workers:{module}",
+                      lambda: warm_workers(self.workers, module))
         self.daemon = Daemon(self.engine.url, self.workers, env, warm=warm,
-                             **self._tier.daemon_options(session)).start()
+                             **options).start()
         # the first launch's chaos budget is for the engine, not for booting its workers
         self.daemon.wait_serving(WORKERS_READY_SECONDS)
         self._tier.ready(session, self.workers)

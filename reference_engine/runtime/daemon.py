@@ -185,15 +185,14 @@ class Daemon:
     # --------------------------------------------------------------- supervision
     def _spawn(self) -> None:
         owner = f"w{secrets.token_hex(4)}"
-        module = ("reference_engine.runtime.worker" if self.broker_url is None
-                  else "reference_engine.runtime.amqp_worker")  # broker URL: in env,
+        module = worker_module(self.broker_url)  # broker URL: in env,
         args = ["--url", self.url, "--owner", owner]  # so its password is not on `ps`
         if self.broker_url is not None and self.lease_seconds is not None:
             args += ["--lease", str(self.lease_seconds)]
         command = worker_command(module, args)
         env = self.env if self.broker_url is None else {**self.env,
                                                         BROKER_ENV: self.broker_url}
-        pool = self.warm if self.broker_url is None else None  # the poll worker only
+        pool = self.warm if self.warm is not None and self.warm.module == module else None
         taken = pool.take(args, env) if pool is not None else None
         if taken is not None:  # booted ahead of need (`runtime.warm`): no import wait
             with self._lock:
@@ -305,6 +304,12 @@ import runpy
 sys.argv = [sys.argv[2], *sys.argv[3:]]
 runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
 """
+
+
+def worker_module(broker_url: str | None) -> str:
+    """The module a daemon's workers run: the poll worker, or with a broker the AMQP one."""
+    return ("reference_engine.runtime.worker" if broker_url is None
+            else "reference_engine.runtime.amqp_worker")
 
 
 def worker_command(module: str, args: list[str]) -> list[str]:

@@ -9,9 +9,10 @@ on its stdin for its assignment (arguments and environment). The daemon that tak
 owns it as if it had spawned it (the ``Popen`` object, the ready pipe), and from the
 assignment on it runs the same ``main`` as a worker started cold.
 
-Opt-in: ``with warm_workers() as pool:`` and ``Daemon(..., warm=pool)``; a daemon without
-a pool starts its workers cold, as before. Only the SQLite/poll worker
-(``reference_engine.runtime.worker``) is kept warm. Idle warm workers are SIGKILLed when
+Opt-in: ``with warm_workers(2, module) as pool:`` and ``Daemon(..., warm=pool)``; a
+daemon without a pool, or whose workers run another module, starts them cold, as
+before. A pool keeps one worker module warm (``daemon.worker_module``: the poll worker,
+or the AMQP one of the real runtime). Idle warm workers are SIGKILLed when
 the block ends, and die with this process (``PR_SET_PDEATHSIG``) if it is killed: they
 are spawned from the pool's own thread, which lives as long as the block. Nothing is
 booted before the first ``take``.
@@ -33,6 +34,7 @@ from reference_engine.runtime.ready import READY_FD_ENV_VAR
 
 WARM_MODULE = "reference_engine.runtime.warm_worker"
 """What a warm worker runs until its assignment: imports, then a read of stdin."""
+POLL_WORKER = "reference_engine.runtime.worker"
 
 @dataclass
 class TakenWorker:
@@ -50,12 +52,14 @@ class _Idle:
 
 
 class WarmWorkers:
-    """Keeps up to ``size`` idle, booted workers; ``take`` hands one out and refills."""
+    """Keeps up to ``size`` idle, booted workers of ``module``; ``take`` hands one out and
+    refills."""
 
-    def __init__(self, size: int = 2) -> None:
+    def __init__(self, size: int = 2, module: str = POLL_WORKER) -> None:
         if size < 1:
             raise ValueError(f"size must be at least 1, got {size}")
         self.size = size
+        self.module = module
         self._idle: list[_Idle] = []
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -116,7 +120,7 @@ class WarmWorkers:
             for _ in range(missing):
                 if self._stop.is_set():
                     break
-                worker = _spawn(worker_command(WARM_MODULE, []))
+                worker = _spawn(worker_command(WARM_MODULE, [self.module]))
                 with self._lock:
                     self._idle.append(worker)
             self._wake.wait(0.5)
@@ -156,9 +160,9 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def warm_workers(size: int = 2) -> Iterator[WarmWorkers]:
+def warm_workers(size: int = 2, module: str = POLL_WORKER) -> Iterator[WarmWorkers]:
     """A pool for daemons started inside the block; its idle workers die with the block."""
-    pool = WarmWorkers(size)
+    pool = WarmWorkers(size, module)
     try:
         yield pool
     finally:

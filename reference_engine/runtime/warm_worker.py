@@ -1,19 +1,23 @@
-"""A warm worker (``runtime.warm``): import everything, then wait for the assignment.
+"""A warm worker (``runtime.warm``): import a worker module, then wait for the assignment.
 
-The assignment is one JSON line on stdin: the worker's arguments and its whole
-environment. EOF instead (the pool closed, or its owner died): exit quietly.
+``python -m reference_engine.runtime.warm_worker MODULE``: MODULE is the worker module to
+become (its imports are what a cold worker pays at start). The assignment is one JSON
+line on stdin: the worker's arguments and its whole environment. EOF instead (the pool
+closed, or its owner died): exit quietly.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
 
-from reference_engine.runtime import worker  # the imports a cold worker pays at start
+from reference_engine.runtime.worker import exit_promptly
 
 
 def main() -> int:
+    module = importlib.import_module(sys.argv[1])  # the imports a cold worker pays at start
     line = sys.stdin.buffer.readline()
     if not line.strip():
         return 0
@@ -26,8 +30,8 @@ def main() -> int:
     for path in reversed(job["env"].get("PYTHONPATH", "").split(os.pathsep)):
         if path and path not in sys.path:
             sys.path.insert(0, path)
-    return worker.main(job["argv"])
+    return int(module.main(job["argv"]))
 
 
 if __name__ == "__main__":
-    worker.exit_promptly(main())
+    exit_promptly(main())

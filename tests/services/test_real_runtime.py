@@ -121,3 +121,29 @@ def _wait_until(predicate: object, timeout: float = 15.0) -> None:
     while not predicate():  # type: ignore[operator]  # a zero-argument callable
         assert time.monotonic() < deadline, "condition not reached in time"
         time.sleep(0.02)
+
+
+def test_warm_amqp_workers_take_their_broker_from_the_assignment_and_serve(
+    engine: Engine, worker_env: dict[str, str], effect_log: Path
+) -> None:
+    """The real runtime's workers from a pool (`runtime.warm`): booted before the daemon
+    existed, they read the broker URL and the effect log from the assignment's
+    environment, consume, and a crash-point kill is continued by a warm replacement."""
+    from reference_engine.runtime.daemon import worker_module
+    from reference_engine.runtime.warm import warm_workers
+
+    assert engine.broker_url is not None
+    module = worker_module(engine.broker_url)
+    with warm_workers(2, module) as pool:
+        pool.start()
+        _wait_until(lambda: len([w for w in pool._idle if w.proc.poll() is None]) == 2, 60)
+        booted = {w.proc.pid for w in pool._idle}
+        with Daemon(engine.url, 1, worker_env, broker_url=engine.broker_url,
+                    sweep_after=0.5, warm=pool) as daemon:
+            assert set(daemon.worker_pids()) <= booted and daemon.wait_serving(60) == 1
+            engine.arm("after_effect_before_checkpoint", "ThreeSteps.step2", attempt=1)
+            done = engine.wait(engine.submit(ThreeSteps, x=5, y=1), timeout=60)
+            assert done.state == "finished", (done.message, done.exception)
+            assert len(daemon.deaths) == 1
+        workers = {e.worker for e in read_effects(effect_log)}
+        assert len(workers) == 2 and workers <= booted  # both came warm
