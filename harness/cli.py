@@ -69,7 +69,7 @@ def _common(timeouts: tuple[float, float], recorded: bool = False,
             ) -> argparse.ArgumentParser:
     """Engine, tier and timeouts; ``recorded``: replay's, whose defaults are the record's."""
     said = "the failure record's beside PATH, else " if recorded else ""
-    chaos, heal = (f"{said}{t}" if recorded else "%(default)s" for t in timeouts)
+    chaos, heal = (f"{said}{t:g} s" if recorded else f"{t:g} s" for t in timeouts)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--engine", default="reference",
                         help="'reference', 'aiida', 'prefect', 'celery', 'dbos', 'temporal' or "
@@ -81,11 +81,15 @@ def _common(timeouts: tuple[float, float], recorded: bool = False,
                              "(WFCONFORM_*_URL), 'local' (throwaway servers), 'containers' "
                              "(Docker; adds pause and partition faults) or 'auto', the first "
                              f"that works (default: ${SERVICES_ENV}, else auto)")
-    common.add_argument("--chaos-timeout", type=float, default=timeouts[0], metavar="S",
-                        help=f"how long one launch may take under faults (default {chaos})")
-    common.add_argument("--heal-timeout", type=float, default=timeouts[1], metavar="S",
+    floor = "" if recorded else ", or the engine's declared minimum when larger"
+    common.add_argument("--chaos-timeout", type=float, default=None, metavar="S",
+                        help=f"how long one launch may take under faults (default "
+                             f"{chaos}{floor})")
+    common.add_argument("--heal-timeout", type=float, default=None, metavar="S",
                         help="how long processes get to terminate after faults stop (L1; "
-                             f"default {heal})")
+                             f"default {heal}{floor})")
+    if not recorded:
+        common.set_defaults(timeout_defaults=timeouts)
     return common
 
 

@@ -24,6 +24,7 @@ from harness.progress import Progress, rate_text
 from harness.results import FailureRecord, ResultsDir, capabilities_to_dict, signature
 from harness.run_errors import ErrorLog
 from harness.runner import AdapterFactory, RunOptions, ScenarioRun, run_scenario
+from scenarios.capabilities import Capabilities
 from scenarios.errors import ScenarioError
 from scenarios.scenario import Scenario
 
@@ -40,6 +41,21 @@ DEFAULT_FAILURES = "wfconform-failures"
 
 def options_of(args: argparse.Namespace) -> RunOptions:
     return RunOptions(chaos_timeout=args.chaos_timeout, heal_timeout=args.heal_timeout)
+
+
+def engine_timeouts(args: argparse.Namespace, caps: Capabilities) -> str:
+    """Fill the timeouts not given on the command line: the command's default, or the
+    engine's declared minimum when larger (`Capabilities.min_chaos_timeout`); return
+    what to say about it ("" when the defaults stand)."""
+    chaos, heal = getattr(args, "timeout_defaults", (30.0, 10.0))
+    raised = []
+    for name, default, floor in (("chaos_timeout", chaos, caps.min_chaos_timeout),
+                                 ("heal_timeout", heal, caps.min_heal_timeout)):
+        if getattr(args, name, None) is None:
+            setattr(args, name, max(default, floor))
+            if floor > default:
+                raised.append(f"{name.replace('_', ' ')} {floor:g} s")
+    return f", {' and '.join(raised)} (the engine's declared minimum)" if raised else ""
 
 
 # `run` is the conformance suite: the same command gives the same scenarios, so a CI
@@ -86,8 +102,9 @@ def run_command(args: argparse.Namespace) -> int:
         raise UsageError("--examples", examples, "0 or more")
     seed = _seed(args, RUN_SEED)
     drawn = draw_scenarios(examples, seed, knobs_for(probe, max_steps=6))
+    timeouts = engine_timeouts(args, caps)
     print(f"wfconform run: engine {probe.name}, tier {probe.tier}, {len(catalog)} catalog "
-          f"scenario(s) + {len(drawn)} drawn by Hypothesis, seed {seed}", flush=True)
+          f"scenario(s) + {len(drawn)} drawn by Hypothesis, seed {seed}{timeouts}", flush=True)
     with junit_results(args.out, args.junitxml) as out:
         results = ResultsDir(out) if out else None
         try:
@@ -314,6 +331,7 @@ def fuzz_command(args: argparse.Namespace) -> int:
     caps = probe.capabilities()
     promised = frozenset(caps.promised - caps.expected_failures)
     seed = _seed(args)
+    timeouts = engine_timeouts(args, caps)
     max_failures = args.max_failures if args.max_failures is not None else args.maxfail
     options = FuzzOptions(args.max_time, seed, args.generator, args.max_steps, args.shrink_time,
                           max_failures, options_of(args), max_examples=args.max_examples,
@@ -322,7 +340,7 @@ def fuzz_command(args: argparse.Namespace) -> int:
     out = Path(args.out or DEFAULT_FAILURES)
     budget = f", at most {args.max_examples} scenarios" if args.max_examples else ""
     print(f"wfconform fuzz: engine {probe.name}, tier {probe.tier}{note}, seed {seed}, "
-          f"generator {args.generator}, max time {args.max_time:g} s{budget} "
+          f"generator {args.generator}, max time {args.max_time:g} s{budget}{timeouts} "
           f"(repeat with --seed {seed})\n  source: {source}", flush=True)
     progress = Progress(options.max_time, quiet=verbosity(args) < 0)
     handler = FailureHandler(factory, options.run, promised, args.engine, probe.tier, out,

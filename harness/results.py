@@ -134,9 +134,10 @@ def options_from_record(recorded: Mapping[str, Any] | None,
     return replace(base, **known)
 
 
-_RULE_DEFAULTS = {"child_failure": "parent_finishes_failed",
-                  "caching_config_applies": "at_lookup", "invalidation_scope": "per_node"}
-"""The declared semantic rules and their defaults (a results file states only others)."""
+_RULE_DEFAULTS: dict[str, Any] = {
+    "child_failure": "parent_finishes_failed", "caching_config_applies": "at_lookup",
+    "invalidation_scope": "per_node", "min_chaos_timeout": 0.0, "min_heal_timeout": 0.0}
+"""The declared rules and timings and their defaults (a results file states only others)."""
 
 
 def capabilities_to_dict(caps: Capabilities) -> dict[str, Any]:

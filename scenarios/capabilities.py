@@ -131,6 +131,12 @@ class Capabilities:
       `parent_excepted` for an engine whose parent never goes on after a failed child
       (a Celery chord's callback). C4 names the declared rule when it judges a launch
       whose child failed.
+    - `min_chaos_timeout`, `min_heal_timeout`: seconds the correct engine may need for a
+      launch under faults (its workers' start plus two kill recoveries) and to finish
+      after faults stop. `wfconform run` and `fuzz` use them instead of their own
+      defaults when these are larger and no `--chaos-timeout`/`--heal-timeout` was given:
+      a timeout shorter than the engine's documented recovery reads as an L1 failure
+      that is the harness's, not the engine's. Default 0: the commands' own defaults.
     """
 
     promised: frozenset[str]
@@ -144,6 +150,8 @@ class Capabilities:
     child_failure: ChildFailure = "parent_finishes_failed"
     caching_config_applies: CachingConfigRule = "at_lookup"
     invalidation_scope: InvalidationRule = "per_node"
+    min_chaos_timeout: float = 0.0
+    min_heal_timeout: float = 0.0
 
     def __post_init__(self) -> None:
         for name, rules, fix in (

@@ -164,9 +164,10 @@ def test_capabilities_survive_the_results_round_trip_with_every_declaration() ->
 
 @pytest.mark.parametrize(("field", "value"), [
     ("child_failure", "parent_excepted"), ("caching_config_applies", "at_launch"),
-    ("invalidation_scope", "per_stored_result")])
+    ("invalidation_scope", "per_stored_result"), ("min_chaos_timeout", 30.0),
+    ("min_heal_timeout", 10.0)])
 def test_a_declared_rule_survives_the_results_file_and_the_default_is_omitted(
-        field: str, value: str) -> None:
+        field: str, value: str | float) -> None:
     from dataclasses import replace
 
     from harness.results import capabilities_from_dict

@@ -176,6 +176,9 @@ class AiidaAdapter:
             hash_normalisations=frozenset({"float_round_14", "float_signed_zero"}),
             crashpoints=frozenset(BODY_CRASHPOINTS + ENGINE_CRASHPOINTS),
             tiers=frozenset(TIERS),
+            # a killed daemon worker is respawned (0.65 s) and its process resumes
+            # 1.7 s after the kill, quiet; seconds more under load
+            min_chaos_timeout=30.0, min_heal_timeout=10.0,
         )
 
     def supports(self, operation: str) -> bool:

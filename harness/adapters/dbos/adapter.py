@@ -147,6 +147,9 @@ class DbosAdapter:
             crashpoints=BODY_CRASHPOINTS | ENGINE_CRASHPOINTS,
             tiers=frozenset(TIERS),
             value_kinds=frozenset(VALUE_KINDS),  # DBOS pickles inputs and outputs
+            # a killed workflow resumes only in a restarted worker (import dbos and
+            # DBOS.launch(): 5-10 s of wall at load 17+, dbos-3.md)
+            min_chaos_timeout=60.0, min_heal_timeout=30.0,
         )
 
     def supports(self, operation: str) -> bool:

@@ -128,6 +128,9 @@ class PrefectAdapter:
             value_kinds=frozenset(VALUE_KINDS),
             caching_config_applies="at_launch",
             invalidation_scope="per_stored_result",
+            # a flow run is a new Python process (about 10 s a launch here), and a
+            # killed one is retried only once Prefect marks it CRASHED (prefect-3.md)
+            min_chaos_timeout=120.0, min_heal_timeout=60.0,
         )
 
     def supports(self, operation: str) -> bool:

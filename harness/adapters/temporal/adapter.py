@@ -158,6 +158,11 @@ class TemporalAdapter:
             crashpoints=BODY_CRASHPOINTS | {WHILE_WAITING, AFTER_CHECKPOINT},
             tiers=frozenset(TIERS),
             value_kinds=frozenset(VALUE_KINDS),
+            # a kill is noticed when an activity timeout expires: 1 s heartbeat on `fast`,
+            # 10 s start-to-close on `default-timeouts` (temporal-1.md)
+            **({"min_chaos_timeout": 60.0, "min_heal_timeout": 30.0}
+               if self.tier == "default-timeouts"
+               else {"min_chaos_timeout": 30.0, "min_heal_timeout": 10.0}),
         )
 
     def supports(self, operation: str) -> bool:
