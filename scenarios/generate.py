@@ -197,10 +197,13 @@ class _Builder:
         type (`twin`) on the series' first inputs, so that only the type differs from a
         source that finished a step earlier: the lookup must miss (K8).
 
-        Drawn after everything else (`build_scenario`), like `commit_fault`, so a seed
-        keeps the scenario it gave before and gains only the call: the near pairs every
-        other hash bug is found by stay where they were. The call comes last in its step,
-        so the paths of the step's other calls (faults, invalidations) do not move.
+        Drawn after the workflows, faults and plan (`build_scenario`), so a seed keeps
+        the scenario it gave before and gains only the call (and may draw another
+        `FailCommit`, which comes last so that restricting fault kinds changes no other
+        draw): the near pairs every other hash bug is found by stay where they were. The
+        call comes last in its step, so the paths of the step's other calls (faults,
+        invalidations) do not move. A made type comes after the plan, so a per-type
+        caching configuration does not name it: it follows the default.
         """
         if not self.continued or not self.c.boolean(_CROSS_TYPE):
             return
@@ -552,8 +555,8 @@ def build_scenario(chooser: Chooser, knobs: Knobs, name: str = "generated",
     builder.program()
     faults = builder.faults()
     plan = builder.plan(faults)
-    faults = builder.commit_fault(faults)
     builder.cross_type()
+    faults = builder.commit_fault(faults)
     scenario = Scenario(name, tuple(builder.workflows), tuple(builder.calcs), plan, faults,
                         seed=seed)
     return scenario.validate()
