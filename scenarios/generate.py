@@ -14,14 +14,17 @@ the first call of a type in a workflow usually takes a constant from the pool, a
 steps usually call that type again with 1-4 near pairs of it (`scenarios._near_pairs`),
 one step later so that each lookup is decided; caching is on in 9 scenarios of 10. That
 is what lets `fuzz` find a hash that conflates one kind of pair within tens of scenarios
-(tests/harness/test_value_variants_fuzz.py).
+(tests/harness/test_value_variants_fuzz.py). In half the scenarios with a series, one
+step of it also calls *another* cacheable type on the series' first inputs (a
+*cross-type member*, `_Builder.cross_type`): only the type differs, so it must miss (K8),
+which finds a hash that omits the type (`hash_omits_type`).
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, TypeVar
 
 from scenarios._near_pairs import near
@@ -160,6 +163,8 @@ _CRASH_MENU = ("after_effect_before_checkpoint", "after_checkpoint_before_ack",
                "while_waiting", "after_effect_before_checkpoint", "before_effect",
                "after_claim", "after_checkpoint_before_ack")
 _INPUT_NAMES = ("x", "y", "z")
+_CROSS_TYPE = 0.5
+"""How often a scenario with a series gets a cross-type member (`_Builder.cross_type`)."""
 _PREFIX = {"compute": "step", "launch_calcs": "calc", "launch_workflow": "sub", "if": "check",
            "while": "loop"}
 
@@ -172,6 +177,8 @@ class _Builder:
         self.calcs: list[Calculation] = []
         self.workflows: list[Workflow] = []
         self.series: dict[tuple[str, str], tuple[dict[str, ValueRef], str, Any]] = {}
+        self.continued: list[tuple[str, str, str]] = []  # (workflow, step, type) of series
+        self.grow = False  # may `twin` add a calculation type? (only when `program` drew them)
 
     # -- calculations and workflows ----------------------------------------------------
 
@@ -184,6 +191,49 @@ class _Builder:
                            exit_status=exit_status,
                            invalidates_cache=bool(exit_status) and self.c.boolean(0.5),
                            version=2 if self.c.boolean(0.04) else 1)
+
+    def cross_type(self) -> None:
+        """Maybe give one step that continues a series one more call: another cacheable
+        type (`twin`) on the series' first inputs, so that only the type differs from a
+        source that finished a step earlier: the lookup must miss (K8).
+
+        Drawn after the workflows, faults and plan (`build_scenario`), so a seed keeps
+        the scenario it gave before and gains only the call (and may draw another
+        `FailCommit`, which comes last so that restricting fault kinds changes no other
+        draw): the near pairs every other hash bug is found by stay where they were. The
+        call comes last in its step, so the paths of the step's other calls (faults,
+        invalidations) do not move. A made type comes after the plan, so a per-type
+        caching configuration does not name it: it follows the default.
+        """
+        if not self.continued or not self.c.boolean(_CROSS_TYPE):
+            return
+        wf, step, calc = self.c.choice(self.continued)
+        other = self.twin(calc)
+        if other is None:
+            return
+        call = CalcCall(other, dict(self.series[(wf, calc)][0]))
+        self.workflows = [replace(w, steps=_with_call(w.steps, step, call)) if w.name == wf
+                          else w for w in self.workflows]
+
+    def twin(self, calc: str) -> str | None:
+        """Another cacheable type of `calc`'s version, for a cross-type member of its
+        series (equal inputs, so only the type differs: K8). Drawn from the scenario's
+        types; when none fits, one is made (same function, a name of its own) if the
+        builder owns the calculations (`grow`) and `max_calculations` leaves room.
+
+        Same version because a hash that omits the type still holds the version: a
+        type of another version would miss even there and tell nothing."""
+        version = next(c.version for c in self.calcs if c.name == calc)
+        fits = [c.name for c in self.calcs
+                if c.name != calc and c.cacheable and c.version == version]
+        if fits:
+            return self.c.choice(fits)
+        if not self.grow or len(self.calcs) >= self.k.max_calculations:
+            return None
+        function = next(c.function for c in self.calcs if c.name == calc)
+        made = Calculation(f"{function}{len(self.calcs) + 1}", function, version=version)
+        self.calcs.append(made)
+        return made.name
 
     def ref(self, scope: list[StepOutput], inputs: tuple[str, ...]) -> ValueRef:
         kind = self.c.integer(0, 2)
@@ -202,6 +252,7 @@ class _Builder:
                 # call, which finished in an earlier step: each lookup is decided (K4/K5)
                 calc_name = self.c.choice(open_series)
                 names = tuple(self.series[(wf, calc_name)][0])
+                self.continued.append((wf, name, calc_name))
                 return LaunchCalcs(name, tuple(
                     CalcCall(calc_name, self.call_inputs(wf, calc_name, names, scope, inputs))
                     for _ in range(self.c.integer(1, 4))))
@@ -275,6 +326,7 @@ class _Builder:
     def program(self) -> None:
         for index in range(self.c.integer(1, self.k.max_calculations)):
             self.calcs.append(self.calculation(index + 1))
+        self.grow = True
         count = self.c.integer(1, min(self.k.max_workflows, self.k.max_steps))
         # Sub-workflows first (deepest first, so calls only go "down": no recursion), each
         # small; the launched workflow Main gets the rest of the step budget.
@@ -465,6 +517,21 @@ class _Builder:
             ops.append(Invalidate(label, self.c.choice(paths)))
 
 
+def _with_call(steps: tuple[Step, ...], name: str, call: CalcCall) -> tuple[Step, ...]:
+    """`steps` with `call` appended to the `LaunchCalcs` step called `name`, at any depth."""
+    out: list[Step] = []
+    for step in steps:
+        if isinstance(step, LaunchCalcs) and step.name == name:
+            step = replace(step, calls=(*step.calls, call))
+        elif isinstance(step, If):
+            step = replace(step, then=_with_call(step.then, name, call),
+                           otherwise=_with_call(step.otherwise, name, call))
+        elif isinstance(step, While):
+            step = replace(step, body=_with_call(step.body, name, call))
+        out.append(step)
+    return tuple(out)
+
+
 _BASES: dict[frozenset[str] | None, tuple[tuple[Any, ...], tuple[Any, ...]]] = {}
 
 
@@ -488,6 +555,7 @@ def build_scenario(chooser: Chooser, knobs: Knobs, name: str = "generated",
     builder.program()
     faults = builder.faults()
     plan = builder.plan(faults)
+    builder.cross_type()
     faults = builder.commit_fault(faults)
     scenario = Scenario(name, tuple(builder.workflows), tuple(builder.calcs), plan, faults,
                         seed=seed)

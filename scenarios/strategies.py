@@ -140,6 +140,7 @@ def workflows(calcs: Sequence[Calculation] | None = None, max_steps: int = 8,
             builder.budget += 1
         share = builder.c.integer(1, max(1, builder.budget))
         builder.workflows.insert(0, builder.workflow("Main", list(builder.workflows), share))
+        builder.cross_type()  # among the given types only: `calcs` are not extended
         return tuple(builder.workflows)
 
     return build()

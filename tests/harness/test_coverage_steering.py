@@ -2,9 +2,10 @@
 
 The comparison runs the same Hypothesis rounds (same seed, same example budget, sim tier)
 with and without ``hypothesis.target``; the sim is deterministic, so each campaign is
-too, and the numbers below are exact, not samples. Measured over seeds 1..6 at 100 and
-300 examples (see the fuzz section of README.md), steering led at 100 examples for
-every seed; the seed here is one of them, not a lucky pick.
+too, and the numbers below are exact, not samples. One seed proved too thin a claim: a
+generator change re-rolls every campaign, and after the near-pair series (2026-12-04)
+steering tied on seed 1 (9 cells against 9). So the claim is over seeds 1, 2 and 3, the
+first three, not picked: steering fills more cells in total and on most of them.
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ from scenarios.scenario import Scenario
 
 pytestmark = pytest.mark.simulation
 
-SEED = 2
-# (1 until 2026-12-04: when calculations came in near-pair series, steering tied there,
-# 9 cells against 9 in 100 rounds; a one-seed claim: on main, 1 of seeds 2-4 passed too)
+SEEDS = (1, 2, 3)
 BUDGET = 100
+"""Scenarios per campaign. Measured 2026-12-04 (a series' cross-type member joined the
+generator), cells covered steered against unsteered: seed 1 5/4, seed 2 12/6, seed 3 11/7
+(seeds 4-6: 15/9, 14/11, 16/8). About 3 s of CPU per seed for both campaigns."""
 
 
 def _campaign(tmp_path: Path, seed: int, budget: int, *, steer: bool
@@ -69,16 +71,22 @@ def test_the_score_rewards_new_cells_and_gives_nothing_for_covered_ones() -> Non
 
 def test_steering_with_target_fills_more_cells_than_the_same_rounds_unsteered(
         tmp_path: Path) -> None:
-    plain, plain_scenarios, plain_curve = _campaign(tmp_path, SEED, BUDGET, steer=False)
-    steered, steered_scenarios, steered_curve = _campaign(tmp_path, SEED, BUDGET, steer=True)
-    assert plain.scenarios == steered.scenarios == BUDGET
-    assert steered.coverage.covered() > plain.coverage.covered(), (steered_curve, plain_curve)
-    reached = next(i for i, c in enumerate(steered_curve, 1) if c >= plain.coverage.covered())
-    assert reached < BUDGET, (reached, steered_curve, plain_curve)
-    # Same rounds: until the first optimisation (example 15) both draw the same
-    # scenarios; from then on the hill climber (steered only) picks what runs next.
-    assert plain_scenarios[:15] == steered_scenarios[:15]
-    assert plain_scenarios != steered_scenarios
+    covered: dict[int, tuple[int, int]] = {}
+    for seed in SEEDS:
+        plain, plain_scenarios, _ = _campaign(tmp_path / str(seed), seed, BUDGET,
+                                              steer=False)
+        steered, steered_scenarios, _ = _campaign(tmp_path / str(seed), seed, BUDGET,
+                                                  steer=True)
+        assert plain.scenarios == steered.scenarios == BUDGET
+        covered[seed] = (steered.coverage.covered(), plain.coverage.covered())
+        # Same rounds: until the first optimisation (example 15) both draw the same
+        # scenarios; from then on the hill climber (steered only) picks what runs next.
+        assert plain_scenarios[:15] == steered_scenarios[:15], seed
+        assert plain_scenarios != steered_scenarios, seed
+    steered_total = sum(s for s, _ in covered.values())
+    plain_total = sum(p for _, p in covered.values())
+    assert steered_total > plain_total, covered
+    assert sum(s > p for s, p in covered.values()) > len(SEEDS) // 2, covered
 
 
 def test_the_same_seed_gives_the_same_scenarios_and_the_same_coverage(
