@@ -16,7 +16,7 @@ from scenarios.faults import CRASHPOINTS
 from scenarios.language import CHILD_FAILED_EXIT_STATUS
 from scenarios.values import HASH_NORMALISATIONS, JSON_KINDS, VALUE_KINDS, kinds_of
 
-__all__ = ["ALL_CLAUSES", "CACHING_CONFIG_RULES", "CHILD_FAILURE_RULES", "CLAUSES",
+__all__ = ["ALL_CLAUSES", "CACHE_HIT_CLAUSES", "CACHING_CONFIG_RULES", "CHILD_FAILURE_RULES", "CLAUSES",
            "FAILED_SOURCE_POLICIES", "INVALIDATION_RULES", "Capabilities"]
 
 CLAUSES: Mapping[str, str] = {
@@ -45,6 +45,9 @@ CLAUSES: Mapping[str, str] = {
 }
 
 ALL_CLAUSES: tuple[str, ...] = tuple(CLAUSES)
+CACHE_HIT_CLAUSES = frozenset({"N4", "K1", "K2", "K3", "K4", "K5", "K7", "K8"})
+"""The clauses about what a cache hit may and must do; an engine that promises none of
+them keeps no result cache (K6, "caching off never hits", holds for any engine)."""
 """Clause ids in matrix order: C1..C6, N1..N4, K1..K8, L1, L2, P1, P2."""
 
 FAILED_SOURCE_POLICIES: tuple[str, ...] = ("allow_unless_invalidating", "never", "always")
@@ -186,6 +189,13 @@ class Capabilities:
         set_(self, "value_kinds", _frozen_subset("value_kinds", self.value_kinds, VALUE_KINDS))
         set_(self, "expected_failures", _frozen_subset(
             "expected_failures", self.expected_failures, ALL_CLAUSES))
+
+    @property
+    def caches(self) -> bool:
+        """Whether the engine has a result cache to turn on: it promises a cache-hit clause
+        (`CACHE_HIT_CLAUSES`). Generated scenarios leave caching off for one that does not,
+        rather than have it refuse to turn caching on (Celery, DBOS, Temporal)."""
+        return bool(self.promised & CACHE_HIT_CLAUSES)
 
     @classmethod
     def everything(cls) -> Capabilities:

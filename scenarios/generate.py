@@ -499,6 +499,13 @@ class _Builder:
         return self.c.choice(SIMPLE_VALUES)
 
     def caching(self) -> SetCaching:
+        chosen = self._caching()
+        caps = self.k.capabilities
+        if caps is not None and not caps.caches:  # drawn all the same: seeds keep the rest
+            return SetCaching(False)
+        return chosen
+
+    def _caching(self) -> SetCaching:
         if len(self.calcs) < 2 or not self.c.boolean(0.3):
             return SetCaching(not self.c.boolean(0.15))
         one, two = self.calcs[0].name, self.calcs[1].name
