@@ -25,15 +25,17 @@ change what the next step sees); ``marshal.loads`` is four times faster than
 
 from __future__ import annotations
 
+import io
 import json
 import marshal
+import pickle
+import re
 import sys
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 from reference_engine.core.caching import CachingConfig, SourceCandidate
 from reference_engine.core.checkpoint import Checkpoint
-from reference_engine.core.codec import is_array
 from reference_engine.core.interpreter import Transition
 from reference_engine.core.values import JsonValue, dumps, loads
 from reference_engine.errors import CommitRefusedError, NoSuchProcessError
@@ -58,7 +60,7 @@ def freeze(value: JsonValue) -> bytes:
     through the engine's typed JSON text instead, marked by a leading NUL byte (no
     marshal stream starts with one).
     """
-    if "numpy" in sys.modules and _holds_array(value):
+    if "numpy" in sys.modules and not _plain(value):
         # marshal would write an array as its bare bytes (the buffer protocol), losing
         # dtype and shape; no array exists before NumPy is imported, hence the guard
         return b"\0" + dumps(value).encode("utf-8", "surrogatepass")
@@ -66,35 +68,45 @@ def freeze(value: JsonValue) -> bytes:
         data = marshal.dumps(value, 2)
     except ValueError:
         return b"\0" + dumps(value).encode("utf-8", "surrogatepass")
-    if _SET_CODES.isdisjoint(data):
+    if _SET_CODES.search(data) is None:
         return data
     # marshal sorts set members; the engine's JSON keeps their iteration order, as
     # the embedded tier's database does (a hash that depends on it must show it).
     return b"\0" + dumps(value).encode("utf-8", "surrogatepass")
 
 
-_SCALARS = frozenset({str, int, float, bool, type(None), bytes})
+class _NotPlain(Exception):
+    """Raised by ``_Probe`` at the first object of a type outside pickle's built-ins."""
 
 
-def _holds_array(value: Any) -> bool:
-    """Whether a NumPy array is anywhere in `value` (not in keys or set members: arrays
-    are unhashable)."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        kind = type(item)
-        if kind in _SCALARS:
-            continue
-        if kind is dict:
-            stack.extend(item.values())
-        elif kind is list or kind is tuple:
-            stack.extend(item)
-        elif is_array(item):
-            return True
-    return False
+class _Probe(pickle.Pickler):
+    """A pickler that refuses every object pickle has no built-in code for.
+
+    Why: ``pickle`` (in C) writes the exact built-in types itself and asks
+    ``reducer_override`` only about the others (an array, a Decimal, a datetime, a
+    subclass), so one dump answers "does marshal see only its own types?" at C speed;
+    the Python walk it replaces made every ``freeze`` twice as slow once NumPy was
+    imported (6.2 to 12.2 us).
+    """
+
+    def reducer_override(self, obj: object) -> Any:
+        raise _NotPlain
 
 
-_SET_CODES = frozenset(b"<>\xbc\xbe")  # marshal's set/frozenset codes (also with FLAG_REF)
+def _plain(value: object) -> bool:
+    """Whether `value` holds only built-in types (no array anywhere in it)."""
+    probe = _Probe(io.BytesIO(), 5)
+    probe.fast = True  # no memo (the C field: set on the instance, not the class)
+    try:
+        probe.dump(value)
+    except _NotPlain:
+        return False
+    return True
+
+
+_SET_CODES = re.compile(b"[<>\xbc\xbe]")  # marshal's set/frozenset codes (also with FLAG_REF)
+"""A regular expression: its search scans in C, where ``frozenset.isdisjoint`` made an
+int of every byte."""
 
 
 def thaw(data: bytes) -> JsonValue:
