@@ -206,6 +206,7 @@ class SimStore:
         self._faults: list[tuple[str, str, int | None]] = []
         self._caching = CachingConfig()
         self._ready: list[int] = []
+        self._thawed: dict[int, tuple[bytes, JsonValue]] = {}  # see ``list_summaries``
 
     def close(self) -> None:
         return None
@@ -548,7 +549,9 @@ class SimStore:
     def list_summaries(self) -> list[ProcessSummary]:
         """What an observer of the whole run reads, per process in id order: the record
         without its inputs and checkpoint. Why: a harness observes after every launch,
-        and decoding every process's inputs each time was most of an observation. A
+        and decoding every process's inputs each time was most of an observation; for
+        the same reason outputs are decoded once per write: a summary's outputs are the
+        same object until the row's outputs change (observers only read them). A
         subclass that changes how records read (``_load``, ``list_processes``) is read
         through them, so the summaries always say what its records say."""
         cls = type(self)
@@ -556,13 +559,19 @@ class SimStore:
             return [ProcessSummary(r.id, r.label, r.kind, r.state, r.exit_status, r.outputs,
                                    r.parent_id, r.children, r.restart_of, r.cached_from)
                     for r in self.list_processes()]
-        children = self._children
-        return [
-            ProcessSummary(r.id, r.label, r.kind, r.state, r.exit_status,
-                           None if r.outputs is None else thaw(r.outputs), r.parent_id,
-                           tuple(children.get(r.id, ())), r.restart_of, r.cached_from)
-            for _, r in sorted(self._rows.items())
-        ]
+        children, thawed = self._children, self._thawed
+        summaries = []
+        for _, r in sorted(self._rows.items()):
+            outputs = None
+            if r.outputs is not None:
+                seen = thawed.get(r.id)
+                if seen is None or seen[0] is not r.outputs:
+                    seen = thawed[r.id] = (r.outputs, thaw(r.outputs))
+                outputs = seen[1]
+            summaries.append(ProcessSummary(r.id, r.label, r.kind, r.state, r.exit_status,
+                                            outputs, r.parent_id, tuple(children.get(r.id, ())),
+                                            r.restart_of, r.cached_from))
+        return summaries
 
     def events(self, after: int = 0) -> list[dict[str, Any]]:
         return [dict(zip(EVENT_COLUMNS, e, strict=True)) for e in self._events[max(after, 0):]]
