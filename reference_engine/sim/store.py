@@ -50,7 +50,7 @@ from reference_engine.storage.transactions import OnReady
 EVENT_COLUMNS = ("id", "process_id", "state", "worker", "at")
 
 
-def freeze(value: JsonValue) -> bytes:
+def freeze(value: JsonValue, text: str | None = None) -> bytes:
     """Bytes that ``thaw`` turns into a fresh copy of ``loads(dumps(value))``.
 
     Version 2 has no back-references, so a value used twice comes back as two copies,
@@ -58,21 +58,25 @@ def freeze(value: JsonValue) -> bytes:
     marshal refuses (a subclass of int or str, a Decimal, datetime or array), or a set
     (which marshal would sort), goes
     through the engine's typed JSON text instead, marked by a leading NUL byte (no
-    marshal stream starts with one).
+    marshal stream starts with one). ``text``: ``dumps(value)`` if the caller has it.
     """
     if "numpy" in sys.modules and not _plain(value):
         # marshal would write an array as its bare bytes (the buffer protocol), losing
         # dtype and shape; no array exists before NumPy is imported, hence the guard
-        return b"\0" + dumps(value).encode("utf-8", "surrogatepass")
+        return _as_text(value, text)
     try:
         data = marshal.dumps(value, 2)
     except ValueError:
-        return b"\0" + dumps(value).encode("utf-8", "surrogatepass")
+        return _as_text(value, text)
     if _SET_CODES.search(data) is None:
         return data
     # marshal sorts set members; the engine's JSON keeps their iteration order, as
     # the embedded tier's database does (a hash that depends on it must show it).
-    return b"\0" + dumps(value).encode("utf-8", "surrogatepass")
+    return _as_text(value, text)
+
+
+def _as_text(value: JsonValue, text: str | None) -> bytes:
+    return b"\0" + (dumps(value) if text is None else text).encode("utf-8", "surrogatepass")
 
 
 class _NotPlain(Exception):
@@ -598,8 +602,8 @@ class SimStore:
 
 
 def _set_outputs(row: _Row, outputs: dict[str, JsonValue]) -> None:
-    row.outputs = freeze(outputs)
     row.outputs_text = dumps(outputs)
+    row.outputs = freeze(outputs, row.outputs_text)  # typed outputs: encoded once
 
 
 def _outputs(row: _Row) -> dict[str, JsonValue]:
