@@ -23,6 +23,7 @@ Every run's coverage is merged into ``FuzzStats.coverage``, steered or not.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -141,6 +142,7 @@ def fuzz(factory: AdapterFactory, options: FuzzOptions, handler: FailureHandler,
     campaign.sampled = PASSING_SAMPLE - passing_sample
     probe = factory()
     knobs = knobs_for(probe, options.max_steps)
+    _freeze_heap()
     try:
         for scenario in replay:
             campaign.visit(scenario.seed if scenario.seed is not None else 0, scenario)
@@ -156,8 +158,24 @@ def fuzz(factory: AdapterFactory, options: FuzzOptions, handler: FailureHandler,
         pass
     except KeyboardInterrupt:
         campaign.stats.interrupted = True
+    finally:
+        gc.unfreeze()
     campaign.stats.ended = time.monotonic()
     return campaign.stats
+
+
+def _freeze_heap() -> None:
+    """Leave what exists before the campaign (modules, classes, the adapter's tables:
+    some 80,000 objects) out of every later garbage collection.
+
+    Why: a scenario allocates enough to trigger a full collection every 60 or so runs,
+    and each walked all of it again (``gc.freeze``: measured 10-13 % of a sim campaign's
+    CPU seconds, 1.4 % of its instructions: the walk is cache misses). ``fuzz`` undoes it
+    when it returns, so a long-lived caller (a test session) is not left with a frozen
+    heap.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 class _Campaign:
@@ -190,6 +208,8 @@ class _Campaign:
         score = stats.coverage.score(counts)
         stats.coverage.merge(counts)
         stats.scenarios += 1
+        if stats.scenarios == 1:
+            _freeze_heap()  # again: the first run imported what runs need (NumPy, ...)
         stats.not_applicable += run.status == "not_applicable"
         stats.errors += run.status == "error"
         stats.error_log.add(run)

@@ -201,17 +201,24 @@ def _worker(spec: PoolSpec, worker: int, claims: Any, reports: Any) -> None:
 
     limit = spec.options.max_failures  # --max-failures/--maxfail: for the whole campaign
 
+    # One lock per question: the synchronized array's own ``[i]`` takes its lock per
+    # item, so ``sum(claims)`` locked once per clause, at every scenario.
+    flags = claims.get_obj()
+
     def claim(clause: str) -> bool:
         index = ALL_CLAUSES.index(clause)
         with claims.get_lock():
-            if claims[index] or (limit and sum(claims) >= limit):
+            if flags[index] or (limit and sum(flags) >= limit):
                 return False
-            claims[index] = 1
+            flags[index] = 1
             return True
 
     def on_run(stats: FuzzStats, run: ScenarioRun) -> None:
-        if limit and sum(claims) >= limit:
-            raise StopSource  # another worker reached the campaign's failure limit
+        if limit:
+            with claims.get_lock():
+                reached = sum(flags) >= limit
+            if reached:
+                raise StopSource  # another worker reached the campaign's failure limit
         now = time.monotonic()
         if now - last[0] >= REPORT_EVERY:
             last[0] = now

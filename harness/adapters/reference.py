@@ -386,9 +386,13 @@ class ReferenceAdapter:
             path, name = record.label, record.label.rpartition(":")[2]
         return ProcessView(
             id=str(record.id), path=path, kind=record.kind, name=name, state=record.state,
-            exit_status=record.exit_status, outputs=from_engine(record.outputs),
+            exit_status=record.exit_status, outputs=self._outputs(record),
             parent=_str(record.parent_id), children=tuple(str(c) for c in record.children),
             restart_of=_str(record.restart_of), cached_from=_str(record.cached_from))
+
+    def _outputs(self, record: Any) -> Any:
+        """A record's outputs as the harness sees them (arrays as ``NumArray``)."""
+        return from_engine(record.outputs)
 
     def events(self) -> tuple[Mapping[str, Any], ...]:
         return tuple(

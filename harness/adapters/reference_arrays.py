@@ -67,15 +67,15 @@ def from_engine(value: Any) -> Any:
     kind = type(value)
     if kind in _PLAIN:
         return value
+    if kind is dict:  # containers before ``is_array``: they are most of what is walked
+        items = {key: from_engine(item) for key, item in value.items()}
+        return value if all(items[k] is value[k] for k in value) else items
+    if kind in (list, tuple):
+        items = [from_engine(item) for item in value]
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else kind(items)
     if is_array(value):
         dtype = str(value.dtype)
         cast = int if dtype == "int64" else float
         return NumArray(dtype, tuple(value.shape),
                         tuple(cast(x) for x in value.reshape(-1).tolist()))
-    if kind in (list, tuple):
-        items = [from_engine(item) for item in value]
-        return value if all(a is b for a, b in zip(items, value, strict=True)) else kind(items)
-    if kind is dict:
-        items = {key: from_engine(item) for key, item in value.items()}
-        return value if all(items[k] is value[k] for k in value) else items
     return value

@@ -165,10 +165,12 @@ class SimReferenceAdapter(ReferenceAdapter):
         self._lock = threading.Lock()
         self.deferring = False  # set by SyncNemesis while it handles an entry
         self._runtime: SimBodyRuntime | None = None
+        self._converted: dict[int, tuple[Any, Any]] = {}  # see ``_outputs``
 
     # ------------------------------------------------------------------ lifecycle
     def open(self, session: Session) -> None:
         self.session = session
+        self._converted = {}
         self.types = register(session.scenario)
         self.seed = (self.seed_override if self.seed_override is not None
                      else scenario_seed(session.scenario))
@@ -293,6 +295,15 @@ class SimReferenceAdapter(ReferenceAdapter):
         """As the embedded tier's, from the simulation's summaries: the records without
         their inputs, which no view shows (decoding them was most of an observation)."""
         return Observation(tuple(self._view(r) for r in self._sim().list_summaries()))
+
+    def _outputs(self, record: Any) -> Any:
+        """Converted once per write: the store gives a process's unchanged outputs as the
+        same object at every observation (``SimStore.list_summaries``)."""
+        raw = record.outputs
+        seen = self._converted.get(record.id)
+        if seen is None or seen[0] is not raw:
+            seen = self._converted[record.id] = (raw, super()._outputs(record))
+        return seen[1]
 
     def ownership(self) -> tuple[Ownership, ...]:
         """Every claim and every commit (accepted or refused) with its version, in the

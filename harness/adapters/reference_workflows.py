@@ -211,13 +211,22 @@ class ScenarioWorkflow(WorkChain):
 
     definition: ClassVar[Workflow]
     types: ClassVar[ScenarioTypes]
+    _plain_constants: ClassVar[dict[int, tuple[ConstRef, bool]]]
+    """Per generated class: whether each constant of its definition holds no array."""
 
     def _set(self, step: str, value: dict[str, Any]) -> None:
         self.ctx["_v"] = {**self.ctx.get("_v", {}), step: value}  # copy: ctx is shared
 
     def _resolve(self, ref: ValueRef) -> Any:
         if isinstance(ref, ConstRef):
-            return to_engine(ref.value)
+            # ``to_engine`` gives the value itself unless it holds an array (then fresh
+            # NumPy arrays each time, which a body may change): walk each constant once.
+            seen = self._plain_constants.get(id(ref))
+            if seen is None:
+                value = to_engine(ref.value)
+                self._plain_constants[id(ref)] = (ref, value is ref.value)  # ref: id stays
+                return value
+            return ref.value if seen[1] else to_engine(ref.value)
         if isinstance(ref, InputRef):
             return self.inputs[ref.name]
         return self.ctx["_v"][ref.step][ref.key]
@@ -266,6 +275,7 @@ def _workflow_class(attr: str, workflow: Workflow, types: ScenarioTypes) -> type
         "outline": (*_outline(workflow.steps), "finish"),
         "definition": workflow,
         "types": types,
+        "_plain_constants": {},
         "__module__": MODULE,
         "__qualname__": attr,
         "__doc__": f"Scenario workflow {workflow.name} (generated).",

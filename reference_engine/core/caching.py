@@ -7,7 +7,9 @@ on for a type and whether a candidate may serve as a source (clauses K3, K6, K7)
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 FailedSourcePolicy = Literal["allow_unless_invalidating", "never", "always"]
@@ -38,11 +40,25 @@ class CachingConfig:
         """Whether caching is on for a calculation known by any of ``names``."""
         if not (self.disabled or self.enabled):  # the default: no pattern to match
             return self.default
-        if any(fnmatch.fnmatchcase(n, p) for n in names for p in self.disabled):
+        if self._matchers[0](names):
             return False
-        if any(fnmatch.fnmatchcase(n, p) for n in names for p in self.enabled):
+        if self._matchers[1](names):
             return True
         return self.default
+
+    @cached_property
+    def _matchers(self) -> tuple[Callable[[tuple[str, ...]], bool], ...]:
+        """``disabled`` and ``enabled`` as tests of names, literal patterns by equality.
+
+        Why: ``fnmatchcase`` compiles a regular expression per new pattern, and the
+        harness configures exact type strings that are new in every scenario (a
+        pattern without ``*``, ``?`` or ``[`` matches exactly itself).
+        """
+        return _matcher(self.disabled), _matcher(self.enabled)
+
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled without the matchers (closures), which are rebuilt when asked for."""
+        return {k: v for k, v in self.__dict__.items() if k != "_matchers"}
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -62,6 +78,20 @@ class CachingConfig:
                 "failed_source_policy", "allow_unless_invalidating"
             ),
         )
+
+
+def _matcher(patterns: tuple[str, ...]) -> Callable[[tuple[str, ...]], bool]:
+    literal = frozenset(p for p in patterns if not _GLOB.intersection(p))
+    globs = tuple(p for p in patterns if p not in literal)
+
+    def matches(names: tuple[str, ...]) -> bool:
+        return any(n in literal for n in names) or any(
+            fnmatch.fnmatchcase(n, p) for n in names for p in globs)
+
+    return matches
+
+
+_GLOB = frozenset("*?[")
 
 
 @dataclass(frozen=True)

@@ -83,19 +83,26 @@ def needs_tags(value: object) -> bool:
 
 
 def to_json(value: Any) -> Any:
-    """The JSON-ready form of a storable value (``from_json`` gives it back, typed)."""
+    """The JSON-ready form of a storable value (``from_json`` gives it back, typed).
+
+    Plain items are taken as they are without a call (most of a context is plain, and
+    a call per leaf was most of the cost of tagging it).
+    """
     kind = type(value)
     if kind in _PLAIN:
         return value
     if kind is list:
-        return [to_json(item) for item in value]
+        return [item if type(item) in _PLAIN else to_json(item) for item in value]
     if kind is dict:
-        if all(type(key) is str for key in value):
-            return {("$" + key if key.startswith("$") else key): to_json(item)
-                    for key, item in value.items()}
-        return {"$map": [[to_json(k), to_json(v)] for k, v in value.items()]}
+        for key in value:
+            if type(key) is not str:
+                return {"$map": [[to_json(k), to_json(v)] for k, v in value.items()]}
+        return {("$" + key if key[:1] == "$" else key):
+                (item if type(item) in _PLAIN else to_json(item))
+                for key, item in value.items()}
     if kind in (tuple, set, frozenset):
-        return {f"${kind.__name__}": [to_json(item) for item in value]}
+        return {f"${kind.__name__}": [item if type(item) in _PLAIN else to_json(item)
+                                      for item in value]}
     if kind is bytes:
         return {"$bytes": value.hex()}
     if kind is Decimal:
@@ -114,8 +121,9 @@ def from_json(data: dict[str, Any]) -> Any:
         ((tag, payload),) = data.items()
         if tag in _TAGS:
             return _untag(tag, payload)
-    if any(key.startswith("$") for key in data):
-        return {(key[1:] if key.startswith("$$") else key): item for key, item in data.items()}
+    for key in data:  # a loop, not ``any(...)``: this runs for every object decoded
+        if key[:1] == "$":
+            return {(k[1:] if k.startswith("$$") else k): item for k, item in data.items()}
     return data
 
 

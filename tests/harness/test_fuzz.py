@@ -156,3 +156,22 @@ def test_fuzz_coverage_prints_the_kill_point_table_filled_by_the_sim_tier(
     covered = re.search(r"(\d+)/(\d+) cells covered", out)
     assert covered is not None and 0 < int(covered[1]) < int(covered[2])
     assert "while_waiting / launch" in out
+
+
+def test_fuzz_freezes_the_heap_while_it_runs_and_unfreezes_it_on_return(
+        tmp_path: Path) -> None:
+    import gc
+
+    from harness.adapters import load_adapter
+    from harness.failures import FailureHandler
+    from harness.fuzz import FuzzOptions, fuzz
+    from harness.runner import RunOptions
+
+    factory = load_adapter("reference", "sim")
+    handler = FailureHandler(factory, RunOptions(), frozenset(), "reference", "sim", tmp_path)
+    frozen: list[int] = []
+    stats = fuzz(factory, FuzzOptions(60, 1, max_examples=2), handler,
+                 on_run=lambda s, r: frozen.append(gc.get_freeze_count()))
+    assert stats.scenarios == 2
+    assert all(count > 0 for count in frozen)
+    assert gc.get_freeze_count() == 0
