@@ -16,8 +16,8 @@ from scenarios.faults import CRASHPOINTS
 from scenarios.language import CHILD_FAILED_EXIT_STATUS
 from scenarios.values import HASH_NORMALISATIONS, JSON_KINDS, VALUE_KINDS, kinds_of
 
-__all__ = ["ALL_CLAUSES", "CACHE_HIT_CLAUSES", "CACHING_CONFIG_RULES", "CHILD_FAILURE_RULES", "CLAUSES",
-           "FAILED_SOURCE_POLICIES", "INVALIDATION_RULES", "Capabilities"]
+__all__ = ["ALL_CLAUSES", "CACHE_HIT_CLAUSES", "CACHING_CONFIG_RULES", "CHILD_FAILURE_RULES",
+           "CLAUSES", "FAILED_SOURCE_POLICIES", "INVALIDATION_RULES", "Capabilities"]
 
 CLAUSES: Mapping[str, str] = {
     "C1": "a continued process keeps its id and reaches a terminal state once workers run again",
