@@ -66,7 +66,7 @@ class Daemon:
             self.store.on_ready = self.sweeper.announce
         self.count = workers
         self.warm = warm  # booted workers to take before starting any (`runtime.warm`)
-        self.env = _worker_env(env)
+        self.env = worker_env(env)
         self.deaths: list[WorkerDeath] = []
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
         self._booting: dict[str, int] = {}  # owner -> read end of its ready pipe
@@ -317,7 +317,7 @@ def worker_command(module: str, args: list[str]) -> list[str]:
     return [sys.executable, "-c", _BOOTSTRAP, str(os.getpid()), module, *args]
 
 
-def _worker_env(extra: dict[str, str] | None) -> dict[str, str]:
+def worker_env(extra: dict[str, str] | None) -> dict[str, str]:
     """Workers import what this process can import: pass our sys.path on."""
     env = dict(os.environ)
     paths = [p for p in sys.path if p] + [os.getcwd()]

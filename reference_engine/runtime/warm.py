@@ -25,7 +25,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from reference_engine.runtime.ready import READY_FD_ENV_VAR
 WARM_MODULE = "reference_engine.runtime.warm_worker"
 """What a warm worker runs until its assignment: imports, then a read of stdin."""
 POLL_WORKER = "reference_engine.runtime.worker"
+
 
 @dataclass
 class TakenWorker:
@@ -111,42 +111,39 @@ class WarmWorkers:
 
     def _keep_warm(self) -> None:
         """Spawn from this thread only: PR_SET_PDEATHSIG follows the spawning thread."""
-        from reference_engine.runtime.daemon import worker_command
+        from reference_engine.runtime.daemon import worker_command, worker_env
 
+        command = worker_command(WARM_MODULE, [self.module])
         while not self._stop.is_set():
+            self._wake.clear()  # before looking: a take from now on wakes the wait below
             with self._lock:
-                self._idle = [w for w in self._idle if w.proc.poll() is None]
+                dead = [w for w in self._idle if w.proc.poll() is not None]
+                self._idle = [w for w in self._idle if w not in dead]
                 missing = self.size - len(self._idle)
+            for worker in dead:
+                os.close(worker.ready_read)
             for _ in range(missing):
                 if self._stop.is_set():
                     break
-                worker = _spawn(worker_command(WARM_MODULE, [self.module]))
+                # the environment to import with; the assignment replaces it before
+                # anything reads it
+                spawned = _spawn(command, worker_env(None))
                 with self._lock:
-                    self._idle.append(worker)
+                    self._idle.append(spawned)
             self._wake.wait(0.5)
-            self._wake.clear()
 
 
-def _spawn(command: list[str]) -> _Idle:
+def _spawn(command: list[str], env: dict[str, str]) -> _Idle:
     read_end, write_end = os.pipe()
     try:
         proc = subprocess.Popen(command, stdin=subprocess.PIPE, start_new_session=True,
-                                pass_fds=(write_end,), env=_boot_env())
+                                pass_fds=(write_end,), env=env)
     except BaseException:
         os.close(read_end)
         raise
     finally:
         os.close(write_end)
     return _Idle(proc, read_end, write_end)
-
-
-def _boot_env() -> dict[str, str]:
-    """What a warm worker imports with: this process's path (the assignment replaces the
-    rest of the environment before anything reads it)."""
-    env = dict(os.environ)
-    paths = [p for p in sys.path if p] + [os.getcwd()]
-    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
-    return env
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:
