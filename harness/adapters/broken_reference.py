@@ -37,6 +37,7 @@ from harness.adapters.reference import ReferenceAdapter
 from harness.errors import AdapterSpecError
 from harness.session import Session
 from reference_engine.runtime.worker import PRELUDE_ENV_VAR
+from reference_engine.storage.records import ACTIVE_STATES
 from reference_engine.storage.schema import processes, tasks
 
 __all__ = ["ALL_TIERS", "PATCHES_MODULE", "SIM", "VARIANTS", "BrokenReferenceAdapter",
@@ -260,17 +261,31 @@ class BrokenReferenceAdapter(ReferenceAdapter):
             super().kill_process(handle)
 
     def _kill_sparing_running(self, pid: int) -> None:
-        """kill_spares_running_children: hide running processes from the kill's walk."""
-        db = self._engine().store.db
-        with db.begin() as conn:
-            conn.execute(update(processes).where(processes.c.state == "running",
-                                                 processes.c.id != pid).values(state="spared"))
+        """kill_spares_running_children: hide running processes from the kill's walk.
+
+        The walk is replaced for this one kill, in this process; the rows are not
+        touched. (Marking them with a made-up state for the kill's duration let a
+        concurrent observation or worker read that state: an embedded run once failed
+        the contract check with "state 'spared'" instead of the variant's clause.)
+        """
+        store = self._engine().store
+
+        def walk_sparing_running(conn: Any, root: int) -> list[int]:
+            doomed, frontier = [root], [root]
+            while frontier:
+                kids = conn.execute(select(processes.c.id).where(
+                    processes.c.parent_id.in_(frontier),
+                    processes.c.state.in_(ACTIVE_STATES),
+                    processes.c.state != "running")).scalars().all()
+                doomed.extend(kids)
+                frontier = list(kids)
+            return doomed
+
+        store._active_tree = walk_sparing_running  # type: ignore[method-assign]  # the bug
         try:
             self._engine().kill(pid)
         finally:
-            with db.begin() as conn:
-                conn.execute(update(processes).where(processes.c.state == "spared")
-                             .values(state="running"))
+            del store._active_tree  # the class's walk again
 
     def _kill_keeping_claims(self, pid: int) -> None:
         """kill_keeps_running_claim: after the kill, give each killed process that was
