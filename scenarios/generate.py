@@ -444,8 +444,8 @@ class _Builder:
                 continue
             if move == "caching":
                 ops.append(self.caching())
-            elif move == "invalidate":
-                self.invalidate(ops, labels, main)
+            elif move == "invalidate":  # drawn all the same; kept where there is a cache
+                self.invalidate(ops if self.caches else [], labels, main)
             elif move == "kill":
                 ops.append(KillProcess(self.c.choice(labels)))
             elif move == "armed_kill":
@@ -498,12 +498,15 @@ class _Builder:
             return value
         return self.c.choice(SIMPLE_VALUES)
 
+    @property
+    def caches(self) -> bool:
+        """Whether the engine has a cache to configure and invalidate (unknown: yes)."""
+        return self.k.capabilities is None or self.k.capabilities.caches
+
     def caching(self) -> SetCaching:
         chosen = self._caching()
-        caps = self.k.capabilities
-        if caps is not None and not caps.caches:  # drawn all the same: seeds keep the rest
-            return SetCaching(False)
-        return chosen
+        # drawn all the same, so each seed keeps the rest of its scenario
+        return chosen if self.caches else SetCaching(False)
 
     def _caching(self) -> SetCaching:
         if len(self.calcs) < 2 or not self.c.boolean(0.3):
