@@ -47,7 +47,8 @@ def engine_timeouts(args: argparse.Namespace, caps: Capabilities) -> str:
     """Fill the timeouts not given on the command line: the command's default, or the
     engine's declared minimum when larger (`Capabilities.min_chaos_timeout`); return
     what to say about it ("" when the defaults stand)."""
-    chaos, heal = getattr(args, "timeout_defaults", (30.0, 10.0))
+    chaos, heal = getattr(args, "timeout_defaults",
+                          (RunOptions.chaos_timeout, RunOptions.heal_timeout))
     raised = []
     for name, default, floor in (("chaos_timeout", chaos, caps.min_chaos_timeout),
                                  ("heal_timeout", heal, caps.min_heal_timeout)):

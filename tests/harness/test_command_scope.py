@@ -48,11 +48,10 @@ def test_the_resource_is_exited_when_the_command_raises() -> None:
     assert log == ["enter", "exit"]
 
 
-def test_another_process_than_the_scope_s_own_gets_nothing(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_another_process_than_the_scope_s_own_gets_nothing() -> None:
     """A forked fuzz worker inherits the scope's state but not its resources' threads."""
     log: list[str] = []
     with command_scope():
-        monkeypatch.setattr(scope_module.os, "getpid", lambda: os.getppid())
+        scope_module._owner_pid = os.getpid() + 1  # as a forked child sees it
         assert shared("k", lambda: _resource(log)) is None
     assert log == []

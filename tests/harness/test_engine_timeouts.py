@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.adapters.reference import make_adapter
+from harness.adapters.reference import ReferenceAdapter, make_adapter
 from harness.cli import _parser, main
 from harness.commands import engine_timeouts
 from scenarios import Capabilities
@@ -50,20 +50,17 @@ def test_without_a_declaration_each_command_keeps_its_own_defaults() -> None:
     assert engine_timeouts(run, replace(plain, min_chaos_timeout=12.0)) == ""
 
 
-class SlowSim:
+def slow_sim(tier: str = "sim") -> ReferenceAdapter:
     """The sim-tier reference adapter, declaring a slow engine's minimum timeouts."""
-
-    def __new__(cls, tier: str = "sim"):  # type: ignore[no-untyped-def]
-        adapter = make_adapter(tier)
-        adapter.capabilities = lambda: replace(  # type: ignore[method-assign]
-            type(adapter).capabilities(adapter), min_chaos_timeout=42.0,
-            min_heal_timeout=7.0)
-        return adapter
+    adapter = make_adapter(tier)
+    declared = replace(adapter.capabilities(), min_chaos_timeout=42.0, min_heal_timeout=7.0)
+    adapter.capabilities = lambda: declared  # type: ignore[method-assign]
+    return adapter
 
 
 def test_fuzz_says_so_and_waits_that_long(tmp_path: Path,
                                           capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["fuzz", "--engine", f"{__name__}:SlowSim", "--tier", "sim", "--seed", "3",
+    code = main(["fuzz", "--engine", f"{__name__}:slow_sim", "--tier", "sim", "--seed", "3",
                  "--max-time", "20", "--max-examples", "3", "--workers", "1",
                  "--out", str(tmp_path)])
     out = capsys.readouterr().out
