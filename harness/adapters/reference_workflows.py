@@ -28,6 +28,7 @@ import hashlib
 import json
 import os
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -74,7 +75,14 @@ DB_ENV_VAR = "WFCONFORM_REFERENCE_DB"
 LAUNCHES_FILE = "launches.jsonl"
 LABEL_WAIT = 30.0
 _TYPES: dict[str, Any] = {}
-_REGISTERED: dict[str, ScenarioTypes] = {}
+_REGISTERED: OrderedDict[str, ScenarioTypes] = OrderedDict()
+KEEP_REGISTERED = 256
+"""Scenario definitions whose types stay registered, newest used last. Why a bound: a
+fuzz campaign registers a new definition per scenario, and the classes (with the
+scenario's values in their closures) were never freed: about 150 objects and 10 KB per
+scenario, some 4 GB an hour at sim speed. A run uses only its own types (the newest),
+and an evicted definition is made again, identical, if it comes back (its digest is
+its content)."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +108,7 @@ def register(scenario: Scenario) -> ScenarioTypes:
     text = json.dumps([data["workflows"], data["calculations"]], sort_keys=True)
     digest = hashlib.sha256(text.encode()).hexdigest()[:10]
     if digest in _REGISTERED:
+        _REGISTERED.move_to_end(digest)
         return _REGISTERED[digest]
     types = ScenarioTypes(
         digest,
@@ -113,7 +122,15 @@ def register(scenario: Scenario) -> ScenarioTypes:
         attr = types.workflows[workflow.name].partition(":")[2]
         _TYPES[attr] = _workflow_class(attr, workflow, types)
     _REGISTERED[digest] = types
+    while len(_REGISTERED) > KEEP_REGISTERED:
+        _forget(_REGISTERED.popitem(last=False)[1])
     return types
+
+
+def _forget(types: ScenarioTypes) -> None:
+    """Unpublish one evicted definition's types (``KEEP_REGISTERED``)."""
+    for type_string in (*types.workflows.values(), *types.calculations.values()):
+        _TYPES.pop(type_string.partition(":")[2], None)
 
 
 def __getattr__(name: str) -> Any:

@@ -89,7 +89,7 @@ class WorkChain:
     inputs_spec: ClassVar[tuple[str, ...]] = ()
     optional_inputs: ClassVar[tuple[str, ...]] = ()
     outline: ClassVar[tuple[OutlineItem, ...]] = ()
-    _program_cache: ClassVar[dict[type, tuple[Instruction, ...]]] = {}
+    _compiled_program: ClassVar[tuple[Instruction, ...]]  # set per class by ``program``
 
     def __init__(
         self,
@@ -109,8 +109,13 @@ class WorkChain:
 
     @classmethod
     def program(cls) -> tuple[Instruction, ...]:
-        """The compiled outline, checked once per class against the class's methods."""
-        cached = WorkChain._program_cache.get(cls)
+        """The compiled outline, checked once per class against the class's methods.
+
+        Kept on the class itself (its own ``__dict__``, so a subclass compiles its own
+        outline), not in a table keyed by class: such a table kept every class alive,
+        and an application that makes classes at run time (the harness makes one per
+        scenario definition) grew without bound."""
+        cached = cls.__dict__.get("_compiled_program")
         if cached is None:
             cached = compile_outline(tuple(cls.outline))
             for name in step_names(cached) | condition_names(cached):
@@ -118,7 +123,7 @@ class WorkChain:
                     raise ValueError(
                         f"{cls.__qualname__}.outline names {name!r}, which is not a method"
                     )
-            WorkChain._program_cache[cls] = cached
+            cls._compiled_program = cached
         return cached
 
     @classmethod
