@@ -18,6 +18,12 @@ What each figure is:
   per-core figure, which a shared machine's other load inflates far less.
 - **fuzz embedded**: the same command on ``--tier embedded`` (worker OS processes,
   SQLite, files), one worker.
+- **breakdown** (``benchmarks/fuzz_breakdown.py``): the 1-worker command again, in this
+  process, its CPU seconds split between the engine (with the scenarios' step bodies)
+  and each part of the harness. Its "engine and workload alone" rate is the engine-only
+  rate on the fuzzer's own generated scenarios, which cost the engine several times
+  what ``bench_sim``'s do (more launches and faults, values made to be hard to hash):
+  the like-for-like yardstick for the harness's overhead.
 
 The machine's load average is printed before and after each figure: on a shared
 machine a rate means little without it.
@@ -115,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-embedded", action="store_true")
+    parser.add_argument("--breakdown-scenarios", type=int, default=1000,
+                        help="scenarios of the CPU breakdown (0: skip it)")
     args = parser.parse_args(argv)
 
     print(f"before: {_load()}", flush=True)
@@ -138,6 +146,13 @@ def main(argv: list[str] | None = None) -> int:
         emb = cli_fuzz("embedded", 1, args.embedded_seconds, args.seed)
         print(f"wfconform fuzz --tier embedded --workers 1: {emb.rate:8.2f} scenarios/s wall "
               f"({emb.scenarios} in {emb.seconds:.1f} s); {_load()}", flush=True)
+    split = None
+    if args.breakdown_scenarios > 0:
+        from benchmarks.fuzz_breakdown import breakdown
+
+        split = breakdown(args.breakdown_scenarios, args.seed)
+        print(f"\nwhere the 1-worker command's CPU goes ({args.breakdown_scenarios} scenarios, "
+              f"traced; {_load()}):\n{split.table()}", flush=True)
     print()
     print(f"{'figure':44} {'wall /s':>10} {'CPU /s':>10}")
     print(f"{'engine only (bench_sim seeded)':44} {'':>10} {engine:10.0f}")
@@ -145,6 +160,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'fuzz --tier sim, 2 workers':44} {two.rate:10.1f} {c2:10.1f}")
     if emb is not None:
         print(f"{'fuzz --tier embedded, 1 worker':44} {emb.rate:10.2f}")
+    if split is not None:
+        alone = split.engine_rate()
+        print(f"{'engine alone on generated scenarios':44} {'':>10} {alone:10.0f}")
+        print(f"like for like: 1 worker = {100 * c1 / alone:.0f} % of the engine alone on the "
+              f"same generated scenarios; a generated scenario costs the engine "
+              f"{engine / alone:.1f} times a bench_sim one")
     print(f"targets: 1 worker >= 500/s per core ({'met' if c1 >= 500 else 'NOT met'}: "
           f"{c1:.0f} per CPU second), >= 40 % of engine only ("
           f"{'met' if c1 >= 0.4 * engine else 'NOT met'}: {100 * c1 / engine:.0f} %); "

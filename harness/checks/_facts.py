@@ -42,9 +42,16 @@ MAX_WITNESS = 6
 
 
 def same_outputs(left: Any, right: Any) -> bool:
-    """Typed equality of two output maps (``1 != 1.0``, NaN equals NaN, order-free)."""
+    """Typed equality of two output maps (``1 != 1.0``, NaN equals NaN, order-free).
+
+    One object is equal to itself without a walk: an adapter hands out the same view
+    (and outputs) until the process changes, so in a correct run nearly every pair the
+    checks compare is one object, and two canonical texts of it cost a quarter of the
+    checks."""
+    if left is right:
+        return True
     if left is None or right is None:
-        return left is right
+        return False
     return values_equal(dict(left), dict(right))
 
 
