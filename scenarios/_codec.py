@@ -114,14 +114,22 @@ def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
         "clause": scenario.clause,
         "description": scenario.description,
         "seed": scenario.seed,
+        **definitions_to_dict(scenario),
+        "faults": [_fault(f) for f in scenario.faults],
+        "launches": [_op(op) for op in scenario.launches],
+    }
+
+
+def definitions_to_dict(scenario: Scenario) -> dict[str, Any]:
+    """The ``calculations`` and ``workflows`` of ``scenario_to_dict``, alone: what an
+    adapter registers types from, without encoding the plan and faults each time."""
+    return {
         "calculations": [dict(vars(calc)) for calc in scenario.calculations],
         "workflows": [
             {"name": w.name, "inputs": list(w.inputs), "steps": [_step(s) for s in w.steps],
              "outputs": _refs(w.outputs)}
             for w in scenario.workflows
         ],
-        "faults": [_fault(f) for f in scenario.faults],
-        "launches": [_op(op) for op in scenario.launches],
     }
 
 

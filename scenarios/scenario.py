@@ -126,6 +126,12 @@ class Scenario:
 
         return scenario_to_dict(self)
 
+    def definitions_to_dict(self) -> dict[str, Any]:
+        """`to_dict`'s `calculations` and `workflows` alone (what an engine registers)."""
+        from scenarios._codec import definitions_to_dict
+
+        return definitions_to_dict(self)
+
     @classmethod
     def from_dict(cls, data: Any, *, validate: bool = True) -> Scenario:
         """Inverse of `to_dict`; rejects unknown formats and (by default) invalid scenarios."""

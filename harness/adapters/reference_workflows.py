@@ -104,7 +104,7 @@ def engine_target(target: str) -> str:
 
 def register(scenario: Scenario) -> ScenarioTypes:
     """Make (once) and publish the process types of ``scenario``'s definitions."""
-    data = scenario.to_dict()
+    data = scenario.definitions_to_dict()
     text = json.dumps([data["workflows"], data["calculations"]], sort_keys=True)
     digest = hashlib.sha256(text.encode()).hexdigest()[:10]
     if digest in _REGISTERED:

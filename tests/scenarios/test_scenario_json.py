@@ -87,3 +87,13 @@ def test_the_json_is_plain_ascii_so_every_string_survives_transport():
     text = by_name("k4_any_input_change_misses").to_json()
     assert text.isascii()
     assert "cafe\\u0301" in text and "caf\\u00e9" in text  # NFD and NFC kept apart
+
+
+def test_definitions_alone_are_the_full_encodings_definitions() -> None:
+    """Adapters register types from ``definitions_to_dict`` (cheaper than ``to_dict``); the
+    type names derive from it, so it must be exactly ``to_dict``'s two fields."""
+    for seed in range(20):
+        scenario = generate(seed)
+        full = scenario.to_dict()
+        assert scenario.definitions_to_dict() == {
+            "calculations": full["calculations"], "workflows": full["workflows"]}
