@@ -25,6 +25,46 @@ def test_a_hit_that_also_executed_its_body_fails_k1() -> None:
     assert "cache hit B/add_xy/0:add (process 4, source 2) executed its body" in result.sentence
 
 
+def _hit_with_a_broker_restart(body_first: bool) -> Hist:
+    """``relaunch_run(cached=True)`` where B's add hit also ran its body once, with a
+    broker restart landing before or after that body (``body_first``). The restart is
+    not in the scenario, so the oracle's bound stays exact: only the K1 judgement of the
+    body itself is tested here."""
+    h = Hist("add_three_numbers_relaunch_cached")
+    h.add("op", op="set_caching", default=True, enabled=[], disabled=[])
+    h.launch("A", "1")
+    h.effect("A/add_xy", "1")
+    h.wf("1", "A", "AddThreeNumbers", state="excepted", exit_status=None)
+    h.effect("A/add_xy/0:add", "2")
+    h.calc("2", "A/add_xy/0:add", "1", {"sum": 3})
+    h.effect("A/add_xyz", "1", raised=True)
+    h.terminal("2", "1").launch("B", "3", of="A")
+    h.wf("3", "B", "AddThreeNumbers", outputs={"sum": 6}, restart_of="1")
+    h.run("B/add_xy", "3")
+    restart = {"source": "nemesis", "fault": "restart_broker", "status": "fired",
+               "hard": False, "worker": 12}
+    if body_first:  # the restart lands on the hit's own effect: its commit is lost
+        h.run("B/add_xy/0:add", "4", worker=12)
+        h.add("fault", entry=9, key="B/add_xy/0:add", **restart)
+    else:  # the restart lands earlier; the body runs after it: nothing excuses it
+        h.add("fault", entry=8, key="B/add_xy", **restart)
+        h.run("B/add_xy/0:add", "4", worker=12)
+    h.calc("4", "B/add_xy/0:add", "3", {"sum": 3}, cached_from="2")
+    h.run("B/add_xyz", "3")
+    h.run("B/add_xyz/0:add", "5")
+    h.calc("5", "B/add_xyz/0:add", "3", {"sum": 6})
+    h.run("B/result", "3")
+    return h.terminal("4", "5", "3")
+
+
+def test_a_hit_that_ran_its_body_after_a_broker_restart_still_fails_k1() -> None:
+    """A restart excuses only the bodies it could have cut (those that ended before it
+    did); the passing case is a real run (``tests/sim/test_oracle_sibling_regressions``)."""
+    result = _hit_with_a_broker_restart(body_first=False).check("K1")
+    assert result.verdict == FAIL
+    assert "cache hit B/add_xy/0:add (process 4, source 2) executed its body" in result.sentence
+
+
 def test_a_hit_returning_its_sources_outputs_passes_k2() -> None:
     assert relaunch_run(cached=True).check("K2").verdict == PASS
 
