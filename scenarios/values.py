@@ -158,7 +158,16 @@ def _canon(value: Any, out: Callable[[str], Any]) -> None:
     elif kind is list or kind is tuple:
         out(f"{'l' if kind is list else 't'}{len(value)}[")
         for item in value:
-            _canon(item, out)
+            # ints and strs inline (as above): long tuples of them are common values,
+            # and a call per item was most of their canonical text
+            sub = type(item)
+            if sub is int:
+                out(f"i{item};")
+            elif sub is str:
+                out(f"s{len(item)}:")
+                out(item)
+            else:
+                _canon(item, out)
         out("]")
     elif kind is dict:
         if all(type(key) is str for key in value):
