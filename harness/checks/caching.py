@@ -129,16 +129,21 @@ def _cut_by_kill(f: Facts, effect: Line) -> bool:
 
 
 def _cut_by_service_fault(f: Facts, effect: Line) -> bool:
-    """Whether a service fault (a broker or database restart, a cut connection) that could
-    have touched this run of the key (``Facts.service_by_key``, scoped as C3 scopes it)
-    ended after ``effect``: it may have cut the attempt as a kill does (the restart took
-    the delivery back and the commit was refused), and the redelivered task found the
-    sibling. Loose, as C3's bound is there: which task a restart takes back is the
-    engine's timing. Found by a 20-minute campaign of the correct engine (seed
-    2026120401, 2026-12-04): a broker restart landed on a calculation's effect, its
-    commit was refused, and the retry was an honest hit."""
-    end = float(effect["t1"])
-    return any(float(fault["t"]) >= end for fault in f.service_by_key.get(effect["key"], ()))
+    """Whether the run that executed ``effect`` is one a service fault (a broker or
+    database restart, a cut connection) could have cut (``Facts.service_runs``, the runs
+    C2 and C3 excuse: in flight at the fault, begun during it, or the first begun after
+    it): the restart took the delivery back, the attempt's commit was refused, and the
+    redelivered task found an equal sibling finished. Loose, as C3's bound is there:
+    which task a restart takes back, and when its worker notices, is the engine's
+    timing. Found by 20-minute campaigns of the correct engine (seeds 2026120401 and
+    2026120402, 2026-12-04): a broker restart landed on a calculation's effect, or just
+    before a sibling's body, and each retry was an honest hit."""
+    pid = str(effect["process"])
+    began = float(effect["t0"])
+    for index, (t, key, _line) in enumerate(f.runs.get(pid, ())):
+        if key == effect["key"] and t == began:
+            return (pid, index) in f.service_runs
+    return False
 
 
 def check_k2(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:

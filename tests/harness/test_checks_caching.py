@@ -25,11 +25,11 @@ def test_a_hit_that_also_executed_its_body_fails_k1() -> None:
     assert "cache hit B/add_xy/0:add (process 4, source 2) executed its body" in result.sentence
 
 
-def _hit_with_a_broker_restart(body_first: bool) -> Hist:
-    """``relaunch_run(cached=True)`` where B's add hit also ran its body once, with a
-    broker restart landing before or after that body (``body_first``). The restart is
-    not in the scenario, so the oracle's bound stays exact: only the K1 judgement of the
-    body itself is tested here."""
+def _hit_after_a_broker_restart(bodies: int) -> Hist:
+    """``relaunch_run(cached=True)`` where a broker restart lands on B's first step, and
+    B's add, which ends as a hit, then began its body ``bodies`` times. The restart is
+    not in the scenario, so the oracle's bound stays exact: only K1's judgement of the
+    bodies is tested here."""
     h = Hist("add_three_numbers_relaunch_cached")
     h.add("op", op="set_caching", default=True, enabled=[], disabled=[])
     h.launch("A", "1")
@@ -41,14 +41,11 @@ def _hit_with_a_broker_restart(body_first: bool) -> Hist:
     h.terminal("2", "1").launch("B", "3", of="A")
     h.wf("3", "B", "AddThreeNumbers", outputs={"sum": 6}, restart_of="1")
     h.run("B/add_xy", "3")
-    restart = {"source": "nemesis", "fault": "restart_broker", "status": "fired",
-               "hard": False, "worker": 12}
-    if body_first:  # the restart lands on the hit's own effect: its commit is lost
-        h.run("B/add_xy/0:add", "4", worker=12)
-        h.add("fault", entry=9, key="B/add_xy/0:add", **restart)
-    else:  # the restart lands earlier; the body runs after it: nothing excuses it
-        h.add("fault", entry=8, key="B/add_xy", **restart)
-        h.run("B/add_xy/0:add", "4", worker=12)
+    h.add("fault", source="nemesis", fault="restart_broker", status="fired", hard=False,
+          entry=8, key="B/add_xy", worker=12)
+    for worker in range(12, 12 + bodies):  # a body's begin and effect share its t0
+        begin = h.begin("B/add_xy/0:add", "4", worker=worker)
+        h.effect("B/add_xy/0:add", "4", worker=worker, t0=begin["t"])
     h.calc("4", "B/add_xy/0:add", "3", {"sum": 3}, cached_from="2")
     h.run("B/add_xyz", "3")
     h.run("B/add_xyz/0:add", "5")
@@ -57,12 +54,17 @@ def _hit_with_a_broker_restart(body_first: bool) -> Hist:
     return h.terminal("4", "5", "3")
 
 
-def test_a_hit_that_ran_its_body_after_a_broker_restart_still_fails_k1() -> None:
-    """A restart excuses only the bodies it could have cut (those that ended before it
-    did); the passing case is a real run (``tests/sim/test_oracle_sibling_regressions``)."""
-    result = _hit_with_a_broker_restart(body_first=False).check("K1")
-    assert result.verdict == FAIL
-    assert "cache hit B/add_xy/0:add (process 4, source 2) executed its body" in result.sentence
+def test_a_restart_excuses_the_first_body_of_a_hit_after_it_but_not_a_second() -> None:
+    """The first body the hit's process began after the restart may be the delivery the
+    restart took back (cut, its commit refused; the retry then found the sibling): K1
+    leaves it to C3's count, loosely. A second body has no such excuse. The real case is
+    a recorded run (``tests/sim/test_oracle_sibling_regressions``)."""
+    first = _hit_after_a_broker_restart(bodies=1).check("K1")
+    assert "executed its body" not in first.sentence, first.sentence
+    second = _hit_after_a_broker_restart(bodies=2).check("K1")
+    assert second.verdict == FAIL
+    assert ("cache hit B/add_xy/0:add (process 4, source 2) executed its body in worker 13"
+            in second.sentence)
 
 
 def test_a_hit_returning_its_sources_outputs_passes_k2() -> None:

@@ -62,16 +62,24 @@ def test_a_hit_whose_earlier_attempt_ran_and_was_killed_passes_k1() -> None:
     assert [r.clause for r in run.results if r.verdict == FAIL] == []
 
 
-def test_a_hit_whose_earlier_attempt_a_broker_restart_cut_passes_k1() -> None:
-    """A 20-minute ``wfconform fuzz --tier sim --seed 2026120401`` (2026-12-04), shrunk
-    (generated_642249633791744280): a broker restart lands on a calculation's effect, the
-    attempt's commit is refused, and the redelivered task finds an equal sibling finished
-    and ends as a hit. As with a kill (above), the hit executed nothing; K1 once counted
-    the cut attempt's effect against it. (The oracle does not foresee this hit, a race
-    of the restart, so K1's pass reads "not exercised"; the hand-made histories of
+BROKER_RESTART_WITNESSES = (
+    "k1_hit_after_broker_restart_generated_642249633791744280",
+    "k1_hit_after_hard_broker_restart_generated_4051332292793286279",
+)
+"""Two 20-minute ``wfconform fuzz --tier sim`` campaigns (seeds 2026120401 and 2026120402,
+2026-12-04), shrunk. In the first, a broker restart lands on a calculation's effect; in
+the second, a hard restart lands just before a sibling call's body, which runs and is
+then taken back. Either way the attempt's commit is lost, and the redelivered task finds
+an equal sibling finished and ends as a hit."""
+
+
+@pytest.mark.parametrize("name", BROKER_RESTART_WITNESSES)
+def test_a_hit_whose_earlier_attempt_a_broker_restart_cut_passes_k1(name: str) -> None:
+    """As with a kill (above), the hit executed nothing; K1 once counted the cut attempt's
+    effect against it. (The oracle does not foresee these hits, races of the restart, so
+    K1's pass reads "not exercised"; the hand-made histories of
     ``tests/harness/test_checks_caching`` test the judgement itself.)"""
-    run = run_scenario(load_adapter("reference", "sim"),
-                       _scenario("k1_hit_after_broker_restart_generated_642249633791744280"))
+    run = run_scenario(load_adapter("reference", "sim"), _scenario(name))
     assert run.history is not None
     hits = [p for p in run.history.of("process") if p.get("cached_from")]
     assert len(hits) == 1, "still a witness: the cut call ended as a cache hit"
@@ -79,7 +87,7 @@ def test_a_hit_whose_earlier_attempt_a_broker_restart_cut_passes_k1() -> None:
         "still a witness: the hit's process ran its body in the cut attempt"
     assert [f for f in run.history.of("fault") if f.get("fault") == "restart_broker"
             and f.get("status") == "fired"], "still a witness: the broker restart fired"
-    assert [r.clause for r in run.results if r.verdict == FAIL] == []
+    assert [f"{r.clause}: {r.sentence}" for r in run.results if r.verdict == FAIL] == []
 
 
 def test_a_refused_commit_counts_as_an_interruption_of_its_execution() -> None:
