@@ -162,8 +162,8 @@ def c6_run() -> Hist:
     return h.terminal("2", "3", "4", "1")
 
 
-def relaunch_run(cached: bool) -> Hist:
-    """AddThreeNumbers(1, 2, 3): A excepts in add_xyz; B is a new instance (process 3)."""
+def relaunch_run_start(cached: bool) -> Hist:
+    """``relaunch_run`` up to B's launch: A excepted, B (process 3) launched."""
     name = "add_three_numbers_relaunch_" + ("cached" if cached else "uncached")
     h = Hist(name)
     if cached:
@@ -176,6 +176,12 @@ def relaunch_run(cached: bool) -> Hist:
     h.effect("A/add_xyz", "1", raised=True)
     h.terminal("2", "1").launch("B", "3", of="A")
     h.wf("3", "B", "AddThreeNumbers", outputs={"sum": 6}, restart_of="1")
+    return h
+
+
+def relaunch_run(cached: bool) -> Hist:
+    """AddThreeNumbers(1, 2, 3): A excepts in add_xyz; B is a new instance (process 3)."""
+    h = relaunch_run_start(cached)
     h.effect("B/add_xy", "3")
     if cached:
         h.calc("4", "B/add_xy/0:add", "3", {"sum": 3}, cached_from="2")

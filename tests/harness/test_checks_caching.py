@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harness.checks import FAIL, PASS
-from tests.harness.histories import Hist, relaunch_run, two_launch_run
+from tests.harness.histories import Hist, relaunch_run, relaunch_run_start, two_launch_run
 
 
 def mixed_run() -> Hist:
@@ -30,16 +30,7 @@ def _hit_after_a_broker_restart(bodies: int) -> Hist:
     B's add, which ends as a hit, then began its body ``bodies`` times. The restart is
     not in the scenario, so the oracle's bound stays exact: only K1's judgement of the
     bodies is tested here."""
-    h = Hist("add_three_numbers_relaunch_cached")
-    h.add("op", op="set_caching", default=True, enabled=[], disabled=[])
-    h.launch("A", "1")
-    h.effect("A/add_xy", "1")
-    h.wf("1", "A", "AddThreeNumbers", state="excepted", exit_status=None)
-    h.effect("A/add_xy/0:add", "2")
-    h.calc("2", "A/add_xy/0:add", "1", {"sum": 3})
-    h.effect("A/add_xyz", "1", raised=True)
-    h.terminal("2", "1").launch("B", "3", of="A")
-    h.wf("3", "B", "AddThreeNumbers", outputs={"sum": 6}, restart_of="1")
+    h = relaunch_run_start(cached=True)
     h.run("B/add_xy", "3")
     h.add("fault", source="nemesis", fault="restart_broker", status="fired", hard=False,
           entry=8, key="B/add_xy", worker=12)
