@@ -184,16 +184,17 @@ def breakdown(scenarios: int, seed: int = 1) -> Breakdown:
     from harness.cli import main
 
     with tempfile.TemporaryDirectory(prefix="wfconform-fuzz-breakdown-") as out:
-        argv = ["fuzz", "--tier", "sim", "--workers", "1", "--seed", str(seed),
-                "--max-examples", str(scenarios), "--max-time", "3600", "--shrink-time", "1",
-                "--out", out, "--quiet"]
+        def command(examples: int) -> list[str]:
+            return ["fuzz", "--tier", "sim", "--workers", "1", "--seed", str(seed),
+                    "--max-examples", str(examples), "--max-time", "3600",
+                    "--shrink-time", "1", "--out", out, "--quiet"]
+
         # One scenario first: imports and first-use caches are not the steady state.
         with contextlib.redirect_stdout(io.StringIO()):
-            main(["fuzz", "--tier", "sim", "--workers", "1", "--seed", str(seed),
-                  "--max-examples", "1", "--max-time", "60", "--out", out, "--quiet"])
+            main(command(1))
         printed = io.StringIO()
         with accounting() as ledger, contextlib.redirect_stdout(printed):
-            status = main(argv)
+            status = main(command(scenarios))
     if status != 0:
         raise SystemExit(f"wfconform fuzz exited {status}:\n{printed.getvalue()}")
     return Breakdown(scenarios, dict(ledger.seconds))
