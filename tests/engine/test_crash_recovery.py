@@ -109,8 +109,14 @@ def test_sigkill_at_a_crashpoint_continues_the_same_process_without_repeating_ef
     pid = engine.submit(ThreeSteps, **INPUTS)
     done = engine.wait(pid, timeout=30)
 
-    crashes = [e for e in engine.store.events() if e["state"].startswith("crash:")]
-    assert crashes, f"{crashpoint} armed for {target} never fired"
+    events = engine.store.events()
+    crashes = [e for e in events if e["state"].startswith("crash:")]
+    # Seen once in CI (2026-12-04, 1 of 26 cases, not reproduced in 11 loops at load 7):
+    # the event list shows whether the target's task was claimed more than once (an
+    # outage retry makes the next claim attempt 2, past the armed attempt 1), and the
+    # worker's "the database failed" lines are in the captured stderr.
+    assert crashes, (f"{crashpoint} armed for {target} never fired; engine events: "
+                     f"{[(e['process_id'], e['state'], e['worker']) for e in events]}")
     assert {e["state"] for e in crashes} == {f"crash:{crashpoint}:{target}"}
     # after_claim on the workflow fires on attempt 1 of each of its three step tasks.
     assert len(crashes) == (3 if target == "ThreeSteps" else 1)
