@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from harness.adapter import ProcessView
 from harness.checks._facts import Facts, Verdict, same_outputs
+from harness.checks._order import EngineOrder
 from harness.checks.result import ClauseResult
 from harness.history import History, Line
 from scenarios.effects import is_calc_key
@@ -96,6 +97,7 @@ def check_k1(scenario: Scenario, expectation: Expectation, history: History) -> 
     """K1: a cache hit executes no effect."""
     f = Facts.of(scenario, expectation, history)
     v = Verdict("K1", f)
+    order = EngineOrder.of(history)
     for view, _source in _hits(f):
         v.saw()
         ran = []
@@ -103,8 +105,11 @@ def check_k1(scenario: Scenario, expectation: Expectation, history: History) -> 
             if _cut_by_kill(f, effect):
                 continue
             if _cut_by_service_fault(f, effect):
-                v.excused_loosely(effect["key"])  # the sentence says so
-                continue
+                if not order.claims_offered:
+                    v.excused_loosely(effect["key"])  # the sentence says so
+                    continue
+                if _claimed_after_its_bodies(f, order, view.id):
+                    continue
             ran.append(effect)
         if ran:
             v.fail(f"cache hit {view.path} (process {view.id}, source {_source_name(view)}) "
@@ -137,13 +142,26 @@ def _cut_by_service_fault(f: Facts, effect: Line) -> bool:
     which task a restart takes back, and when its worker notices, is the engine's
     timing. Found by 20-minute campaigns of the correct engine (seeds 2026120401 and
     2026120402, 2026-12-04): a broker restart landed on a calculation's effect, or just
-    before a sibling's body, and each retry was an honest hit."""
+    before a sibling's body, and each retry was an honest hit. Where the engine logs
+    its claims, ``check_k1`` also asks for a later claim (``_claimed_after_its_bodies``)."""
     pid = str(effect["process"])
     began = float(effect["t0"])
     for index, (t, key, _line) in enumerate(f.runs.get(pid, ())):
         if key == effect["key"] and t == began:
             return (pid, index) in f.service_runs
     return False
+
+
+def _claimed_after_its_bodies(f: Facts, order: EngineOrder, pid: str) -> bool:
+    """Whether the engine claimed the hit ``pid`` more times than it began bodies in
+    (attempts: distinct worker and engine attempt of its ``begin`` lines): the evidence,
+    where the engine logs its claims, that a service fault cut the attempt that ran the
+    body and a later attempt, one that ran no body, ended as the hit. Without it the
+    body ran in the attempt that hit (a hit that executes once: K1 fails), which
+    ``_cut_by_service_fault``'s timing alone cannot tell apart."""
+    attempts = {(line.get("worker"), line.get("engine_attempt"))
+                for _t, _key, line in f.runs.get(pid, ())}
+    return order.claims(pid) > len(attempts)
 
 
 def check_k2(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:

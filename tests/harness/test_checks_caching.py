@@ -58,6 +58,26 @@ def test_a_restart_excuses_the_first_body_of_a_hit_after_it_but_not_a_second() -
             in second.sentence)
 
 
+def test_where_the_engine_logs_claims_a_restart_excuses_a_body_only_if_a_later_claim_hit(
+) -> None:
+    """With the engine's claims offered, the restart's excuse needs evidence: a claim of
+    the hit after the attempt that ran its body (it was cut, and the retry hit). A hit
+    claimed once ran its body in the attempt that hit, which a correct engine never
+    does, restart or not (the broken variant ``hit_executes_body`` in a scenario with a
+    broker restart passed K1 on the loose rule)."""
+    retried = _hit_after_a_broker_restart(bodies=1).event("4", "claimed", "w1")
+    retried.event("4", "claimed", "w2").event("4", "finished", "w2")
+    result = retried.check("K1")  # (the oracle's count still fails: see the helper)
+    assert "executed its body" not in result.sentence, result.sentence
+
+    once = _hit_after_a_broker_restart(bodies=1).event("4", "claimed", "w1")
+    once.event("4", "finished", "w1")
+    result = once.check("K1")
+    assert result.verdict == FAIL, result.sentence
+    assert ("cache hit B/add_xy/0:add (process 4, source 2) executed its body in worker 12"
+            in result.sentence)
+
+
 def test_a_hit_returning_its_sources_outputs_passes_k2() -> None:
     assert relaunch_run(cached=True).check("K2").verdict == PASS
 

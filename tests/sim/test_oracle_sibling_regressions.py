@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from harness.adapters import load_adapter
+from harness.adapters.broken_reference import VARIANTS
 from harness.checks.result import FAIL
 from harness.runner import RunOptions, run_scenario
 from scenarios.scenario import Scenario
@@ -88,6 +89,18 @@ def test_a_hit_whose_earlier_attempt_a_broker_restart_cut_passes_k1(name: str) -
     assert [f for f in run.history.of("fault") if f.get("fault") == "restart_broker"
             and f.get("status") == "fired"], "still a witness: the broker restart fired"
     assert [f"{r.clause}: {r.sentence}" for r in run.results if r.verdict == FAIL] == []
+
+
+@pytest.mark.parametrize("name", BROKER_RESTART_WITNESSES)
+def test_a_hit_that_runs_its_body_after_a_broker_restart_still_fails_k1(name: str) -> None:
+    """The excuse above must not hide the bug K1 exists for: the broken variant
+    ``hit_executes_body`` on the same scenarios runs the hit's body in the attempt that
+    hits. The engine's claims show no later claim after that body, so K1 fails. (On the
+    first witness the broad rule, any first body after a restart, let it pass.)"""
+    run = run_scenario(load_adapter(VARIANTS["hit_executes_body"].spec, "sim"),
+                       _scenario(name))
+    k1 = next(r for r in run.results if r.clause == "K1")
+    assert k1.verdict == FAIL and "executed its body" in k1.sentence, k1.sentence
 
 
 def test_a_refused_commit_counts_as_an_interruption_of_its_execution() -> None:
