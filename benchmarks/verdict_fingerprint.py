@@ -28,6 +28,7 @@ from harness.runner import RunOptions, ScenarioRun, run_scenario
 from harness.seeds import scenario_seed
 from harness.sources import knobs_for
 from scenarios.generate import generate
+from scenarios.values import value_key
 
 ENGINES = ("reference",
            "harness.adapters.broken_reference:unfenced_duplicate_delivery",
@@ -50,8 +51,11 @@ def _history_digest(run: ScenarioRun) -> str:
     digest = hashlib.sha256()
     for kind in _ENGINE_KINDS:
         for line in run.history.of(kind):
-            data = {k: v for k, v in line.data.items() if k not in ("t", "at", "wall_clock")}
-            digest.update(repr(sorted(data.items(), key=lambda kv: kv[0])).encode())
+            # value_key: sets by their canonical text, not ``repr``, whose order follows
+            # the process's string hash seed (two runs of one commit then differed)
+            data = sorted((k, value_key(v)) for k, v in line.data.items()
+                          if k not in ("t", "at", "wall_clock"))
+            digest.update(repr(data).encode())
     return digest.hexdigest()[:16]
 
 
