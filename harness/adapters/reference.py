@@ -55,6 +55,9 @@ __all__ = ["TIERS", "ReferenceAdapter", "make_adapter"]
 
 TAKEOVER_SECONDS = 5.0
 """How long a redelivery fault waits for another worker to claim the task it freed."""
+WARM_REFILL_DELAY = 0.3
+"""Seconds a real-tier warm pool waits after a take before booting replacements
+(``WarmWorkers``' ``refill_delay``: the taken workers open their connections first)."""
 COMMIT_STATES = frozenset({"running", "waiting", "finished", "excepted"})
 """Event states a worker's accepted commit writes (a claim writes ``claimed``)."""
 ENGINE_CRASHPOINTS = ("after_checkpoint_before_ack", "while_waiting")
@@ -192,8 +195,9 @@ class ReferenceAdapter:
         # workers booted ahead, for the whole command (`wfconform run`/`fuzz`): their
         # imports were about half of a short embedded scenario's time
         module = worker_module(options.get("broker_url"))
+        delay = WARM_REFILL_DELAY if options.get("broker_url") else 0.0
         warm = shared(f"reference-warm-workers:{module}",
-                      lambda: warm_workers(self.workers, module))
+                      lambda: warm_workers(self.workers, module, delay))
         self.daemon = Daemon(self.engine.url, self.workers, env, warm=warm,
                              **options).start()
         # the first launch's chaos budget is for the engine, not for booting its workers

@@ -19,6 +19,8 @@ and is dropped, so the old executor is never joined by a second one.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
 import logging
 import os
 import signal
@@ -43,7 +45,11 @@ from reference_engine.storage.records import ClaimedTask
 from reference_engine.storage.store import Store
 
 DEFAULT_LEASE_SECONDS = 60.0
-POLL_SECONDS = 0.2
+POLL_SECONDS = 0.03
+"""How long one wait for a delivery lasts. It bounds how late the worker notices SIGTERM:
+pika's wait is a ``poll`` that Python resumes after a signal handler (PEP 475), so the
+loop sees ``stopping`` only when the wait ends. At 0.2 s, stopping a daemon of two took
+216 ms, a fifth of a short real-tier fuzz scenario; an idle wake-up costs microseconds."""
 RETRY_MAX_SECONDS = 1.0
 log = logging.getLogger(__name__)
 
@@ -163,6 +169,16 @@ def _open_patiently(args: argparse.Namespace, patience: float = 60.0) -> AmqpWor
                 raise
             log.warning("worker %s: waiting for the database: %s", args.owner, exc.reason)
             time.sleep(0.2)
+
+
+def warm_up() -> None:
+    """Import what opening a PostgreSQL store imports on first use: SQLAlchemy's psycopg
+    dialect and psycopg itself, about 110 modules. A warm worker (``runtime.warm_worker``)
+    calls this while it waits for its assignment; otherwise its first ``Store`` paid them
+    after being assigned: 80 ms alone, 190 ms while the pool booted replacements beside
+    it, most of the time a real-tier daemon took to serve."""
+    with contextlib.suppress(ImportError):  # psycopg is optional (the ``real`` extra)
+        importlib.import_module("sqlalchemy.dialects.postgresql.psycopg")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,6 +18,9 @@ from reference_engine.runtime.worker import exit_promptly
 
 def main() -> int:
     module = importlib.import_module(sys.argv[1])  # the imports a cold worker pays at start
+    warm_up = getattr(module, "warm_up", None)  # and those it pays on first use, if it says
+    if warm_up is not None:
+        warm_up()
     line = sys.stdin.buffer.readline()
     if not line.strip():
         return 0

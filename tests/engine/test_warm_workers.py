@@ -112,3 +112,56 @@ def test_idle_workers_die_with_a_sigkilled_owner() -> None:
     while any(_alive(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert not any(_alive(p) for p in pids)
+
+
+def test_a_refill_delay_holds_the_replacement_back_and_then_boots_it() -> None:
+    """``refill_delay``: the workers a daemon just took open their connections before the
+    pool boots their replacements. Load can only delay a boot further, so "none within
+    1 s of a 2 s delay" holds on any machine; without the delay the replacement is
+    spawned (listed idle) within milliseconds of the take."""
+    with warm_workers(1, refill_delay=2.0) as pool:
+        pool.start()
+        first = _idle_pids(pool, 1)
+        taken = pool.take([], {})
+        assert taken is not None and taken.proc.pid in first
+        time.sleep(1.0)
+        assert [w for w in pool._idle if w.proc.pid not in first] == [], \
+            "a replacement was booted before the refill delay passed"
+        assert _idle_pids(pool, 1) - first  # then it comes
+        taken.proc.kill()
+        taken.proc.wait()
+        os.close(taken.ready_fd)
+
+
+def test_a_negative_refill_delay_is_refused() -> None:
+    with pytest.raises(ValueError, match="refill_delay must not be negative"):
+        WarmWorkers(2, refill_delay=-1.0)
+
+
+WARM_UP_PROBE = """
+import os, sys
+from reference_engine.runtime import warm_worker
+sys.argv = ["warm_worker", "tests.engine.warm_up_probe"]
+raise SystemExit(warm_worker.main())
+"""
+
+
+def test_a_warm_worker_runs_its_modules_warm_up_before_its_assignment(tmp_path: Path) -> None:
+    """The AMQP worker's ``warm_up`` imports the PostgreSQL dialect; a warm worker must call
+    it while it waits (here: EOF at once, no assignment, and the probe's marker exists)."""
+    marker = tmp_path / "warmed"
+    done = subprocess.run([sys.executable, "-c", WARM_UP_PROBE], stdin=subprocess.DEVNULL,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path),
+                               "WARM_UP_MARKER": str(marker)}, timeout=60)
+    assert done.returncode == 0
+    assert marker.read_text() == "warmed"
+
+
+def test_the_amqp_workers_warm_up_imports_the_postgresql_dialect() -> None:
+    code = ("import sys; import reference_engine.runtime.amqp_worker as w; "
+            "name = 'sqlalchemy.dialects.postgresql.psycopg'; before = name in sys.modules; "
+            "w.warm_up(); print(before, name in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+                          timeout=60)
+    assert done.stdout.split() == ["False", "True"], done.stderr
