@@ -17,7 +17,8 @@ What each figure is:
   processes, less a one-scenario run of the same command: start-up and imports), the
   per-core figure, which a shared machine's other load inflates far less.
 - **fuzz embedded**: the same command on ``--tier embedded`` (worker OS processes,
-  SQLite, files), one worker.
+  SQLite, files), one worker; **fuzz real** (``--real-seconds``): on ``--tier real``
+  (PostgreSQL, RabbitMQ). ``benchmarks/fuzz_phases.py`` splits their wall time by phase.
 - **breakdown** (``benchmarks/fuzz_breakdown.py``): the 1-worker command again, in this
   process, its CPU seconds split between the engine (with the scenarios' step bodies)
   and each part of the harness. Its "engine and workload alone" rate is the engine-only
@@ -121,6 +122,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-embedded", action="store_true")
+    parser.add_argument("--real-seconds", type=float, default=0.0,
+                        help="also fuzz the real tier this long (PostgreSQL and RabbitMQ "
+                        "from WFCONFORM_POSTGRES_URL/RABBITMQ_URL, else throwaway servers); "
+                        "0: skip it")
     parser.add_argument("--breakdown-scenarios", type=int, default=1000,
                         help="scenarios of the CPU breakdown (0: skip it)")
     args = parser.parse_args(argv)
@@ -146,6 +151,12 @@ def main(argv: list[str] | None = None) -> int:
         emb = cli_fuzz("embedded", 1, args.embedded_seconds, args.seed)
         print(f"wfconform fuzz --tier embedded --workers 1: {emb.rate:8.2f} scenarios/s wall "
               f"({emb.scenarios} in {emb.seconds:.1f} s); {_load()}", flush=True)
+    real = None
+    if args.real_seconds > 0:
+        real = cli_fuzz("real", 1, args.real_seconds, args.seed)
+        print(f"wfconform fuzz --tier real --workers 1: {real.rate:8.2f} scenarios/s wall "
+              f"({real.scenarios} in {real.seconds:.1f} s; phases: "
+              f"benchmarks/fuzz_phases.py --tier real); {_load()}", flush=True)
     split = None
     if args.breakdown_scenarios > 0:
         from benchmarks.fuzz_breakdown import breakdown
@@ -160,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'fuzz --tier sim, 2 workers':44} {two.rate:10.1f} {c2:10.1f}")
     if emb is not None:
         print(f"{'fuzz --tier embedded, 1 worker':44} {emb.rate:10.2f}")
+    if real is not None:
+        print(f"{'fuzz --tier real, 1 worker':44} {real.rate:10.2f}")
     if split is not None:
         alone = split.engine_rate()
         print(f"{'engine alone on generated scenarios':44} {'':>10} {alone:10.0f}")
