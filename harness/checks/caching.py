@@ -153,15 +153,24 @@ def _cut_by_service_fault(f: Facts, effect: Line) -> bool:
 
 
 def _claimed_after_its_bodies(f: Facts, order: EngineOrder, pid: str) -> bool:
-    """Whether the engine claimed the hit ``pid`` more times than it began bodies in
-    (attempts: distinct worker and engine attempt of its ``begin`` lines): the evidence,
-    where the engine logs its claims, that a service fault cut the attempt that ran the
-    body and a later attempt, one that ran no body, ended as the hit. Without it the
-    body ran in the attempt that hit (a hit that executes once: K1 fails), which
-    ``_cut_by_service_fault``'s timing alone cannot tell apart."""
-    attempts = {(line.get("worker"), line.get("engine_attempt"))
-                for _t, _key, line in f.runs.get(pid, ())}
-    return order.claims(pid) > len(attempts)
+    """Whether the engine claimed the hit ``pid`` after the last attempt that began a
+    body: the evidence, where the engine logs its claims, that a service fault cut the
+    attempt that ran the body and a later attempt, one that ran no body, ended as the
+    hit. Without it the body ran in the attempt that hit (a hit that executes once: K1
+    fails), which ``_cut_by_service_fault``'s timing alone cannot tell apart.
+
+    The engine's claims carry no clock the journal shares, so "after" is read from the
+    attempt numbers: a process's n-th claim is its attempt n (``engine_attempt`` on the
+    journal's lines), so more claims than the highest numbered body attempt means a
+    claim after it. A claim that ran no body *before* the body (a worker that died after
+    its claim, a database restart that cut it) then excuses nothing. Without attempt
+    numbers, the count of distinct (worker, attempt) body runs stands in for it."""
+    runs = [line for _t, _key, line in f.runs.get(pid, ())]
+    numbers = [line.get("engine_attempt") for line in runs]
+    if runs and all(type(n) is int for n in numbers):
+        return order.claims(pid) > max(numbers)  # type: ignore[type-var]  # ints, checked
+    return order.claims(pid) > len({(line.get("worker"), n) for line, n in zip(runs, numbers,
+                                                                               strict=True)})
 
 
 def check_k2(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:

@@ -25,7 +25,7 @@ def test_a_hit_that_also_executed_its_body_fails_k1() -> None:
     assert "cache hit B/add_xy/0:add (process 4, source 2) executed its body" in result.sentence
 
 
-def _hit_after_a_broker_restart(bodies: int) -> Hist:
+def _hit_after_a_broker_restart(bodies: int, attempt: int = 1) -> Hist:
     """``relaunch_run(cached=True)`` where a broker restart lands on B's first step, and
     B's add, which ends as a hit, then began its body ``bodies`` times. The restart is
     not in the scenario, so the oracle's bound stays exact: only K1's judgement of the
@@ -35,7 +35,7 @@ def _hit_after_a_broker_restart(bodies: int) -> Hist:
     h.add("fault", source="nemesis", fault="restart_broker", status="fired", hard=False,
           entry=8, key="B/add_xy", worker=12)
     for worker in range(12, 12 + bodies):  # a body's begin and effect share its t0
-        begin = h.begin("B/add_xy/0:add", "4", worker=worker)
+        begin = h.begin("B/add_xy/0:add", "4", worker=worker, attempt=attempt)
         h.effect("B/add_xy/0:add", "4", worker=worker, t0=begin["t"])
     h.calc("4", "B/add_xy/0:add", "3", {"sum": 3}, cached_from="2")
     h.run("B/add_xyz", "3")
@@ -76,6 +76,22 @@ def test_where_the_engine_logs_claims_a_restart_excuses_a_body_only_if_a_later_c
     assert result.verdict == FAIL, result.sentence
     assert ("cache hit B/add_xy/0:add (process 4, source 2) executed its body in worker 12"
             in result.sentence)
+
+
+def test_a_claim_before_the_body_does_not_excuse_a_hit_that_ran_it() -> None:
+    """Two claims, but the first ran no body (its worker died after claiming, or a
+    database restart cut it) and the second, attempt 2, ran the body and hit: no claim
+    came after the body, so K1 fails. Counting claims alone excused it (review,
+    2026-12-04); the attempt numbers order the claims against the body."""
+    h = _hit_after_a_broker_restart(bodies=1, attempt=2).event("4", "claimed", "w1")
+    h.event("4", "claimed", "w2").event("4", "finished", "w2")
+    result = h.check("K1")
+    assert result.verdict == FAIL, result.sentence
+    assert "executed its body in worker 12" in result.sentence, result.sentence
+
+    later = _hit_after_a_broker_restart(bodies=1, attempt=2).event("4", "claimed", "w1")
+    later.event("4", "claimed", "w2").event("4", "claimed", "w3").event("4", "finished")
+    assert "executed its body" not in later.check("K1").sentence  # attempt 3 hit
 
 
 def test_a_hit_returning_its_sources_outputs_passes_k2() -> None:
