@@ -124,8 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-embedded", action="store_true")
     parser.add_argument("--real-seconds", type=float, default=0.0,
                         help="also fuzz the real tier this long (PostgreSQL and RabbitMQ "
-                        "from WFCONFORM_POSTGRES_URL/RABBITMQ_URL, else throwaway servers); "
-                        "0: skip it")
+                        "from WFCONFORM_POSTGRES_URL and WFCONFORM_RABBITMQ_URL, else "
+                        "throwaway servers); 0: skip it")
     parser.add_argument("--breakdown-scenarios", type=int, default=1000,
                         help="scenarios of the CPU breakdown (0: skip it)")
     args = parser.parse_args(argv)

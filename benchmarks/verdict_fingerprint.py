@@ -10,7 +10,9 @@ processes, terminal sightings). ``--compare OLD.json`` then names the runs that 
 Why: a speed-up of the engine, the history or the checks must not move a single
 verdict or what the checks read. It is not a test (minutes of CPU); run it before each
 commit of such a change. The differential test of ``tests/harness/test_sim_fast.py``
-compares the two run paths of one commit, this compares two commits.
+compares the two run paths of one commit, this compares two commits. Files written
+before commit e3f74ab (2026-12-04) digested history fields by ``repr``: compared with
+newer ones, every run differs; make both with the same version of this file.
 """
 
 from __future__ import annotations

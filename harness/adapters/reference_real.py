@@ -43,10 +43,12 @@ __all__ = ["RealTier", "shared_services", "use_services"]
 _lock = threading.Lock()
 WORKERS_READY_SECONDS = 120.0
 """How long ``RealTier.ready`` waits for the workers to consume before the first launch."""
-READY_POLL_SECONDS = 0.01
-"""Between two looks at the scenario queue's consumer count in ``ready``: workers say they
-serve before their first wait for a delivery registers them as consumers, so the first
-look usually finds none; at 0.1 s the wait was a tenth of a short real-tier scenario."""
+READY_POLL_SECONDS = (0.01, 0.1)
+"""The first and the longest pause between two looks at the scenario queue's consumer
+count in ``ready`` (doubling between them): workers say they serve before their first wait
+for a delivery registers them as consumers, so the first look usually finds none; a fixed
+0.1 s was a tenth of a short real-tier scenario, and a fixed 0.01 s would open a hundred
+channels a second while workers boot slowly."""
 # (provider, services, vhost name, vhost URL) of this process, once started
 _shared: tuple[ServiceProvider, Services, str, str] | None = None
 
@@ -175,6 +177,7 @@ class RealTier:
         deadline = time.monotonic() + WORKERS_READY_SECONDS
         params = pika.URLParameters(url)
         params.socket_timeout = params.blocked_connection_timeout = 10
+        pause, longest = READY_POLL_SECONDS
         with contextlib.closing(pika.BlockingConnection(params)) as connection:
             while time.monotonic() < deadline:
                 channel = connection.channel()
@@ -185,7 +188,8 @@ class RealTier:
                     channel.close()
                 except pika.exceptions.ChannelClosedByBroker:  # not declared yet: 404
                     pass
-                time.sleep(READY_POLL_SECONDS)
+                time.sleep(pause)
+                pause = min(pause * 2, longest)
 
     def release(self, session: Session) -> None:
         """Drop the scenario's database (its queue goes with the run's vhost)."""

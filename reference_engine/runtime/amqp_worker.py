@@ -177,8 +177,9 @@ def warm_up() -> None:
     calls this while it waits for its assignment; otherwise its first ``Store`` paid them
     after being assigned: 80 ms alone, 190 ms while the pool booted replacements beside
     it, most of the time a real-tier daemon took to serve."""
+    importlib.import_module("sqlalchemy.dialects.postgresql.psycopg")  # 23 modules
     with contextlib.suppress(ImportError):  # psycopg is optional (the ``real`` extra)
-        importlib.import_module("sqlalchemy.dialects.postgresql.psycopg")
+        importlib.import_module("psycopg")  # 87: the dialect loads it only when connecting
 
 
 def main(argv: list[str] | None = None) -> int:

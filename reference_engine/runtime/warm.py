@@ -26,6 +26,7 @@ import os
 import signal
 import subprocess
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -71,6 +72,7 @@ class WarmWorkers:
         self.size = size
         self.module = module
         self.refill_delay = refill_delay
+        self._last_take = float("-inf")  # monotonic time of the latest take
         self._idle: list[_Idle] = []
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -93,6 +95,7 @@ class WarmWorkers:
         while True:
             with self._lock:
                 idle = self._idle.pop(0) if self._idle else None
+                self._last_take = time.monotonic()
             self._wake.set()
             if idle is None:
                 return None
@@ -128,6 +131,11 @@ class WarmWorkers:
         while not self._stop.is_set():
             self._wake.clear()  # before looking: a take from now on wakes the wait below
             with self._lock:
+                hold = self._last_take + self.refill_delay - time.monotonic()
+            if hold > 0:  # a take was just made: let its workers open first, then look
+                self._stop.wait(hold)
+                continue
+            with self._lock:
                 dead = [w for w in self._idle if w.proc.poll() is not None]
                 self._idle = [w for w in self._idle if w not in dead]
                 missing = self.size - len(self._idle)
@@ -141,8 +149,7 @@ class WarmWorkers:
                 spawned = _spawn(command, worker_env(None))
                 with self._lock:
                     self._idle.append(spawned)
-            if self._wake.wait(0.5) and self.refill_delay:  # a take: let its workers open
-                self._stop.wait(self.refill_delay)
+            self._wake.wait(0.5)
 
 
 def _spawn(command: list[str], env: dict[str, str]) -> _Idle:

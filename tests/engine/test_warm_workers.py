@@ -124,13 +124,15 @@ def test_a_refill_delay_holds_the_replacement_back_and_then_boots_it() -> None:
         first = _idle_pids(pool, 1)
         taken = pool.take([], {})
         assert taken is not None and taken.proc.pid in first
-        time.sleep(1.0)
-        assert [w for w in pool._idle if w.proc.pid not in first] == [], \
-            "a replacement was booted before the refill delay passed"
-        assert _idle_pids(pool, 1) - first  # then it comes
-        taken.proc.kill()
-        taken.proc.wait()
-        os.close(taken.ready_fd)
+        try:
+            time.sleep(1.0)
+            assert [w for w in pool._idle if w.proc.pid not in first] == [], \
+                "a replacement was booted before the refill delay passed"
+            assert _idle_pids(pool, 1) - first  # then it comes
+        finally:
+            taken.proc.kill()
+            taken.proc.wait()
+            os.close(taken.ready_fd)
 
 
 def test_a_negative_refill_delay_is_refused() -> None:
@@ -157,11 +159,12 @@ def test_a_warm_worker_runs_its_modules_warm_up_before_its_assignment(tmp_path: 
     assert marker.read_text() == "warmed"
 
 
-def test_the_amqp_workers_warm_up_imports_the_postgresql_dialect() -> None:
+def test_the_amqp_workers_warm_up_imports_the_postgresql_dialect_and_driver() -> None:
     code = ("import sys; import reference_engine.runtime.amqp_worker as w; "
-            "name = 'sqlalchemy.dialects.postgresql.psycopg'; before = name in sys.modules; "
-            "w.warm_up(); print(before, name in sys.modules)")
+            "names = ('sqlalchemy.dialects.postgresql.psycopg', 'psycopg'); "
+            "print(*[n in sys.modules for n in names]); w.warm_up(); "
+            "print(*[n in sys.modules for n in names])")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
                           timeout=60)
-    assert done.stdout.split() == ["False", "True"], done.stderr
+    assert done.stdout.split() == ["False", "False", "True", "True"], done.stderr
