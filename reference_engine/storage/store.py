@@ -48,6 +48,7 @@ from reference_engine.storage.statements import (
     BUMP_PROCESS,
     DELETE_TASK,
     FENCE,
+    HOLDS,
     INSERT_EVENT,
     INSERT_PROCESS,
     INSERT_TASK,
@@ -266,6 +267,20 @@ class Store:
         """
         row = conn.execute(FENCE, {"task_id": claimed.task_id,
                                    "owner": claimed.owner}).first()
+        return row is not None and row[0] == claimed.process.version and row[1] == "running"
+
+    def still_holds(self, claimed: ClaimedTask) -> bool:
+        """Whether this claim is still the process's: the worker holds the task, and no kill
+        or newer claim moved the process on (``_fence``'s test, read without locks).
+
+        Why: the executor asks just before a body begins. A kill committed after the
+        claim otherwise let the body run anyway (its commit was then refused): a killed
+        process ran again, N1 (a real-tier fuzz campaign, seed 2026120410, 2026-12-04:
+        the cache lookup between claim and body took 56 ms under load). A kill that
+        lands after this read is the commit fence's to refuse."""
+        with self.db.connect() as conn:
+            row = conn.execute(HOLDS, {"task_id": claimed.task_id,
+                                       "owner": claimed.owner}).first()
         return row is not None and row[0] == claimed.process.version and row[1] == "running"
 
     @retry_transient
