@@ -43,10 +43,16 @@ from reference_engine.storage.store import Store
 
 
 class _ClaimLost(BaseException):
-    """A body was about to begin, but a kill or a newer claim had moved its process on.
+    """A body was about to begin, but a kill or a newer claim had moved its process on,
+    or the check itself failed (``error``: a database outage, re-raised after ``advance``).
 
     A BaseException so that ``advance``'s handler of user-code errors does not turn it
-    into an excepted process; ``_run_step`` catches it and runs nothing more."""
+    into an excepted process: neither a lost claim nor an outage is the step's failure
+    (an outage must take the worker's back-off path, as everywhere else)."""
+
+    def __init__(self, error: Exception | None = None) -> None:
+        super().__init__(error)
+        self.error = error
 
 
 def _still_holds(store: Store, claimed: ClaimedTask) -> bool:
@@ -142,7 +148,11 @@ def _run_step(store: Store, claimed: ClaimedTask, plan: CrashPlan, cls: type[Wor
         # ``Label.step`` target fires here; ``execute`` fires it for whole processes.
         plan.hit(AFTER_CLAIM, (f"{process.label}.{step}",), attempt)
         plan.hit(BEFORE_EFFECT, (f"{process.label}.{step}",), attempt)
-        if not _still_holds(store, claimed):  # N1: a process killed since the claim
+        try:
+            holds = _still_holds(store, claimed)
+        except Exception as exc:  # not the step's error: carried out of ``advance``
+            raise _ClaimLost(exc) from exc
+        if not holds:  # N1: a process killed (or claimed again) since the claim
             raise _ClaimLost
 
     def after(step: str) -> None:
@@ -151,7 +161,9 @@ def _run_step(store: Store, claimed: ClaimedTask, plan: CrashPlan, cls: type[Wor
     try:
         transition = advance(cls, process.id, process.inputs, checkpoint, views, attempt,
                              before, after)
-    except _ClaimLost:
+    except _ClaimLost as lost:
+        if lost.error is not None:
+            raise lost.error from None  # an outage: ``execute``'s caller backs off
         return  # as a fenced commit: another worker or a kill moved the process on
     kinds, transition = _check_launches(transition)
     names = (f"{process.label}.{transition.step}",)

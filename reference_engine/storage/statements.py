@@ -95,12 +95,5 @@ On PostgreSQL it locks both rows until the commit, the task row first (the order
 writer takes them). Without the locks, READ COMMITTED let a stale holder pass the check,
 a new claim commit, and the stale write then set the version the new holder expects."""
 
-HOLDS = (
-    select(processes.c.version, processes.c.state)
-    .select_from(tasks.join(processes, processes.c.id == tasks.c.process_id))
-    .where(tasks.c.id == bindparam("task_id"), tasks.c.lease_owner == bindparam("owner"))
-)
-"""``FENCE`` without the locks: the executor's read just before a body (``Store.still_holds``)."""
-
 ARMED = select(faults.c.crashpoint, faults.c.target, faults.c.attempt).order_by(faults.c.id)
 """The armed crashpoints: read in the claim's transaction, no extra round trip."""

@@ -48,7 +48,6 @@ from reference_engine.storage.statements import (
     BUMP_PROCESS,
     DELETE_TASK,
     FENCE,
-    HOLDS,
     INSERT_EVENT,
     INSERT_PROCESS,
     INSERT_TASK,
@@ -277,11 +276,10 @@ class Store:
         claim otherwise let the body run anyway (its commit was then refused): a killed
         process ran again, N1 (a real-tier fuzz campaign, seed 2026120410, 2026-12-04:
         the cache lookup between claim and body took 56 ms under load). A kill that
-        lands after this read is the commit fence's to refuse."""
+        lands after this read is the commit fence's to refuse. The same predicate as
+        ``_fence`` (one test of "still mine", which a broken variant patches once)."""
         with self.db.connect() as conn:
-            row = conn.execute(HOLDS, {"task_id": claimed.task_id,
-                                       "owner": claimed.owner}).first()
-        return row is not None and row[0] == claimed.process.version and row[1] == "running"
+            return self._fence(conn, claimed)
 
     @retry_transient
     def commit_transition(

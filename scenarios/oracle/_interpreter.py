@@ -171,7 +171,12 @@ class Interpreter:
         Why: taken in the order they are written, the sibling at the due entry "ran
         exactly once" and only later ones might not. A real-tier campaign (seed
         2026120410, 2026-12-04) had the last sibling write it: the first, not yet begun,
-        never ran, and C4 failed a correct engine."""
+        never ran, and C4 failed a correct engine.
+
+        Loose by one entry on purpose: a kill due at the group's last first-run entry
+        floats too, because a sibling re-run inside the group (a kill after its effect)
+        can take an earlier slot and leave another sibling unbegun at the kill. Two such
+        re-runs before the kill entry are not covered (no campaign has met one)."""
         launch = self.launch
         if launch.kill_at is not None and not launch.kill_floating \
                 and launch.count_max + entries >= launch.kill_at:

@@ -59,3 +59,25 @@ def test_a_claim_nobody_moved_still_holds_and_its_body_runs(
         execute(engine.store, claimed, CrashPlan())
         assert [e.name for e in read_effects(effect_log)] == ["add"]
         assert engine.get(pid).state == "finished"
+
+
+def test_an_outage_during_the_claim_check_is_the_workers_not_the_steps_failure(
+        tmp_path: Path, effect_log: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check runs inside ``advance``, whose handler turns user-code errors into an
+    excepted process; a database that fails the check (restarting, a cut connection)
+    must reach the worker's outage path instead (review, 2026-12-04: the step was
+    excepted with "server closed the connection")."""
+    from sqlalchemy.exc import OperationalError
+
+    def down(claimed: object) -> bool:
+        raise OperationalError("SELECT", {}, Exception("server closed the connection"))
+
+    with Engine(tmp_path / "engine.db") as engine:
+        pid = engine.submit(ThreeSteps, x=1, y=2)
+        claimed = engine.store.claim("w-outage")
+        assert claimed is not None
+        monkeypatch.setattr(engine.store, "still_holds", down)
+        with pytest.raises(OperationalError, match="server closed the connection"):
+            execute(engine.store, claimed, CrashPlan())
+        assert engine.get(pid).state == "running"  # not excepted: a retry continues it
+        assert read_effects(effect_log) == []
