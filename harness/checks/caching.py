@@ -165,12 +165,12 @@ def _claimed_after_its_bodies(f: Facts, order: EngineOrder, pid: str) -> bool:
     claim after it. A claim that ran no body *before* the body (a worker that died after
     its claim, a database restart that cut it) then excuses nothing. Without attempt
     numbers, the count of distinct (worker, attempt) body runs stands in for it."""
-    runs = [line for _t, _key, line in f.runs.get(pid, ())]
-    numbers = [line.get("engine_attempt") for line in runs]
-    if runs and all(type(n) is int for n in numbers):
+    attempts = {(line.get("worker"), line.get("engine_attempt"))
+                for _t, _key, line in f.runs.get(pid, ())}
+    numbers = [n for _worker, n in attempts]
+    if numbers and all(type(n) is int for n in numbers):
         return order.claims(pid) > max(numbers)  # type: ignore[type-var]  # ints, checked
-    return order.claims(pid) > len({(line.get("worker"), n) for line, n in zip(runs, numbers,
-                                                                               strict=True)})
+    return order.claims(pid) > len(attempts)
 
 
 def check_k2(scenario: Scenario, expectation: Expectation, history: History) -> ClauseResult:
