@@ -220,7 +220,15 @@ class DockerServer:
 
     # ------------------------------------------------------------- faults
     def pause(self) -> None:
-        self.container.pause()
+        """``docker pause``, tried again when the kernel could not freeze the container.
+
+        The cgroup freezer gives up ("OCI runtime pause failed: unable to freeze") when a
+        process of the container stays in uninterruptible sleep, e.g. RabbitMQ in an
+        fsync on a loaded disk; seen once in CI (2026-12-04). runc thaws what it froze
+        before it reports that, so trying again is safe; a pause that never takes is
+        still an error, naming the container and the attempts.
+        """
+        freeze_pause(self.container.pause, self.name)
 
     def unpause(self) -> None:
         self.container.reload()
@@ -236,6 +244,30 @@ class DockerServer:
         self.container.reload()
         if not self.container.attrs["NetworkSettings"]["Networks"]:
             self.client.networks.get("bridge").connect(self.container)
+
+
+PAUSE_ATTEMPTS = 5
+PAUSE_RETRY_SECONDS = 0.2
+
+
+def freeze_pause(pause: Callable[[], object], name: str,
+                 attempts: int = PAUSE_ATTEMPTS,
+                 wait: float = PAUSE_RETRY_SECONDS) -> int:
+    """Call ``pause`` until the freeze takes (``attempts`` at most, ``wait`` s apart);
+    return the attempts used. Only a failed freeze is tried again: any other refusal
+    (no such container, not running) is raised at once."""
+    for attempt in range(1, attempts + 1):
+        try:
+            pause()
+            return attempt
+        except Exception as exc:
+            if "freeze" not in str(exc) or attempt == attempts:
+                if attempt > 1:
+                    raise ServiceError(f"docker pause {name} failed {attempt} times, "
+                                       f"the last with: {exc}") from exc
+                raise
+            time.sleep(wait)
+    raise AssertionError("unreachable: the loop returns or raises")
 
 
 class Containers:
