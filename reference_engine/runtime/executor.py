@@ -42,6 +42,25 @@ from reference_engine.storage.records import Armed, ClaimedTask
 from reference_engine.storage.store import Store
 
 
+class _ClaimLost(BaseException):
+    """A body was about to begin, but a kill or a newer claim had moved its process on,
+    or the check itself failed (``error``: a database outage, re-raised after ``advance``).
+
+    A BaseException so that ``advance``'s handler of user-code errors does not turn it
+    into an excepted process: neither a lost claim nor an outage is the step's failure
+    (an outage must take the worker's back-off path, as everywhere else)."""
+
+    def __init__(self, error: Exception | None = None) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+def _still_holds(store: Store, claimed: ClaimedTask) -> bool:
+    """``store.still_holds(claimed)``; True for a store without it (a test double)."""
+    holds = getattr(store, "still_holds", None)
+    return holds is None or bool(holds(claimed))
+
+
 def armed_for(store: Store, claimed: ClaimedTask) -> Armed:
     """The crashpoints armed for this task: as read by its claim, else read now."""
     return claimed.armed if claimed.armed is not None else tuple(store.armed())
@@ -129,12 +148,23 @@ def _run_step(store: Store, claimed: ClaimedTask, plan: CrashPlan, cls: type[Wor
         # ``Label.step`` target fires here; ``execute`` fires it for whole processes.
         plan.hit(AFTER_CLAIM, (f"{process.label}.{step}",), attempt)
         plan.hit(BEFORE_EFFECT, (f"{process.label}.{step}",), attempt)
+        try:
+            holds = _still_holds(store, claimed)
+        except Exception as exc:  # not the step's error: carried out of ``advance``
+            raise _ClaimLost(exc) from exc
+        if not holds:  # N1: a process killed (or claimed again) since the claim
+            raise _ClaimLost
 
     def after(step: str) -> None:
         plan.hit(AFTER_EFFECT_BEFORE_CHECKPOINT, (f"{process.label}.{step}",), attempt)
 
-    transition = advance(cls, process.id, process.inputs, checkpoint, views, attempt,
-                         before, after)
+    try:
+        transition = advance(cls, process.id, process.inputs, checkpoint, views, attempt,
+                             before, after)
+    except _ClaimLost as lost:
+        if lost.error is not None:
+            raise lost.error from None  # an outage: ``execute``'s caller backs off
+        return  # as a fenced commit: another worker or a kill moved the process on
     kinds, transition = _check_launches(transition)
     names = (f"{process.label}.{transition.step}",)
     if not store.commit_transition(claimed, transition, kinds,
@@ -182,6 +212,8 @@ def _run_calculation(
             return
     set_current(_context(claimed, None))
     plan.hit(BEFORE_EFFECT, names, attempt)
+    if not _still_holds(store, claimed):  # N1: killed since the claim (the cache lookup
+        return  # took 56 ms under load); as a fenced commit, run nothing
     try:
         result = calc.run(dict(process.inputs))
         if not isinstance(result, CalcResult):

@@ -352,6 +352,10 @@ class SimStore:
             self._delete_task(task.id)
 
     # ----------------------------------------------------------------- committing
+    def still_holds(self, claimed: ClaimedTask) -> bool:
+        """As ``Store.still_holds``: the executor's read just before a body."""
+        return self._fence(claimed)
+
     def _fence(self, claimed: ClaimedTask) -> bool:
         task = self._tasks.get(claimed.task_id)
         row = self._rows.get(claimed.process.id)

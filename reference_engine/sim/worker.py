@@ -305,6 +305,9 @@ class WorkerStore:
     def caching_config(self) -> CachingConfig:
         return self._store.caching_config()  # type: ignore[no-any-return]
 
+    def still_holds(self, claimed: ClaimedTask) -> bool:
+        return self._store.still_holds(claimed)  # type: ignore[no-any-return]
+
     def cache_candidates(self, calc_hash: str, exclude: int) -> list[SourceCandidate]:
         return self._store.cache_candidates(calc_hash, exclude)  # type: ignore[no-any-return]
 

@@ -268,6 +268,19 @@ class Store:
                                    "owner": claimed.owner}).first()
         return row is not None and row[0] == claimed.process.version and row[1] == "running"
 
+    def still_holds(self, claimed: ClaimedTask) -> bool:
+        """Whether this claim is still the process's: the worker holds the task, and no kill
+        or newer claim moved the process on (``_fence``'s test, read without locks).
+
+        Why: the executor asks just before a body begins. A kill committed after the
+        claim otherwise let the body run anyway (its commit was then refused): a killed
+        process ran again, N1 (a real-tier fuzz campaign, seed 2026120410, 2026-12-04:
+        the cache lookup between claim and body took 56 ms under load). A kill that
+        lands after this read is the commit fence's to refuse. The same predicate as
+        ``_fence`` (one test of "still mine", which a broken variant patches once)."""
+        with self.db.connect() as conn:
+            return self._fence(conn, claimed)
+
     @retry_transient
     def commit_transition(
         self, claimed: ClaimedTask, transition: Transition, child_kinds: dict[str, str],

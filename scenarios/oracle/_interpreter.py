@@ -163,6 +163,26 @@ class Interpreter:
             launch.kill_floating = True
             self.exercises.add("P1")
 
+    def float_kill_over(self, entries: int) -> None:
+        """A kill request due at one of a sibling group's entries floats over the whole
+        group: the siblings run in any order, so whichever writes the due entry, the kill
+        may land before any other has begun, and each may not run (0 or 1 runs).
+
+        Why: taken in the order they are written, the sibling at the due entry "ran
+        exactly once" and only later ones might not. A real-tier campaign (seed
+        2026120410, 2026-12-04) had the last sibling write it: the first, not yet begun,
+        never ran, and C4 failed a correct engine.
+
+        Loose by one entry on purpose: a kill due at the group's last first-run entry
+        floats too, because a sibling re-run inside the group (a kill after its effect)
+        can take an earlier slot and leave another sibling unbegun at the kill. Two such
+        re-runs before the kill entry are not covered (no campaign has met one)."""
+        launch = self.launch
+        if launch.kill_at is not None and not launch.kill_floating \
+                and launch.count_max + entries >= launch.kill_at:
+            launch.kill_floating = True
+            self.exercises.add("P1")
+
     def after_effect(self) -> None:
         self.floating_landed()
         self.check_kill_request()
@@ -378,6 +398,8 @@ class Interpreter:
         self.ledger.recorders.append(recorder)
         runnable = sum(look.expectation.hit is not True for *_, look in calls)
         concurrent = runnable > 1 or orphans or in_flight
+        if runnable > 1:
+            self.float_kill_over(runnable)
         self.window = Window(self.ledger.trace_min) if concurrent else None
         groups = sibling_groups(calls, self.ledger)
         try:

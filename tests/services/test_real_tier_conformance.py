@@ -13,6 +13,7 @@ from harness.conformance import run_conformance
 from harness.services import Services
 from harness.session import Session
 from scenarios.catalog import CATALOG
+from scenarios.scenario import Scenario
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 # A hard broker restart with dropped connections, and a database restart after a kill.
@@ -52,3 +53,23 @@ def test_the_real_tier_opens_only_once_its_workers_consume(
             assert declared.method.consumer_count == adapter.workers == 2
         finally:
             adapter.close()
+
+
+KILL_AFTER_CLAIM = Path(__file__).parent / "data" / \
+    "n1_kill_after_claim_generated_3708575520711287220.json"
+"""``wfconform fuzz --tier real --seed 2026120410`` (2026-12-04), shrunk: launch B is killed
+at its second journal entry, written by either of two concurrent digest calls; a worker
+that had claimed the other one was still looking up the cache. Its body then began after
+the kill (N1: 4 of 4 replays on the previous commit), or, claimed after the kill, it
+never ran and the oracle, which took the siblings in written order, wanted it once (C4)."""
+
+
+def test_a_sibling_claimed_before_a_kill_neither_runs_after_it_nor_is_required(
+    local_services: Services, local_vhost_url: str,
+) -> None:
+    scenario = Scenario.from_json(KILL_AFTER_CLAIM.read_text())
+    with use_services(local_services, local_vhost_url):
+        result = run_conformance(lambda: ReferenceAdapter("real"), [scenario] * 3)
+    assert [run.status for run in result.runs] == ["ran"] * 3
+    assert result.ok, [(row.clause, row.reason) for row in result.rows if row.is_failure]
+    assert "N1" in {row.clause for row in result.rows if row.verdict == "pass"}

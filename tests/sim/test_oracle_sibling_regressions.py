@@ -63,15 +63,23 @@ def test_a_hit_whose_earlier_attempt_ran_and_was_killed_passes_k1() -> None:
     assert [r.clause for r in run.results if r.verdict == FAIL] == []
 
 
-BROKER_RESTART_WITNESSES = (
-    "k1_hit_after_broker_restart_generated_642249633791744280",
-    "k1_hit_after_hard_broker_restart_generated_4051332292793286279",
-)
-"""Two 20-minute ``wfconform fuzz --tier sim`` campaigns (seeds 2026120401 and 2026120402,
-2026-12-04), shrunk. In the first, a broker restart lands on a calculation's effect; in
-the second, a hard restart lands just before a sibling call's body, which runs and is
-then taken back. Either way the attempt's commit is lost, and the redelivered task finds
-an equal sibling finished and ends as a hit."""
+BROKER_RESTART_WITNESSES = ("k1_hit_after_broker_restart_generated_642249633791744280",)
+"""A 20-minute ``wfconform fuzz --tier sim`` campaign (seed 2026120401, 2026-12-04),
+shrunk: a broker restart lands on a calculation's effect, the attempt's commit is lost,
+and the redelivered task finds an equal sibling finished and ends as a hit."""
+HARD_RESTART_WITNESS = "k1_hit_after_hard_broker_restart_generated_4051332292793286279"
+"""Seed 2026120402, shrunk: a hard restart lands just before a sibling call's body. The
+body ran although the restart had taken its delivery back, and the retry was a hit.
+Since the executor checks its claim just before a body (2026-12-04, for N1) that body
+no longer begins, so no hit arises; the scenario stays as a plain regression."""
+
+
+def test_a_hard_restart_just_before_a_siblings_body_fails_no_clause() -> None:
+    run = run_scenario(load_adapter("reference", "sim"), _scenario(HARD_RESTART_WITNESS))
+    assert run.history is not None
+    assert [f for f in run.history.of("fault") if f.get("fault") == "restart_broker"
+            and f.get("status") == "fired"], "the broker restart fired"
+    assert [f"{r.clause}: {r.sentence}" for r in run.results if r.verdict == FAIL] == []
 
 
 @pytest.mark.parametrize("name", BROKER_RESTART_WITNESSES)
