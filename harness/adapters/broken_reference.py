@@ -288,24 +288,44 @@ class BrokenReferenceAdapter(ReferenceAdapter):
             del store._active_tree  # the class's walk again
 
     def _kill_keeping_claims(self, pid: int) -> None:
-        """kill_keeps_running_claim: after the kill, give each killed process that was
-        running its version and leased task back (the workers' fence ignores state)."""
-        db = self._engine().store.db
-        with db.begin() as conn:
+        """kill_keeps_running_claim: the kill gives each killed process that was running
+        its version and leased task back (the workers' fence ignores state).
+
+        In the kill's own transaction: the running claims are read where the kill walks
+        its tree and given back where it wakes the parent, both patched for this one
+        kill. (Given back in a second transaction, a worker that asked whether its claim
+        still held between the two was told no and stopped like a correct engine's: CI
+        once caught nothing on embedded, 2026-12-04.)
+        """
+        store = self._engine().store
+        walk, wake = store._active_tree, store._wake_parent
+        held: dict[str, Any] = {}
+
+        def walk_reading_claims(conn: Any, root: int) -> list[int]:
             running = conn.execute(select(processes.c.id, processes.c.version)
                                    .where(processes.c.state == "running")).all()
-            held = conn.execute(select(tasks).where(tasks.c.process_id.in_(
+            held["running"] = running
+            held["tasks"] = conn.execute(select(tasks).where(tasks.c.process_id.in_(
                 [r[0] for r in running]))).mappings().all()
-        self._engine().kill(pid)
-        with db.begin() as conn:
-            for process_id, version in running:
+            return walk(conn, root)
+
+        def wake_keeping_claims(conn: Any, parent_id: int | None) -> None:
+            wake(conn, parent_id)
+            for process_id, version in held.get("running", ()):
                 conn.execute(update(processes).where(processes.c.id == process_id,
                                                      processes.c.state == "killed")
                              .values(version=version))
-            for task in held:
+            for task in held.get("tasks", ()):
                 if conn.execute(select(processes.c.state).where(
                         processes.c.id == task["process_id"])).scalar() == "killed":
                     conn.execute(insert(tasks).values(**task))
+
+        store._active_tree = walk_reading_claims  # type: ignore[method-assign]  # the bug
+        store._wake_parent = wake_keeping_claims  # type: ignore[method-assign]
+        try:
+            self._engine().kill(pid)
+        finally:
+            del store._active_tree, store._wake_parent  # the class's methods again
 
     def launch(self, label: str, workflow: str, inputs: Mapping[str, Any]) -> Handle:
         handle = super().launch(label, workflow, inputs)
