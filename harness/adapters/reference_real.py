@@ -13,9 +13,9 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
-import secrets
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -32,8 +32,9 @@ from harness.services import (
     restart_database,
     with_queue,
 )
-from harness.services.base import ServiceProvider
+from harness.services.base import ServiceError, ServiceProvider
 from harness.services.containers import DockerServer, partition_service, pause_service
+from harness.services.owned_names import owned_name, stale_names
 from harness.services.providers import SERVICES_ENV
 from harness.session import Session
 from scenarios.faults import OUTAGE_KINDS
@@ -41,6 +42,11 @@ from scenarios.faults import OUTAGE_KINDS
 __all__ = ["RealTier", "shared_services", "use_services"]
 
 _lock = threading.Lock()
+SCENARIO_PREFIX = "wfc_scn"
+"""Each scenario's database: ``owned_name(SCENARIO_PREFIX)``, so a later run can tell
+one a killed harness left (``sweep_stale``)."""
+RUN_PREFIX = "wfc_run"
+"""The vhost of one harness process, named the same way."""
 WORKERS_READY_SECONDS = 120.0
 """How long ``RealTier.ready`` waits for the workers to consume before the first launch."""
 READY_POLL_SECONDS = (0.01, 0.1)
@@ -60,7 +66,8 @@ def shared_services() -> tuple[Services, str]:
         if _shared is None:
             provider = choose(default_providers())
             services = provider.start()
-            vhost = f"wfc_run_{secrets.token_hex(4)}"
+            sweep_stale(services)
+            vhost = owned_name(RUN_PREFIX)
             try:
                 url = services.rabbitmq.isolation.create(vhost)
             except BaseException:
@@ -69,6 +76,28 @@ def shared_services() -> tuple[Services, str]:
             _shared = (provider, services, vhost, url)
             atexit.register(_stop_shared)
         return _shared[1], _shared[3]
+
+
+def sweep_stale(services: Services) -> list[str]:
+    """Drop the scenario databases and run vhosts that a killed harness process of this
+    host left on these servers (``owned_names``); return what was dropped.
+
+    Never fatal: a server that cannot list or drop is warned about, and the run goes on
+    (the leftovers cost disk, not correctness)."""
+    dropped: list[str] = []
+    for isolation, prefix in ((services.postgres.isolation, SCENARIO_PREFIX),
+                              (services.rabbitmq.isolation, RUN_PREFIX)):
+        names = getattr(isolation, "names", None)
+        if names is None:  # this kind of isolation cannot list what exists
+            continue
+        try:
+            for name in stale_names(names(prefix), prefix):
+                isolation.remove(name)
+                dropped.append(name)
+        except ServiceError as exc:
+            warnings.warn(f"could not remove what killed harness runs left behind: {exc}",
+                          stacklevel=2)
+    return dropped
 
 
 @contextmanager
@@ -145,7 +174,7 @@ class RealTier:
             from harness.errors import Unsupported
 
             raise Unsupported("reference", "real", "start the real services", str(exc)) from exc
-        name = f"wfc_scn_{secrets.token_hex(5)}"
+        name = owned_name(SCENARIO_PREFIX)
         self._scenarios[self._key(session)] = name
         return services.postgres.isolation.create(name)
 

@@ -72,6 +72,19 @@ class PostgresDatabases:
         self._execute(f'CREATE DATABASE "{check_name(name)}"')
         return with_database(self.admin_url, name)
 
+    def names(self, prefix: str) -> list[str]:
+        """The databases whose name starts with ``prefix``."""
+        import psycopg
+
+        try:
+            with psycopg.connect(_psycopg_dsn(self.admin_url), autocommit=True,
+                                 connect_timeout=10) as conn:
+                rows = conn.execute("SELECT datname FROM pg_database WHERE "
+                                    "starts_with(datname, %s)", (prefix,)).fetchall()
+        except psycopg.Error as exc:
+            raise ServiceError(f"listing databases on {self.admin_url} failed: {exc}") from exc
+        return [row[0] for row in rows]
+
     def remove(self, name: str) -> None:
         self._execute(f'DROP DATABASE IF EXISTS "{check_name(name)}" WITH (FORCE)')
 
@@ -88,6 +101,13 @@ class CtlVhosts:
         run([*self.ctl, "add_vhost", check_name(name)])
         run([*self.ctl, "set_permissions", "-p", name, self.user, ".*", ".*", ".*"])
         return with_vhost(self.admin_url, name)
+
+    def names(self, prefix: str) -> list[str]:
+        """The vhosts whose name starts with ``prefix``."""
+        quiet = [] if "-q" in self.ctl else ["-q"]
+        done = run([*self.ctl, *quiet, "list_vhosts", "name"])
+        return [line.strip() for line in done.stdout.splitlines()
+                if line.strip().startswith(prefix)]
 
     def remove(self, name: str) -> None:
         done = run([*self.ctl, "delete_vhost", check_name(name)], check=False)
