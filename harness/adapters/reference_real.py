@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.adapters.spare_databases import SpareDatabases
 from harness.services import (
     Server,
     Services,
@@ -110,6 +111,7 @@ def use_services(services: Services, vhost_url: str) -> Iterator[None]:
     try:
         yield
     finally:
+        _close_spares(services)
         with _lock:
             _shared = previous
 
@@ -138,9 +140,30 @@ def _stop_shared() -> None:
         provider, services, vhost, _ = _shared
         _shared = None
     try:
+        _close_spares(services)
         services.rabbitmq.isolation.remove(vhost)
     finally:
         provider.stop()
+
+
+_spares: dict[int, SpareDatabases] = {}  # id(services) -> its scenario databases
+
+
+def _spares_of(services: Services) -> SpareDatabases:
+    with _lock:
+        spares = _spares.get(id(services))
+        if spares is None:
+            spares = _spares[id(services)] = SpareDatabases(
+                services.postgres.isolation, lambda: owned_name(SCENARIO_PREFIX))
+        return spares
+
+
+def _close_spares(services: Services) -> None:
+    """Finish the drops and drop the spare database of these services, if any."""
+    with _lock:
+        spares = _spares.pop(id(services), None)
+    if spares is not None:
+        spares.close()
 
 
 @dataclass(frozen=True)
@@ -174,9 +197,9 @@ class RealTier:
             from harness.errors import Unsupported
 
             raise Unsupported("reference", "real", "start the real services", str(exc)) from exc
-        name = owned_name(SCENARIO_PREFIX)
+        name, url = _spares_of(services).take()  # made while the last scenario ran
         self._scenarios[self._key(session)] = name
-        return services.postgres.isolation.create(name)
+        return url
 
     def engine_options(self, session: Session) -> dict[str, Any]:
         return {"broker_url": self._broker_url(session)}
@@ -221,10 +244,11 @@ class RealTier:
                 pause = min(pause * 2, longest)
 
     def release(self, session: Session) -> None:
-        """Drop the scenario's database (its queue goes with the run's vhost)."""
+        """Drop the scenario's database in the background (its queue goes with the run's
+        vhost; ``_stop_shared`` waits for the drops)."""
         name = self._scenarios.pop(self._key(session), None)
         if name is not None and _shared is not None:
-            _shared[1].postgres.isolation.remove(name)
+            _spares_of(_shared[1]).give_back(name)
 
     # ------------------------------------------------------------------ faults
     def fault(self, operation: str, **options: Any) -> str | None:
