@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import multiprocessing.util
 import os
 import threading
 import time
@@ -40,7 +41,8 @@ from harness.services.providers import SERVICES_ENV
 from harness.session import Session
 from scenarios.faults import OUTAGE_KINDS
 
-__all__ = ["RealTier", "shared_services", "use_services"]
+__all__ = ["RUN_PREFIX", "SCENARIO_PREFIX", "RealTier", "shared_services", "sweep_stale",
+           "use_services"]
 
 _lock = threading.Lock()
 SCENARIO_PREFIX = "wfc_scn"
@@ -58,6 +60,7 @@ for a delivery registers them as consumers, so the first look usually finds none
 channels a second while workers boot slowly."""
 # (provider, services, vhost name, vhost URL) of this process, once started
 _shared: tuple[ServiceProvider, Services, str, str] | None = None
+_owner = 0  # the pid that started ``_shared`` (0: borrowed, or not started)
 
 
 def shared_services() -> tuple[Services, str]:
@@ -67,15 +70,22 @@ def shared_services() -> tuple[Services, str]:
         if _shared is None:
             provider = choose(default_providers())
             services = provider.start()
-            sweep_stale(services)
             vhost = owned_name(RUN_PREFIX)
             try:
+                if services.postgres.control is None:  # given by URL: may hold leftovers
+                    sweep_stale(services)
                 url = services.rabbitmq.isolation.create(vhost)
             except BaseException:
                 provider.stop()
                 raise
             _shared = (provider, services, vhost, url)
+            global _owner
+            _owner = os.getpid()
             atexit.register(_stop_shared)
+            # A forked fuzz worker (``fuzz --workers N``) ends with os._exit, which runs
+            # no atexit handler but does run multiprocessing's finalizers: without this,
+            # each worker left its spare database and its vhost behind at every exit.
+            multiprocessing.util.Finalize(None, _stop_shared, exitpriority=10)
         return _shared[1], _shared[3]
 
 
@@ -92,12 +102,18 @@ def sweep_stale(services: Services) -> list[str]:
         if names is None:  # this kind of isolation cannot list what exists
             continue
         try:
-            for name in stale_names(names(prefix), prefix):
+            stale = stale_names(names(prefix), prefix)
+        except ServiceError as exc:
+            warnings.warn(f"could not list what killed harness runs left behind: {exc}",
+                          stacklevel=2)
+            continue
+        for name in stale:  # one failure does not stop the others
+            try:
                 isolation.remove(name)
                 dropped.append(name)
-        except ServiceError as exc:
-            warnings.warn(f"could not remove what killed harness runs left behind: {exc}",
-                          stacklevel=2)
+            except ServiceError as exc:
+                warnings.warn(f"could not remove {name}, left by a killed harness run: "
+                              f"{exc}", stacklevel=2)
     return dropped
 
 
@@ -133,9 +149,11 @@ class _Borrowed:
 
 
 def _stop_shared() -> None:
+    """Stop what this process started. A forked child inherits ``_shared`` and the
+    finalizer: it must not stop its parent's servers, hence the owner's pid."""
     global _shared
     with _lock:
-        if _shared is None:
+        if _shared is None or _owner != os.getpid():
             return
         provider, services, vhost, _ = _shared
         _shared = None
@@ -146,22 +164,29 @@ def _stop_shared() -> None:
         provider.stop()
 
 
-_spares: dict[int, SpareDatabases] = {}  # id(services) -> its scenario databases
+_spares: dict[tuple[int, int], SpareDatabases] = {}
+"""(pid, id(services)) -> the scenario databases this process makes on those services.
+Per pid: a forked child inherits the parent's pools but not their threads."""
 
 
 def _spares_of(services: Services) -> SpareDatabases:
     with _lock:
-        spares = _spares.get(id(services))
+        key = (os.getpid(), id(services))
+        spares = _spares.get(key)
         if spares is None:
-            spares = _spares[id(services)] = SpareDatabases(
+            spares = _spares[key] = SpareDatabases(
                 services.postgres.isolation, lambda: owned_name(SCENARIO_PREFIX))
+            # closed by whoever ends first: the services' owner (_stop_shared,
+            # use_services), an exit, or a forked worker's exit (see shared_services)
+            atexit.register(spares.close)
+            multiprocessing.util.Finalize(None, spares.close, exitpriority=20)
         return spares
 
 
 def _close_spares(services: Services) -> None:
     """Finish the drops and drop the spare database of these services, if any."""
     with _lock:
-        spares = _spares.pop(id(services), None)
+        spares = _spares.pop((os.getpid(), id(services)), None)
     if spares is not None:
         spares.close()
 

@@ -11,8 +11,8 @@ What a user relies on is unchanged: a scenario still starts on an empty database
 own, and nothing outlives the run (``close`` waits for every drop and drops the spare;
 a SIGKILL leaves names ``sweep_stale`` removes on the next run). A failed create is
 made again at once by the ``take`` that needed it (it may have met the scenario's own
-database restart), and raised if that fails too; a failed drop is tried once more in
-``close``, then warned about.
+database restart), and raised if that fails too; a failed drop is tried again at
+each later ``give_back`` and in ``close``, then warned about.
 """
 
 from __future__ import annotations
@@ -46,27 +46,31 @@ class SpareDatabases:
         with self._lock:
             if self._closed:
                 raise RuntimeError("SpareDatabases.take after close")
-            spare, self._spare = self._spare, None
-            if spare is None:
-                spare = self._make()
-            name, made = spare
+            if self._spare is None:
+                self._spare = self._make()
+            name, made = self._spare
             try:
-                url = made.result()
+                url = made.result()  # the spare stays ours (close drops it) until here
             except Exception:
                 # Made while the last scenario ran, maybe across its database restart:
                 # make one now, under a new name (the old one may exist; ``close`` drops
                 # it). A second failure is the server's, and raised.
+                self._spare = None
                 self._failed.append(name)
                 name = self._new_name()
+                self._failed.append(name)  # until made: a Ctrl-C may land in between
                 url = self._isolation.create(name)
+                self._failed.remove(name)
             self._spare = self._make()
             return name, url
 
     def give_back(self, name: str) -> None:
         """Drop ``name`` in the background (its scenario has ended)."""
         with self._lock:
-            self._drops = [(n, f) for n, f in self._drops if not f.done() or f.exception()]
-            self._drops.append((name, self._pool.submit(self._isolation.remove, name)))
+            again = [n for n, f in self._drops if f.done() and f.exception() is not None]
+            self._drops = [(n, f) for n, f in self._drops if not f.done()]
+            for drop in (*again, name):  # a failed drop is tried with each later one
+                self._drops.append((drop, self._pool.submit(self._isolation.remove, drop)))
 
     def close(self) -> None:
         """Wait for the drops, drop the spare, stop the thread. Idempotent."""

@@ -7,11 +7,13 @@ a scenario ends and at exit, and Ctrl-C reaches both; a SIGKILL (a CI runner's t
 the OOM killer) reaches neither, and every killed run left a database and a vhost on the
 server for good.
 
-A name is ``<prefix>_<host>_<pid>_<random>``: ``host`` is a short digest of this
-machine's name, so that runs on other machines sharing the server are never touched (we
-cannot see their processes); ``pid`` is the owner. A name of this host whose pid is no
-longer alive is stale. A reused pid only makes a stale name look alive: it is then kept
-until that pid ends too, never removed early.
+A name is ``<prefix>_<host>_<pid>_<random>``: ``host`` is a short digest of where the
+owner's pid means something: the machine's name, its boot id and the PID namespace
+(``/proc``, where there is one). So runs of other machines, of containers sharing the
+host's network (their own PID namespace) and of clones with the same hostname are never
+touched: we cannot see their processes. ``pid`` is the owner. A name of this host whose
+pid is no longer alive is stale. A reused pid only makes a stale name look alive: it is
+then kept until that pid ends too, never removed early.
 """
 
 from __future__ import annotations
@@ -22,14 +24,29 @@ import re
 import secrets
 import socket
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 __all__ = ["host_tag", "owned_name", "pid_alive", "stale_names"]
 
 
 def host_tag(hostname: str | None = None) -> str:
-    """Six hex digits of this machine's name (names stay short and lowercase)."""
+    """Six hex digits of this PID space: the host's name (or ``hostname``), boot id and
+    PID namespace (names stay short and lowercase)."""
     name = socket.gethostname() if hostname is None else hostname
-    return hashlib.sha1(name.encode()).hexdigest()[:6]
+    return hashlib.sha1("\0".join((name, *_pid_space())).encode()).hexdigest()[:6]
+
+
+def _pid_space() -> tuple[str, str]:
+    """(boot id, PID namespace): empty strings where ``/proc`` has no answer."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        boot = ""
+    try:
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        namespace = ""
+    return boot, namespace
 
 
 def owned_name(prefix: str, pid: int | None = None, hostname: str | None = None) -> str:

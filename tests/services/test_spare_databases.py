@@ -114,6 +114,36 @@ def test_a_failed_drop_is_tried_again_at_close_and_then_only_warned_about() -> N
         "could not drop scenario database db2: down"]
 
 
+def test_a_take_interrupted_while_it_waits_leaves_the_spare_to_close() -> None:
+    class Interrupted(Recording):
+        def create(self, name: str) -> str:
+            if name == "db1":
+                raise KeyboardInterrupt  # re-raised by the take that waits for it
+            return super().create(name)
+
+    isolation = Interrupted()
+    pool = _pool(isolation)
+    with pytest.raises(KeyboardInterrupt):
+        pool.take()
+    pool.close()
+    assert "db1" in isolation.removed  # it may exist: the server may have made it
+
+
+def test_a_failed_drop_is_tried_again_with_the_next_one() -> None:
+    isolation = Recording(refuse_remove={"db1"})
+    pool = _pool(isolation)
+    pool.take()
+    pool.give_back("db1")  # refused, in the background
+    pool.take()
+    second, _ = pool.take()  # the thread has passed db1's drop: its create was queued after
+    assert "db1" not in isolation.removed
+    pool.give_back(second)
+    pool.take()
+    pool.take()  # the thread has passed the retry: this one's create was queued after it
+    assert "db1" in isolation.removed  # before close
+    pool.close()
+
+
 # ------------------------------------------------------------------ on PostgreSQL
 def _ours(services: Services) -> list[str]:
     prefix = f"{SCENARIO_PREFIX}_{host_tag()}_{os.getpid()}_"
@@ -122,7 +152,7 @@ def _ours(services: Services) -> list[str]:
 
 @pytest.mark.services
 @pytest.mark.slow
-def test_real_tier_scenarios_across_a_database_restart_leave_no_database(
+def test_real_tier_scenarios_one_with_a_database_restart_leave_no_database(
     local_services: Services, local_vhost_url: str,
 ) -> None:
     chosen = [s for s in CATALOG if s.name in (
