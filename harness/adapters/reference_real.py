@@ -22,7 +22,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.adapters.spare_databases import SpareDatabases
 from harness.services import (
     Server,
     Services,
@@ -38,6 +37,7 @@ from harness.services.base import ServiceError, ServiceProvider
 from harness.services.containers import DockerServer, partition_service, pause_service
 from harness.services.owned_names import owned_name, stale_names
 from harness.services.providers import SERVICES_ENV
+from harness.services.spare_databases import SpareDatabases
 from harness.session import Session
 from scenarios.faults import OUTAGE_KINDS
 

@@ -15,10 +15,10 @@ import pytest
 
 from harness.adapters.reference import ReferenceAdapter
 from harness.adapters.reference_real import SCENARIO_PREFIX, use_services
-from harness.adapters.spare_databases import SpareDatabases
 from harness.conformance import run_conformance
 from harness.services import Services
 from harness.services.owned_names import host_tag
+from harness.services.spare_databases import SpareDatabases
 from scenarios.catalog import CATALOG
 
 
