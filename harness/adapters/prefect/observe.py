@@ -21,7 +21,7 @@ namespace; ``to_views`` (pure) turns them into ``ProcessView``s:
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,6 +111,33 @@ def _outputs(state: Any, storage_root: str) -> Mapping[str, Any] | None:
     return dict(value) if isinstance(value, Mapping) else None
 
 
+PAGE = 200
+"""Runs per request: the server's own cap on ``limit`` (``PREFECT_API_DEFAULT_LIMIT``)."""
+
+
+def read_all(read: Callable[..., list[Any]], page: int = PAGE, **query: Any) -> list[Any]:
+    """Every run ``read`` returns for ``query``, page by page, each id once.
+
+    Why: one request returns at most ``page`` runs, and the view read one request. A
+    generated scenario (loops of calculations, relaunches, retried attempts) can make
+    more task runs than that; the view then silently lacked some, and a body that ran in
+    a process missing from the view fails P2 against the adapter, not Prefect (seen
+    while looking into a P2 failure of a key-fn campaign, 2026-12-04, whose history was
+    lost: whether it was this is not known). Sorted newest first by id
+    (Prefect's ids grow with time): a run made between two pages pushes older ones one
+    place on, so a page may repeat one (dropped here) but never skips one.
+    """
+    seen: dict[str, Any] = {}
+    offset = 0
+    while True:
+        batch = read(limit=page, offset=offset, **query)
+        for run in batch:
+            seen.setdefault(str(run.id), run)
+        if len(batch) < page:
+            return list(seen.values())
+        offset += page
+
+
 def read_runs(client: Any, namespace: str, storage_root: str | None = None) -> ObservedRuns:
     """Every flow run and task run of the namespace, as plain rows."""
     from prefect.client.schemas.filters import (
@@ -119,12 +146,13 @@ def read_runs(client: Any, namespace: str, storage_root: str | None = None) -> O
         TaskRunFilter,
         TaskRunFilterTags,
     )
+    from prefect.client.schemas.sorting import FlowRunSort, TaskRunSort
 
     root = storage_root or os.environ.get("PREFECT_LOCAL_STORAGE_PATH", "")
-    flows = client.read_flow_runs(
-        flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[namespace])), limit=200)
-    tasks = client.read_task_runs(
-        task_run_filter=TaskRunFilter(tags=TaskRunFilterTags(all_=[namespace])), limit=200)
+    flows = read_all(client.read_flow_runs, sort=FlowRunSort.ID_DESC,
+                     flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[namespace])))
+    tasks = read_all(client.read_task_runs, sort=TaskRunSort.ID_DESC,
+                     task_run_filter=TaskRunFilter(tags=TaskRunFilterTags(all_=[namespace])))
     flow_rows = tuple(FlowRunRow(
         str(run.id), run.name, str(run.parameters.get("workflow", "")),
         run.state.type.value if run.state else None, run.state.name if run.state else None,
