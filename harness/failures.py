@@ -32,7 +32,8 @@ StopIteration, so ``target_clause`` also falls back to the first failed clause b
 
 def target_clause(run: ScenarioRun, promised: frozenset[str]) -> str | None:
     """The clause a failing run is about: the scenario's own clause if it failed, else the
-    first failed promised clause in ``ROOT_CAUSE_ORDER``; None if nothing promised failed."""
+    first failed promised clause in ``ROOT_CAUSE_ORDER`` (one not listed there: the first
+    by name); None if nothing promised failed."""
     failed = {r.clause for r in run.failed(promised)}
     if not failed:
         return None

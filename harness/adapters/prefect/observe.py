@@ -123,9 +123,11 @@ def read_all(read: Callable[..., list[Any]], page: int = PAGE, **query: Any) -> 
     more task runs than that; the view then silently lacked some, and a body that ran in
     a process missing from the view fails P2 against the adapter, not Prefect (seen
     while looking into a P2 failure of a key-fn campaign, 2026-12-04, whose history was
-    lost: whether it was this is not known). Sorted newest first by id
-    (Prefect's ids grow with time): a run made between two pages pushes older ones one
-    place on, so a page may repeat one (dropped here) but never skips one.
+    lost: whether it was this is not known). Sorted by id, a total order (the server's
+    own default): a run made between two pages only pushes the runs after it one place
+    on, so a page may repeat one (dropped here) but never skips one. The server refuses
+    a ``limit`` above its cap (422) rather than cutting a page short, so a short page is
+    the last.
     """
     seen: dict[str, Any] = {}
     offset = 0
