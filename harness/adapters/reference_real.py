@@ -10,7 +10,6 @@ the reason, so their clauses read "unknown".
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import multiprocessing.util
 import os
@@ -60,7 +59,6 @@ for a delivery registers them as consumers, so the first look usually finds none
 channels a second while workers boot slowly."""
 # (provider, services, vhost name, vhost URL) of this process, once started
 _shared: tuple[ServiceProvider, Services, str, str] | None = None
-_owner = 0  # the pid that started ``_shared`` (0: borrowed, or not started)
 
 
 def shared_services() -> tuple[Services, str]:
@@ -79,12 +77,11 @@ def shared_services() -> tuple[Services, str]:
                 provider.stop()
                 raise
             _shared = (provider, services, vhost, url)
-            global _owner
-            _owner = os.getpid()
-            atexit.register(_stop_shared)
-            # A forked fuzz worker (``fuzz --workers N``) ends with os._exit, which runs
-            # no atexit handler but does run multiprocessing's finalizers: without this,
-            # each worker left its spare database and its vhost behind at every exit.
+            # Stopped at exit by multiprocessing's finalizers, not a plain atexit: they
+            # run at a normal exit too, and also when a forked fuzz worker (``fuzz
+            # --workers N``) ends with os._exit, which skips atexit (each worker then
+            # left its spare database and its vhost behind); and only in the process
+            # that registered them, so a forked child never stops its parent's servers.
             multiprocessing.util.Finalize(None, _stop_shared, exitpriority=10)
         return _shared[1], _shared[3]
 
@@ -149,11 +146,10 @@ class _Borrowed:
 
 
 def _stop_shared() -> None:
-    """Stop what this process started. A forked child inherits ``_shared`` and the
-    finalizer: it must not stop its parent's servers, hence the owner's pid."""
+    """Stop what this process started (its finalizer runs in this process only)."""
     global _shared
     with _lock:
-        if _shared is None or _owner != os.getpid():
+        if _shared is None:
             return
         provider, services, vhost, _ = _shared
         _shared = None
@@ -177,8 +173,7 @@ def _spares_of(services: Services) -> SpareDatabases:
             spares = _spares[key] = SpareDatabases(
                 services.postgres.isolation, lambda: owned_name(SCENARIO_PREFIX))
             # closed by whoever ends first: the services' owner (_stop_shared,
-            # use_services), an exit, or a forked worker's exit (see shared_services)
-            atexit.register(spares.close)
+            # use_services) or this process's exit (see shared_services)
             multiprocessing.util.Finalize(None, spares.close, exitpriority=20)
         return spares
 

@@ -134,6 +134,8 @@ def test_a_killed_fuzz_run_leaves_a_database_that_the_next_run_removes(
     assert databases.names(prefix) == []  # type: ignore[attr-defined]
     if sweeps_vhosts:
         assert vhosts.names(run_vhost) == []  # type: ignore[attr-defined]
+        # and that run, ended normally, removed its own vhost at exit (its finalizer)
+        assert stale_names(vhosts.names(RUN_PREFIX), RUN_PREFIX) == []  # type: ignore[attr-defined]
 
 
 @pytest.mark.services
