@@ -264,11 +264,20 @@ class RealTier:
                 pause = min(pause * 2, longest)
 
     def release(self, session: Session) -> None:
-        """Drop the scenario's database in the background (its queue goes with the run's
-        vhost; ``_stop_shared`` waits for the drops)."""
+        """Drop the scenario's database in the background (``_stop_shared`` waits for the
+        drops). Its queue goes with the run's vhost, or, on a shared vhost, is deleted
+        here (the daemon and workers are stopped by now)."""
         name = self._scenarios.pop(self._key(session), None)
         if name is not None and _shared is not None:
-            _spares_of(_shared[1]).give_back(name)
+            services = _shared[1]
+            _spares_of(services).give_back(name)
+            queues = services.rabbitmq.isolation
+            if getattr(queues, "per_scenario_queues", False):  # a shared vhost
+                try:
+                    queues.remove(name)
+                except ServiceError as exc:  # it expires anyway (SharedVhostQueues)
+                    warnings.warn(f"could not delete the queue of scenario {name}: {exc}",
+                                  stacklevel=2)
 
     # ------------------------------------------------------------------ faults
     def fault(self, operation: str, **options: Any) -> str | None:

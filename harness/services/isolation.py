@@ -152,13 +152,33 @@ class ManagementVhosts:
 
 
 class SharedVhostQueues:
-    """No way to make vhosts: share the given vhost, isolate by queue name."""
+    """No way to make vhosts: share the given vhost, isolate by queue name.
+
+    Nothing can list a vhost's queues without the management API or ``rabbitmqctl`` (the
+    reason this class is used), so a run killed by SIGKILL could not be swept like a
+    vhost. Instead every queue made on these URLs expires (``queue_expires``, RabbitMQ's
+    ``x-expires``): the broker deletes it ``EXPIRES_MS`` after its last consumer left.
+    A normal end deletes each scenario's queue at once (``per_scenario_queues``)."""
+
+    EXPIRES_MS = 600_000
+    """Ten minutes without a consumer: far longer than any outage or worker restart of a
+    scenario (a queue that expires mid-run would lose hints, which only delays it: the
+    daemon's sweeper announces again), short enough that leftovers do not pile up."""
+
+    per_scenario_queues = True
+    """The real tier deletes a scenario's queue when the scenario ends (``remove``): with
+    a vhost per run they went with the vhost."""
 
     def __init__(self, admin_url: str) -> None:
         self.admin_url = admin_url
 
     def create(self, name: str) -> str:
-        return with_queue(self.admin_url, check_name(name))
+        url = with_queue(self.admin_url, check_name(name))
+        parts = urllib.parse.urlsplit(url)
+        query = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query)
+                 if k != "queue_expires"]
+        query.append(("queue_expires", str(self.EXPIRES_MS)))
+        return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
 
     def remove(self, name: str) -> None:
         import pika

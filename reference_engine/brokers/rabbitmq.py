@@ -9,8 +9,11 @@ The store is the source of truth; a message is only a hint that wakes a worker. 
   database under a lease and a version fence, drops a hint that finds nothing to do, and
   the daemon's sweeper announces again any task row left without a hint (L1).
 
-URL: ``amqp://user:password@host:port/vhost?queue=NAME`` (``queue`` is ours and defaults
-to ``wfconform.tasks``; every other query argument is pika's).
+URL: ``amqp://user:password@host:port/vhost?queue=NAME&queue_expires=MS`` (``queue`` is
+ours and defaults to ``wfconform.tasks``; ``queue_expires``, also ours, declares the queue
+with ``x-expires``: the broker deletes it once it has had no consumer for MS
+milliseconds, which is how queues of a run killed on a shared vhost go away; every
+other query argument is pika's).
 """
 
 from __future__ import annotations
@@ -34,8 +37,12 @@ BROKER_ERRORS = (pika.exceptions.AMQPError, OSError)
 log = logging.getLogger(__name__)
 
 
+_OURS = ("queue", "queue_expires")
+"""Query arguments the engine reads itself and does not pass on to pika."""
+
+
 def split_url(url: str) -> tuple[str, str]:
-    """(pika URL, queue name): take our ``queue`` argument out of the query string."""
+    """(pika URL, queue name): take our arguments (``_OURS``) out of the query string."""
     parts = urlsplit(url)
     if parts.scheme not in ("amqp", "amqps"):
         raise ValueError(
@@ -44,8 +51,23 @@ def split_url(url: str) -> tuple[str, str]:
         )
     query = parse_qsl(parts.query)
     queue = next((v for k, v in query if k == "queue"), DEFAULT_QUEUE)
-    rest = urlencode([(k, v) for k, v in query if k != "queue"])
+    rest = urlencode([(k, v) for k, v in query if k not in _OURS])
     return urlunsplit(parts._replace(query=rest)), queue
+
+
+def queue_arguments(url: str) -> dict[str, int]:
+    """The queue's declare arguments the URL asks for: ``{"x-expires": MS}`` when it says
+    ``queue_expires=MS``, else none. Every declare must pass the same arguments (RabbitMQ
+    refuses a redeclare whose arguments differ), so all of them read them from here."""
+    given = [v for k, v in parse_qsl(urlsplit(url).query) if k == "queue_expires"]
+    if not given:
+        return {}
+    if len(given) > 1 or not given[0].isdigit() or int(given[0]) < 1:
+        raise ValueError(
+            f"broker URL {redact(url)!r} has queue_expires={','.join(given)}; expected one "
+            "whole number of milliseconds, at least 1 (or leave it out: the queue stays)"
+        )
+    return {"x-expires": int(given[0])}
 
 
 def redact(url: str) -> str:
@@ -77,6 +99,7 @@ class RabbitBroker:
     def __init__(self, url: str, name: str = "wfconform") -> None:
         self.url = url
         self.pika_url, self.queue = split_url(url)
+        self.queue_arguments = queue_arguments(url)
         try:  # refuse a malformed URL here, not later in some thread that publishes
             pika.URLParameters(self.pika_url)
         except (ValueError, TypeError) as exc:
@@ -110,7 +133,8 @@ class RabbitBroker:
         try:
             self._connection = pika.BlockingConnection(params)
             channel = self._connection.channel()
-            channel.queue_declare(self.queue, durable=True)
+            channel.queue_declare(self.queue, durable=True,
+                                  arguments=self.queue_arguments or None)
             channel.confirm_delivery()
             channel.basic_qos(prefetch_count=1)
         except BROKER_ERRORS as exc:
