@@ -126,7 +126,7 @@ class ManagementVhosts:
         password = urllib.parse.unquote(parts.password or "guest")
         self._auth = base64.b64encode(f"{self.user}:{password}".encode()).decode()
 
-    def _call(self, method: str, path: str, body: object | None = None) -> None:
+    def _call(self, method: str, path: str, body: object | None = None) -> bytes:
         request = urllib.request.Request(
             self.api_url + path, method=method,
             data=None if body is None else json.dumps(body).encode(),
@@ -134,11 +134,23 @@ class ManagementVhosts:
                      "Content-Type": "application/json"},
         )
         try:
-            urllib.request.urlopen(request, timeout=10).close()
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return bytes(response.read())
         except (urllib.error.URLError, OSError) as exc:
             if method == "DELETE" and getattr(exc, "code", None) == 404:
-                return
+                return b""
             raise ServiceError(f"{method} {self.api_url}{path} failed: {exc}") from exc
+
+    def names(self, prefix: str) -> list[str]:
+        """The vhosts whose name starts with ``prefix`` (so the real tier's sweep reaches
+        vhosts that killed runs left here too)."""
+        data = self._call("GET", "/api/vhosts?columns=name")
+        try:
+            names = [entry["name"] for entry in json.loads(data)]
+        except (ValueError, TypeError, KeyError) as exc:
+            raise ServiceError(f"GET {self.api_url}/api/vhosts gave no list of vhosts: "
+                               f"{data[:200]!r}") from exc
+        return [name for name in names if isinstance(name, str) and name.startswith(prefix)]
 
     def create(self, name: str) -> str:
         vhost = urllib.parse.quote(check_name(name), "")

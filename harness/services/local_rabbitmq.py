@@ -51,7 +51,9 @@ class LocalRabbitMQ:
     """One throwaway node: ``start``, ``stop``, ``kill``, ``start`` again, ``destroy``."""
 
     def __init__(self, reaper: Reaper, name: str | None = None, base: Path | None = None,
-                 consumer_timeout_ms: int | None = None) -> None:
+                 consumer_timeout_ms: int | None = None, management: bool = False) -> None:
+        """``management``: also serve the management HTTP API, on a free port of
+        127.0.0.1 (``management_url``); it adds about two seconds to every start."""
         reason = rabbitmq_unavailable()
         if reason is not None:
             raise ServiceError(f"cannot start a throwaway RabbitMQ: {reason}")
@@ -67,14 +69,21 @@ class LocalRabbitMQ:
         self.url = f"amqp://guest:guest@127.0.0.1:{self.port}/%2F"
         self.pid_file = self.folder / "node.pid"
         self.marker = f"rabbitmq-{self.name}-{secrets.token_hex(4)}"
+        self.management_port = free_port() if management else None
+        self.management_url = (None if self.management_port is None
+                               else f"http://127.0.0.1:{self.management_port}")
         self._write_config(consumer_timeout_ms)
         self._proc: subprocess.Popen[bytes] | None = None
         self._epmd_was_running = port_open(EPMD_PORT)
         self.reaper.add(self.node, directory=self.folder)
 
     def _write_config(self, consumer_timeout_ms: int | None) -> None:
-        (self.folder / "enabled_plugins").write_text("[].")
+        plugins = "rabbitmq_management" if self.management_port is not None else ""
+        (self.folder / "enabled_plugins").write_text(f"[{plugins}].")
         conf = ["loopback_users = none", "log.console = false"]
+        if self.management_port is not None:
+            conf += [f"management.tcp.port = {self.management_port}",
+                     "management.tcp.ip = 127.0.0.1"]
         if consumer_timeout_ms is not None:
             conf.append(f"consumer_timeout = {consumer_timeout_ms}")
         (self.folder / "rabbitmq.conf").write_text("\n".join(conf) + "\n")
