@@ -239,8 +239,9 @@ def replay_command(args: argparse.Namespace) -> int:
     """Rerun a scenario file ``--times`` times; compare with its failure record if any.
 
     Engine, tier and run options come from the record beside the file unless given on
-    the command line; signatures are compared with engine ids named (``signature``), so
-    an engine that assigns new ids (UUIDs) on every run still reproduces.
+    the command line; signatures are compared with engine ids and cache keys named
+    (``signature``), so an engine that assigns new ids (UUIDs) or derives new cache keys
+    on every run still reproduces.
     """
     scenario = _load_scenario(args.path)
     record = FailureRecord.for_scenario_file(args.path)
@@ -267,7 +268,7 @@ def replay_command(args: argparse.Namespace) -> int:
             first = run
         if record is not None:
             expected = list(record.signature)
-            got = signature(run.failed(promised), record.names_from(run))
+            got = record.rerun_signature(run, run.failed(promised))
         else:
             expected = signature(first.failed(promised), first.history)
             got = signature(run.failed(promised), run.history)
@@ -277,8 +278,8 @@ def replay_command(args: argparse.Namespace) -> int:
     failed = first.failed(promised)
     if record is not None:
         print(f"reproduced {same}/{args.times}: same failed clauses, sentences and witness "
-              f"as recorded ({', '.join(record.clauses) or 'none'}; engine ids compared by "
-              f"what they name, not literally)")
+              f"as recorded ({', '.join(record.clauses) or 'none'}; engine ids and cache keys "
+              f"compared by what they name, not literally)")
     elif args.times > 1:
         print(f"consistent {same}/{args.times}: same verdict and witness as the first run")
     print(f"{len(first.results) - len(failed)} clause(s) without failure, {len(failed)} failed")

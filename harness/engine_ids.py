@@ -1,4 +1,5 @@
-"""Engine-assigned process ids in a failure's signature, replaced by names a rerun keeps.
+"""Engine-assigned process ids and cache keys in a failure's signature, replaced by names
+a rerun keeps.
 
 Why: ``wfconform replay`` must say whether *the same* failure happened again, and an
 engine may number its processes differently on every run (UUIDs, a sequence shared
@@ -21,9 +22,26 @@ that introduces an id (``process 7``, ``children [3, 4]``, ``source 5``) for a p
 number, so "ran 2 times" keeps its 2. A list of names in prose is sorted, so a check
 that lists ids in the engine's order still reads the same.
 
+Cache keys (``cache_key``, ``cached_from_key``: the storage key an engine derived for a
+result, e.g. Prefect's, which mixes in a per-run namespace) change on every run too, so
+they are named the same way, by the result they name:
+
+- ``<key:PATH>``: the path of the first process (in line order) that stored its result
+  under the key without being a hit (``PATH#2``, ... for further keys first stored at
+  one path);
+- ``<key:#N>``: a key no such line shows (only hits of it, e.g. a witness that holds the
+  hit alone), numbered by first appearance.
+
+So a rerun whose keys differ only in value reproduces, and one whose keys are shared
+differently (a hit of another process's result, two processes under one key that were
+under two) does not. In prose a key is named as a whole word wherever it stands when
+it is at least ``_LONG_KEY`` characters and not a plain number (a hash), else only
+right after the word ``key``.
+
 Limits: an id quoted in prose after a word not in ``_ID_WORDS`` stays literal (a
-plain-number id only); two processes with the same path are told apart by history
-order, so an engine that starts them in a different order each run swaps their names.
+plain-number id only), as does a short key quoted other than after ``key``; two
+processes with the same path are told apart by history order, so an engine that starts
+them in a different order each run swaps their names (so for keys first stored by them).
 """
 
 from __future__ import annotations
@@ -33,20 +51,24 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["ID_FIELDS", "IdNames"]
+__all__ = ["ID_FIELDS", "KEY_FIELDS", "IdNames", "json_objects"]
 
 ID_FIELDS = frozenset({"id", "process", "parent", "children", "restart_of", "cached_from",
                        "of_process", "attempt_of"})
 """History fields whose values are engine process ids (``id``: on ``process`` lines only)."""
+KEY_FIELDS = frozenset({"cache_key", "cached_from_key"})
+"""History fields whose values are cache keys (``process`` lines)."""
 
 _ID_WORDS = (r"process(?:es|\(es\))?|ids?|source|child(?:ren)?|parent|restart_of|hit|from"
              r"|of_process")
 _ITEM = r"'?[\w-]+'?"
 _SLOT = re.compile(rf"\b(?:{_ID_WORDS})\s+\[?(?:{_ITEM})(?:,\s*{_ITEM})*")
 _WORD = re.compile(r"[\w-]+")
-_NAME = r"'?<id:[^<>]*>'?"
+_NAME = r"'?<(?:id|key):[^<>]*>'?"
 _NAME_LIST = re.compile(rf"{_NAME}(?:, {_NAME})+")
 _PATH_KINDS = ("terminal", "op")  # lines that carry a process's path besides ``process``
+_LONG_KEY = 8
+_KEY_SLOT = re.compile(r"\bkey\s+(?:'([^']*)'|\"([^\"]*)\"|([\w-]+))")
 
 
 def _ids_of(line: Mapping[str, Any]) -> list[str]:
@@ -63,13 +85,21 @@ def _ids_of(line: Mapping[str, Any]) -> list[str]:
 
 
 class IdNames:
-    """The names of one run's engine ids (see the module docstring); applies them to text."""
+    """The names of one run's engine ids and cache keys (see the module docstring);
+    applies them to text."""
 
-    def __init__(self, lines: Iterable[Mapping[str, Any]]) -> None:
-        """``lines``: the run's history lines in order (or only witness lines), as dicts."""
+    def __init__(self, lines: Iterable[Mapping[str, Any]],
+                 key_lines: Iterable[Mapping[str, Any]] | None = None, *,
+                 ids: bool = True) -> None:
+        """``lines``: the run's history lines in order (or only witness lines), as dicts.
+
+        Cache keys are named from ``key_lines`` when given (``()``: none named), else from
+        ``lines``; ``ids=False`` names no ids (for text whose ids are named already)."""
+        lines = list(lines)
+        self.key_names = _key_names(lines if key_lines is None else key_lines)
         order: dict[str, None] = {}  # first appearance, as an ordered set
         paths: dict[str, str] = {}
-        for line in lines:
+        for line in lines if ids else ():
             for process_id in _ids_of(line):
                 order.setdefault(process_id, None)
             path, kind = line.get("path"), line.get("type")
@@ -90,36 +120,43 @@ class IdNames:
             suffix = f"#{seen[path]}" if seen[path] > 1 else ""
             self.names[process_id] = f"<id:{path}{suffix}>"
         words = sorted((i for i in self.names if not i.isdigit()), key=len, reverse=True)
-        self._words = (re.compile(r"(?<![\w-])(?:" + "|".join(map(re.escape, words))
-                                  + r")(?![\w-])") if words else None)
+        self._words = _whole_words(words)
+        self._key_words = _whole_words(sorted(
+            (k for k in self.key_names if len(k) >= _LONG_KEY and not k.isdigit()),
+            key=len, reverse=True))
 
     @classmethod
     def of_texts(cls, texts: Iterable[str]) -> IdNames:
         """From JSON lines (a history file's, or witness lines); other text is skipped."""
-        lines = []
-        for text in texts:
-            try:
-                data = json.loads(text)
-            except ValueError:
-                continue
-            if isinstance(data, dict):
-                lines.append(data)
-        return cls(lines)
+        return cls(json_objects(texts))
 
     def prose(self, text: str) -> str:
-        """``text`` with the ids it quotes replaced (module docstring: which are)."""
+        """``text`` with the ids and keys it quotes replaced (module docstring: which are)."""
         if self._words is not None:
             text = self._words.sub(lambda m: self.names[m.group(0)], text)
+        if self._key_words is not None:
+            text = self._key_words.sub(lambda m: self.key_names[m.group(0)], text)
+        if self.key_names:
+            text = _KEY_SLOT.sub(self._key_slot, text)
         text = _SLOT.sub(self._slot, text)
         return _NAME_LIST.sub(_sorted_list, text)
+
+    def _key_slot(self, match: re.Match[str]) -> str:
+        group = next(g for g in (1, 2, 3) if match.group(g) is not None)
+        name = self.key_names.get(match.group(group))
+        if name is None:
+            return match.group(0)
+        start, end = match.span(group)
+        return match.string[match.start():start] + name + match.string[end:match.end()]
 
     def _slot(self, match: re.Match[str]) -> str:
         return _WORD.sub(lambda m: self.names.get(m.group(0), m.group(0))
                          if m.group(0).isdigit() else m.group(0), match.group(0))
 
     def line(self, text: str) -> str:
-        """A witness line (compact JSON with sorted keys) with its ids named; id fields by
-        field, other strings as prose. Text that is not a JSON object is treated as prose."""
+        """A witness line (compact JSON with sorted keys) with its ids and keys named; id and
+        key fields by field, other strings as prose. Text that is not a JSON object is
+        treated as prose."""
         try:
             data = json.loads(text)
         except ValueError:
@@ -130,6 +167,8 @@ class IdNames:
         return json.dumps(named, sort_keys=True, separators=(",", ":"))
 
     def _value(self, key: str, value: Any, kind: Any) -> Any:
+        if key in KEY_FIELDS and isinstance(value, str):
+            return self.key_names.get(value, value)
         if key in ID_FIELDS and (key != "id" or kind == "process"):
             if isinstance(value, list):
                 return [self.names.get(str(v), v) for v in value]
@@ -137,6 +176,53 @@ class IdNames:
                 return self.names.get(str(value), value)
             return value
         return self.prose(value) if isinstance(value, str) else value
+
+
+def json_objects(texts: Iterable[str]) -> list[dict[str, Any]]:
+    """The JSON objects among ``texts`` (history or witness lines), parsed; the rest skipped."""
+    found = []
+    for text in texts:
+        try:
+            data = json.loads(text)
+        except ValueError:
+            continue
+        if isinstance(data, dict):
+            found.append(data)
+    return found
+
+
+def _key_names(lines: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """The names of the cache keys in ``lines`` (module docstring: ``<key:PATH>``, else
+    ``<key:#N>``), in order of first appearance."""
+    order: dict[str, None] = {}
+    writers: dict[str, str] = {}
+    for line in lines:
+        for field in sorted(KEY_FIELDS):
+            if isinstance(line.get(field), str):
+                order.setdefault(line[field], None)
+        key, path = line.get("cache_key"), line.get("path")
+        if (isinstance(key, str) and isinstance(path, str) and line.get("cached_from") is None
+                and line.get("cached_from_key") is None):
+            writers.setdefault(key, path)
+    names: dict[str, str] = {}
+    seen: dict[str, int] = {}
+    anonymous = 0
+    for key in order:
+        path = writers.get(key)
+        if path is None:
+            anonymous += 1
+            names[key] = f"<key:#{anonymous}>"
+            continue
+        seen[path] = seen.get(path, 0) + 1
+        names[key] = f"<key:{path}#{seen[path]}>" if seen[path] > 1 else f"<key:{path}>"
+    return names
+
+
+def _whole_words(words: list[str]) -> re.Pattern[str] | None:
+    """A pattern of ``words`` (longest first) standing as whole words, or None if none."""
+    if not words:
+        return None
+    return re.compile(r"(?<![\w-])(?:" + "|".join(map(re.escape, words)) + r")(?![\w-])")
 
 
 def _sorted_list(match: re.Match[str]) -> str:

@@ -24,7 +24,10 @@ replay reruns it under the same bounds.
 Failure record formats: 1 (ids literal in the signature, no options; still read: the
 signature is named on reading, and the timeouts taken from the ``heal`` and ``wait``
 lines, of the history file beside it when present), 2 (ids named, ``ids_from`` says
-from what, ``options`` recorded).
+from what, ``options`` recorded; cache keys literal: still read, its keys are named on
+reading, from the history beside it when its ids were named from a history and the file
+is there, else from its witness lines), 3 (ids and cache keys named, both from
+``ids_from``).
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.checks import ClauseResult
-from harness.engine_ids import IdNames
+from harness.engine_ids import IdNames, json_objects
 from harness.errors import ResultsDirError, ScenarioFileError
 from harness.history import History
 from harness.journal import dump_line
@@ -64,7 +67,7 @@ __all__ = [
 
 FORMAT = 1
 """Of a results directory's ``run.json``."""
-RECORD_FORMAT = 2
+RECORD_FORMAT = 3
 """Of a failure record (``<name>.verdict.json``); see the module docstring."""
 VERDICT_OPTIONS = ("chaos_timeout", "heal_timeout", "check_contract")
 """The ``RunOptions`` fields that can change a verdict (the rest is housekeeping)."""
@@ -94,12 +97,13 @@ def _scrub(text: str) -> str:
     return text
 
 
-def signature(results: Iterable[ClauseResult],
-              history: History | None = None) -> list[dict[str, Any]]:
+def signature(results: Iterable[ClauseResult], history: History | None = None, *,
+              keys: str = "same") -> list[dict[str, Any]]:
     """The failed clauses with their sentences and witnesses, volatile fields removed and
-    engine ids named (from ``history``, the run's, when given; else from the witness
-    lines alone: a replay must name them from the same source as the record did)."""
-    return name_ids(literal_signature(results), history)
+    engine ids and cache keys named (from ``history``, the run's, when given; else from
+    the witness lines alone: a replay must name them from the same source as the record
+    did; ``keys``: as ``name_ids``)."""
+    return name_ids(literal_signature(results), history, keys=keys)
 
 
 def literal_signature(results: Iterable[ClauseResult]) -> list[dict[str, Any]]:
@@ -109,14 +113,24 @@ def literal_signature(results: Iterable[ClauseResult]) -> list[dict[str, Any]]:
             for r in results if r.verdict == "fail"]
 
 
-def name_ids(entries: Iterable[Mapping[str, Any]],
-             history: History | None = None) -> list[dict[str, Any]]:
-    """Signature entries with engine ids named (``harness.engine_ids``), in order."""
+_KEY_SOURCES = ("same", "witness", "none")
+
+
+def name_ids(entries: Iterable[Mapping[str, Any]], history: History | None = None, *,
+             ids: bool = True, keys: str = "same") -> list[dict[str, Any]]:
+    """Signature entries with engine ids and cache keys named (``harness.engine_ids``), in
+    order, from ``history`` when given, else from the entries' witness lines.
+
+    ``keys``: ``"same"`` names the keys from that same source, ``"witness"`` from the
+    witness lines whatever ``history``, ``"none"`` leaves them literal (as format 2
+    wrote them). ``ids=False`` leaves the ids as they are (named already: format 2)."""
+    if keys not in _KEY_SOURCES:
+        raise ValueError(f"keys={keys!r}: expected one of {', '.join(_KEY_SOURCES)}")
     entries = list(entries)
-    if history is not None:
-        names = IdNames(line.data for line in history.lines)
-    else:
-        names = IdNames.of_texts(line for e in entries for line in e["witness"])
+    witness = json_objects(line for e in entries for line in e["witness"])
+    lines = witness if history is None else [line.data for line in history.lines]
+    key_lines = {"same": None, "witness": witness, "none": ()}[keys]
+    names = IdNames(lines, key_lines, ids=ids)
     return [{"clause": e["clause"], "sentence": names.prose(e["sentence"]),
              "witness": [names.line(line) for line in e["witness"]]} for e in entries]
 
@@ -166,9 +180,11 @@ def capabilities_from_dict(data: Mapping[str, Any]) -> Capabilities:
 class FailureRecord:
     """What a written failure was, so ``replay`` can say whether it reproduced.
 
-    ``signature`` has its engine ids named from ``ids_from`` (``history``: the run's
-    whole history; ``witness``: the witness lines alone), and ``replay`` names the ids of
-    its reruns the same way. ``options``: the verdict-changing run options
+    ``signature`` has its engine ids and cache keys named from ``ids_from``
+    (``history``: the run's whole history; ``witness``: the witness lines alone), its keys
+    from ``keys_from`` instead when that is set (a format 2 record whose history file is
+    gone: ``witness``), and ``replay`` names those of its reruns the same way
+    (``rerun_signature``). ``options``: the verdict-changing run options
     (``VERDICT_OPTIONS``) the failure was found with; for format 1, the timeouts its
     history states, or None.
     ``format`` is the format the record was read from (``RECORD_FORMAT`` when made here).
@@ -183,12 +199,16 @@ class FailureRecord:
     options: Mapping[str, Any] | None = None
     ids_from: str = "witness"
     format: int = RECORD_FORMAT
+    keys_from: str | None = None
 
     def to_json(self) -> str:
-        return json.dumps({"format": RECORD_FORMAT, "engine": self.engine, "tier": self.tier,
-                           "clauses": list(self.clauses), "signature": list(self.signature),
-                           "ids_from": self.ids_from, "options": self.options,
-                           "seed": self.seed, "shrink": self.shrink}, indent=2)
+        data = {"format": RECORD_FORMAT, "engine": self.engine, "tier": self.tier,
+                "clauses": list(self.clauses), "signature": list(self.signature),
+                "ids_from": self.ids_from, "options": self.options,
+                "seed": self.seed, "shrink": self.shrink}
+        if self.keys_from not in (None, self.ids_from):
+            data["keys_from"] = self.keys_from
+        return json.dumps(data, indent=2)
 
     @classmethod
     def of_run(cls, engine: str, tier: str, run: ScenarioRun,
@@ -204,6 +224,13 @@ class FailureRecord:
     def names_from(self, run: ScenarioRun) -> History | None:
         """What to name ``run``'s ids from so its signature compares with this record's."""
         return run.history if self.ids_from == "history" else None
+
+    def rerun_signature(self, run: ScenarioRun,
+                        failed: Iterable[ClauseResult]) -> list[dict[str, Any]]:
+        """The signature of ``failed`` (clauses of ``run``, a rerun of this record's
+        scenario), its ids and keys named from what this record's were named from."""
+        keys = "witness" if self.keys_from == "witness" else "same"
+        return signature(failed, self.names_from(run), keys=keys)
 
     @classmethod
     def for_scenario_file(cls, path: str | Path) -> FailureRecord | None:
@@ -229,11 +256,15 @@ class FailureRecord:
             entries = tuple(data["signature"])
             ids_from = str(data.get("ids_from", "witness"))
             options = data.get("options")
+            keys_from = data.get("keys_from")
             if version == 1:
                 entries, ids_from, options = _read_format_1(Path(path), entries)
+            elif version == 2:
+                entries, keys_from = _read_format_2(Path(path), entries, ids_from)
             return cls(str(data["engine"]), str(data["tier"]), tuple(data["clauses"]),
                        entries, data.get("seed"), str(data.get("shrink", "")),
-                       dict(options) if options is not None else None, ids_from, version)
+                       dict(options) if options is not None else None, ids_from, version,
+                       None if keys_from is None else str(keys_from))
         except (ValueError, KeyError, TypeError) as error:
             raise ScenarioFileError(str(sidecar), f"not a failure record ({error})") from None
 
@@ -247,6 +278,18 @@ def _read_format_1(path: Path, entries: tuple[dict[str, Any], ...]
         return tuple(name_ids(entries)), "witness", None
     history = History.load(history_file)
     return tuple(name_ids(entries, history)), "history", _options_in_history(history)
+
+
+def _read_format_2(path: Path, entries: tuple[dict[str, Any], ...], ids_from: str
+                   ) -> tuple[tuple[dict[str, Any], ...], str]:
+    """A format 2 record's signature (ids named, cache keys literal) with its keys named,
+    and what from: the history beside scenario ``path`` when the ids were named from a
+    history and the file is there (the same run's), else the witness lines."""
+    history_file = path.with_suffix(".history.jsonl")
+    if ids_from == "history" and history_file.is_file():
+        history = History.load(history_file)
+        return tuple(name_ids(entries, history, ids=False)), "history"
+    return tuple(name_ids(entries, ids=False)), "witness"
 
 
 def _options_in_history(history: History) -> dict[str, Any] | None:
