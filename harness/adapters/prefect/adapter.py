@@ -36,8 +36,13 @@ from pathlib import Path
 from typing import Any
 
 from harness.adapter import Handle, Observation
-from harness.adapters.prefect.observe import ObservedRuns, read_runs
-from harness.adapters.prefect.policy import CACHING_FILE, KEY_FN_MODES, OFF_POLICIES
+from harness.adapters.prefect.observe import ObservedRuns, is_calculation, read_runs
+from harness.adapters.prefect.policy import (
+    CACHING_FILE,
+    KEY_FN_MODES,
+    NOTES_FILE,
+    OFF_POLICIES,
+)
 from harness.errors import AdapterSpecError, Unsupported
 from harness.session import BODY_CRASHPOINTS, BodyPlan, Session
 from scenarios.capabilities import ALL_CLAUSES, Capabilities
@@ -319,13 +324,19 @@ class PrefectAdapter:
 
     # ------------------------------------------------------------------ views
     def observe(self) -> Observation:
-        """The namespace's runs, once the server has caught up (see ``_settled``)."""
-        from harness.adapters.prefect.observe import to_views
+        """The namespace's runs, once the server has caught up (see ``_settled``); a
+        calculation task run that never finished reports the result it stored, if any
+        (``observe.read_noted_results``: Prefect serves hits from it)."""
+        from harness.adapters.prefect.observe import read_noted_results, to_views
 
         runs = self._settled()
         assert self.session is not None
+        unfinished = [t.id for t in runs.tasks
+                      if is_calculation(t) and t.state_type not in _TERMINAL]
+        noted = read_noted_results(Path(self.session.workdir) / NOTES_FILE,
+                                   self.prefect.storage, unfinished)
         return Observation(to_views(runs, self._labels, self._restarts, self._aliases,
-                                    self._killed))
+                                    self._killed, noted))
 
     def _settled(self) -> ObservedRuns:
         """Task-run states reach the server as events, flushed asynchronously: a task run

@@ -10,7 +10,13 @@ namespace; ``to_views`` (pure) turns them into ``ProcessView``s:
 - a ``Cached`` task run is a hit. Prefect names no source, only the stored result's key:
   every calculation task run whose result is stored reports that key (``cache_key``)
   and a hit reports the key it read (``cached_from_key``), so the harness finds the
-  source as the process that stored under the key (issue 18, point 1);
+  source as the process that stored under the key (issue 18, point 1). A task run of a
+  killed flow-run process may have stored its result and still read ``Running`` (its
+  final state never reached the server, deviation 7); Prefect serves hits from that
+  record all the same, so such a task run reports the key its body noted
+  (``read_noted_results``) and the stored value, unless a finished task run executed
+  under that key (then the record is that one's): the hit is then judged against its
+  real, unfinished source, not a later hit of the key;
 - a retried flow run (Prefect's only continuation) re-submits every task: a calculation
   gets a new task run per attempt of its flow run, reported as ``attempt_of`` the
   previous task run of the same place in the same flow run (point 5); a subflow alike;
@@ -25,10 +31,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from harness.adapter import ProcessView
+from harness.adapter import ACTIVE_STATES, ProcessView
 from harness.adapters.prefect.policy import view_state
 
-__all__ = ["FlowRunRow", "ObservedRuns", "TaskRunRow", "read_runs", "to_views"]
+__all__ = ["FlowRunRow", "NotedResult", "ObservedRuns", "TaskRunRow", "is_calculation",
+           "read_noted_results", "read_runs", "to_views"]
 
 STEP_TASK = "wfconform-step"
 
@@ -65,6 +72,15 @@ class TaskRunRow:
 class ObservedRuns:
     flows: tuple[FlowRunRow, ...]
     tasks: tuple[TaskRunRow, ...]
+
+
+@dataclass(frozen=True)
+class NotedResult:
+    """A result stored under the key a calculation body's task run noted: the key and
+    the stored value (None if unreadable)."""
+
+    key: str
+    outputs: Mapping[str, Any] | None
 
 
 def _storage_key(state: Any) -> str | None:
@@ -109,6 +125,37 @@ def _outputs(state: Any, storage_root: str) -> Mapping[str, Any] | None:
         key = os.path.join(storage_root, key)
     value = _read_result(key)
     return dict(value) if isinstance(value, Mapping) else None
+
+
+def read_noted_results(notes: str | os.PathLike[str], storage_root: str,
+                       task_runs: Iterable[str]) -> dict[str, NotedResult]:
+    """For each of ``task_runs`` whose body the flow-run process noted, the result stored
+    under the noted key, where a record under it is on disk.
+
+    Why: ``flows.calculation_body`` notes ``{"executed": task run, "cache_key": key}``
+    once the body returned, before Prefect's commit writes the record; a kill after the
+    write but before the final state's event left the process leaves a ``Running`` task
+    run whose state names no key, yet Prefect's lookup finds its record (a probe in
+    plain Prefect, docs/results/prefect-3.md, fuzz findings). A noted key without a
+    record (killed before the write) is left out. The record may also be another
+    writer's: killed before its write, the next equal call (the retried attempt) missed,
+    executed and wrote it; ``to_views`` then leaves the key to that finished task run.
+    """
+    from harness.journal import read_records
+
+    wanted = set(task_runs)
+    found: dict[str, NotedResult] = {}
+    for record in read_records(notes) if wanted else ():
+        run, key = str(record.get("executed") or ""), str(record.get("cache_key") or "")
+        if run not in wanted or not key:
+            continue
+        path = key if os.path.isabs(key) else os.path.join(storage_root, key)
+        if not os.path.isfile(path):
+            continue
+        value = _read_result(path)
+        found[run] = NotedResult(os.path.basename(key),
+                                 dict(value) if isinstance(value, Mapping) else None)
+    return found
 
 
 PAGE = 200
@@ -206,9 +253,10 @@ def _attempts(rows: Iterable[Any], place: Any) -> dict[str, str]:
 
 
 def to_views(runs: ObservedRuns, labels: Mapping[str, str], restarts: Mapping[str, str],
-             aliases: Mapping[str, Iterable[str]],
-             killed: Iterable[str]) -> tuple[ProcessView, ...]:
-    """Harness processes from Prefect's runs (see the module docstring)."""
+             aliases: Mapping[str, Iterable[str]], killed: Iterable[str],
+             noted: Mapping[str, NotedResult] | None = None) -> tuple[ProcessView, ...]:
+    """Harness processes from Prefect's runs (see the module docstring); ``noted``: the
+    results stored by task runs that never finished (``read_noted_results``)."""
     task_flow = {t.id: t.flow_run for t in runs.tasks}
     calcs = sorted((t for t in runs.tasks if is_calculation(t)),
                    key=lambda r: (r.start is None, r.start or 0.0))
@@ -226,6 +274,7 @@ def to_views(runs: ObservedRuns, labels: Mapping[str, str], restarts: Mapping[st
     flow_attempts = _attempts(runs.flows, lambda r: (parents[r.id], r.name)
                               if parents.get(r.id) else None)
     calc_attempts = _attempts(calcs, lambda r: (r.flow_run, r.name))
+    executed = {_key(row) for row in calcs if row.state_name == "Completed"} - {None}
     views: list[ProcessView] = []
     for run in runs.flows:
         state, status = view_state(run.state_type, run.message, run.id not in killed)
@@ -240,10 +289,17 @@ def to_views(runs: ObservedRuns, labels: Mapping[str, str], restarts: Mapping[st
         state, status = view_state(row.state_type, row.message, False)
         outputs = row.outputs if state == "finished" and status == 0 else (
             {} if state == "finished" else None)
+        key = _key(row)
+        stored = (noted or {}).get(row.id) if key is None and state in ACTIVE_STATES \
+            else None
+        if stored is not None and stored.key not in executed:
+            # stored, then killed before its final state was sent; had it not stored,
+            # the next equal call missed and executed, and that one wrote the record
+            key, outputs = stored.key, stored.outputs
         views.append(ProcessView(
             id=row.id, path=row.name, kind="calculation", name=row.task, state=state,
             exit_status=status, outputs=outputs, parent=row.flow_run,
-            cache_key=_key(row),
+            cache_key=key,
             cached_from_key=_key(row) if row.state_name == "Cached" else None,
             attempt_of=calc_attempts.get(row.id)))
     return tuple(views)
