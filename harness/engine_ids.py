@@ -107,18 +107,7 @@ class IdNames:
                 paths[str(line["id"])] = path
             elif isinstance(path, str) and kind in _PATH_KINDS and "process" in line:
                 paths.setdefault(str(line["process"]), path)
-        self.names: dict[str, str] = {}
-        seen: dict[str, int] = {}
-        anonymous = 0
-        for process_id in order:
-            path = paths.get(process_id)
-            if path is None:
-                anonymous += 1
-                self.names[process_id] = f"<id:#{anonymous}>"
-                continue
-            seen[path] = seen.get(path, 0) + 1
-            suffix = f"#{seen[path]}" if seen[path] > 1 else ""
-            self.names[process_id] = f"<id:{path}{suffix}>"
+        self.names = _named_by_path("id", order, paths)
         words = sorted((i for i in self.names if not i.isdigit()), key=len, reverse=True)
         self._words = _whole_words(words)
         self._key_words = _whole_words(sorted(
@@ -204,17 +193,23 @@ def _key_names(lines: Iterable[Mapping[str, Any]]) -> dict[str, str]:
         if (isinstance(key, str) and isinstance(path, str) and line.get("cached_from") is None
                 and line.get("cached_from_key") is None):
             writers.setdefault(key, path)
+    return _named_by_path("key", order, writers)
+
+
+def _named_by_path(tag: str, order: Iterable[str], paths: Mapping[str, str]) -> dict[str, str]:
+    """``<tag:PATH>`` for each of ``order`` by its path (``PATH#2``, ... for later ones of
+    one path), ``<tag:#N>`` for those without one, numbered by first appearance."""
     names: dict[str, str] = {}
     seen: dict[str, int] = {}
     anonymous = 0
-    for key in order:
-        path = writers.get(key)
+    for item in order:
+        path = paths.get(item)
         if path is None:
             anonymous += 1
-            names[key] = f"<key:#{anonymous}>"
+            names[item] = f"<{tag}:#{anonymous}>"
             continue
         seen[path] = seen.get(path, 0) + 1
-        names[key] = f"<key:{path}#{seen[path]}>" if seen[path] > 1 else f"<key:{path}>"
+        names[item] = f"<{tag}:{path}#{seen[path]}>" if seen[path] > 1 else f"<{tag}:{path}>"
     return names
 
 

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable
 
 from harness.adapter import Observation, ProcessView
 from harness.session import Session
-from tests.harness.uuid_engine import UuidIdsAdapter
+from tests.harness.uuid_engine import UuidIdsAdapter, sim_factory
 
 
 class KeyedCacheAdapter(UuidIdsAdapter):
@@ -53,14 +52,4 @@ class KeyedCacheAdapter(UuidIdsAdapter):
             for view in views))
 
 
-def _factory(variant: str) -> Callable[..., KeyedCacheAdapter]:
-    def make(tier: str = "sim") -> KeyedCacheAdapter:
-        if tier != "sim":
-            raise ValueError(f"tier {tier!r}: the keyed test engine runs on the sim tier only")
-        return KeyedCacheAdapter(variant)
-
-    make.__name__ = make.__qualname__ = variant
-    return make
-
-
-caching_off_still_hits = _factory("caching_off_still_hits")
+caching_off_still_hits = sim_factory("caching_off_still_hits", KeyedCacheAdapter)

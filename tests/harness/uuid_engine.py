@@ -104,16 +104,20 @@ class UuidIdsAdapter(BrokenSimReferenceAdapter):
                      for event in super().events())
 
 
-def _factory(variant: str) -> Callable[..., UuidIdsAdapter]:
+def sim_factory(variant: str, kind: type[UuidIdsAdapter] = UuidIdsAdapter
+                ) -> Callable[..., UuidIdsAdapter]:
+    """An adapter factory (``--engine tests.harness.<module>:<variant>``) for ``variant``
+    on ``kind`` (this module's adapter, or one derived from it), sim tier only."""
     def make(tier: str = "sim") -> UuidIdsAdapter:
         if tier != "sim":
-            raise ValueError(f"tier {tier!r}: the UUID test engine runs on the sim tier only")
-        return UuidIdsAdapter(variant)
+            raise ValueError(f"tier {tier!r}: the {kind.__name__} test engine runs on the "
+                             "sim tier only")
+        return kind(variant)
 
     make.__name__ = make.__qualname__ = variant
     return make
 
 
-resume_from_scratch = _factory("resume_from_scratch")
-excepted_source_hit = _factory("excepted_source_hit")
-task_lost_on_worker_death = _factory("task_lost_on_worker_death")
+resume_from_scratch = sim_factory("resume_from_scratch")
+excepted_source_hit = sim_factory("excepted_source_hit")
+task_lost_on_worker_death = sim_factory("task_lost_on_worker_death")
