@@ -9,7 +9,7 @@ The oracle's ``CacheExpectation`` per calculation path says whether it must hit
 
 from __future__ import annotations
 
-from harness.adapter import ProcessView
+from harness.adapter import ACTIVE_STATES, ProcessView
 from harness.checks._facts import Facts, Verdict, same_outputs
 from harness.checks._order import EngineOrder
 from harness.checks.result import ClauseResult
@@ -215,6 +215,13 @@ def check_k3(scenario: Scenario, expectation: Expectation, history: History) -> 
         lines = (f.process_line(view.id), f.process_line(source.id))
         cache = expectation.cache.get(view.path or "")
         invalidated = _invalidated_before(f, source, view)
+        if source.state in ACTIVE_STATES \
+                and f.observation.identity(source) == f.observation.identity(view):
+            # The node's own earlier attempt (``attempt_of``), whose worker died after it
+            # stored its result and before its end was recorded: the next attempt resuming
+            # from that result is a continuation from its checkpoint, which C2 wants, not a
+            # cache hit from an unfinished node; the lost end is L1's and P1's (as in K4).
+            continue
         if source.state != "finished":
             v.fail(f"cache hit {view.path} (process {view.id}) came from {source.path} "
                    f"(process {source.id}), which is {source.state}", *lines)

@@ -288,6 +288,29 @@ def test_a_hit_on_an_earlier_attempt_of_the_same_node_is_no_k4_failure_but_k6_st
     assert result.verdict == FAIL and "A/both/1:digest (process 9) hit 3" in result.sentence
 
 
+def test_resuming_from_the_result_of_an_earlier_attempt_that_never_ended_is_no_k3_failure(
+        ) -> None:
+    """Prefect: a flow-run process killed after a task stored its result and before its
+    final state left it ``Running`` for good; the retried attempt's equal call resumes
+    from that record. A continuation from its checkpoint, not a hit from an unfinished
+    node: K3 leaves it to C2 (and the lost end to L1, P1). Another node that hits the
+    same unfinished source is K3's all the same."""
+    h = mixed_run()  # caching on for add only: A's add is process 2, B's add (a hit) 5
+    h.set("2", state="running", exit_status=None).set("5", cached_from=None)
+    h.calc("8", "A/both/0:add", "1", {"sum": 1}, cached_from="2").set("8", attempt_of="2")
+    result = h.check("K3")
+    assert result.verdict != FAIL, result.sentence
+    h.set("8", attempt_of=None)  # another node's hit of the same unfinished source
+    result = h.check("K3")
+    assert result.verdict == FAIL
+    assert "A/both/0:add (process 8) came from A/both/0:add (process 2), which is running" \
+        in result.sentence, result.sentence
+    h.set("8", attempt_of="2").set("5", cached_from="2")  # B's add hits it too
+    result = h.check("K3")
+    assert result.verdict == FAIL and "(process 8)" not in result.sentence
+    assert "B/both/0:add (process 5) came from A/both/0:add (process 2)" in result.sentence
+
+
 def test_a_later_hit_of_the_same_key_is_not_taken_for_an_earlier_hits_source() -> None:
     """Every node of a key reports it, hits too; the source is the one that executed."""
     h = keyed_run()
