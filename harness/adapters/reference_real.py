@@ -266,7 +266,8 @@ class RealTier:
     def release(self, session: Session) -> None:
         """Drop the scenario's database in the background (``_stop_shared`` waits for the
         drops). Its queue goes with the run's vhost, or, on a shared vhost, is deleted
-        here (the daemon and workers are stopped by now)."""
+        here: after the daemon's stop, or after its stop failed (then a worker still
+        consuming loses its queue, which only ends a scenario that is over)."""
         name = self._scenarios.pop(self._key(session), None)
         if name is not None and _shared is not None:
             services = _shared[1]

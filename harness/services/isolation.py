@@ -9,6 +9,7 @@ neither is possible the worker shares the vhost and gets its own queue name inst
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import re
 import urllib.error
@@ -195,12 +196,18 @@ class SharedVhostQueues:
     def remove(self, name: str) -> None:
         import pika
 
+        from reference_engine.brokers.rabbitmq import redact
+
         try:
             connection = pika.BlockingConnection(pika.URLParameters(self.admin_url))
         except pika.exceptions.AMQPError as exc:
-            raise ServiceError(f"cannot reach {self.admin_url} to delete queue {name}: "
+            raise ServiceError(f"cannot reach {redact(self.admin_url)} to delete queue {name}: "
                                f"{exc!r}") from exc
         try:
             connection.channel().queue_delete(check_name(name))
+        except pika.exceptions.AMQPError as exc:
+            raise ServiceError(f"deleting queue {name} on {redact(self.admin_url)} failed: "
+                               f"{exc!r}") from exc
         finally:
-            connection.close()
+            with contextlib.suppress(pika.exceptions.AMQPError):
+                connection.close()

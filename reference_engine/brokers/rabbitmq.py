@@ -33,6 +33,7 @@ from pika.adapters.blocking_connection import BlockingChannel
 from reference_engine.errors import BrokerUnavailableError
 
 DEFAULT_QUEUE = "wfconform.tasks"
+_PRECONDITION_FAILED = 406  # AMQP reply code: e.g. a redeclare with other arguments
 BROKER_ERRORS = (pika.exceptions.AMQPError, OSError)
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ def split_url(url: str) -> tuple[str, str]:
     if parts.scheme not in ("amqp", "amqps"):
         raise ValueError(
             f"broker URL {redact(url)!r} has scheme {parts.scheme!r}; expected "
-            "'amqp://user:password@host:port/vhost' (optionally '?queue=NAME')"
+            "'amqp://user:password@host:port/vhost' (optionally '?queue=NAME&queue_expires=MS')"
         )
     query = parse_qsl(parts.query)
     queue = next((v for k, v in query if k == "queue"), DEFAULT_QUEUE)
@@ -62,12 +63,19 @@ def queue_arguments(url: str) -> dict[str, int]:
     given = [v for k, v in parse_qsl(urlsplit(url).query) if k == "queue_expires"]
     if not given:
         return {}
-    if len(given) > 1 or not given[0].isdigit() or int(given[0]) < 1:
+    text = given[0]
+    if len(given) > 1 or not (text.isascii() and text.isdigit()) \
+            or not 1 <= int(text) <= MAX_EXPIRES_MS:
         raise ValueError(
             f"broker URL {redact(url)!r} has queue_expires={','.join(given)}; expected one "
-            "whole number of milliseconds, at least 1 (or leave it out: the queue stays)"
+            f"whole number of milliseconds from 1 to {MAX_EXPIRES_MS} (or leave it out: the "
+            "queue stays)"
         )
-    return {"x-expires": int(given[0])}
+    return {"x-expires": int(text)}
+
+
+MAX_EXPIRES_MS = 2**32 - 1
+"""The largest ``x-expires`` AMQP can carry here (pika refuses a larger int)."""
 
 
 def redact(url: str) -> str:
@@ -105,7 +113,7 @@ class RabbitBroker:
         except (ValueError, TypeError) as exc:
             raise ValueError(
                 f"broker URL {redact(url)!r} is not valid ({exc}); expected "
-                "'amqp://user:password@host:port/vhost' (optionally '?queue=NAME')"
+                "'amqp://user:password@host:port/vhost' (optionally '?queue=NAME&queue_expires=MS')"
             ) from None
         self.name = name
         self.generation = 0
@@ -137,6 +145,15 @@ class RabbitBroker:
                                   arguments=self.queue_arguments or None)
             channel.confirm_delivery()
             channel.basic_qos(prefetch_count=1)
+        except pika.exceptions.ChannelClosedByBroker as exc:
+            self.close()
+            if exc.reply_code == _PRECONDITION_FAILED:  # not an outage: retrying cannot help
+                raise ValueError(
+                    f"queue {self.queue!r} of broker URL {redact(self.url)!r} exists with other "
+                    f"arguments than this URL declares ({exc.reply_text}); delete the queue, "
+                    "or give the queue_expires it was made with, or use another queue name"
+                ) from None
+            raise BrokerUnavailableError(redact(self.url), _reason(exc)) from None
         except BROKER_ERRORS as exc:
             self.close()
             raise BrokerUnavailableError(redact(self.url), _reason(exc)) from None

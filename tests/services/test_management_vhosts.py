@@ -8,6 +8,7 @@ in for such a broker (``LocalRabbitMQ(management=True)``).
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -38,16 +39,20 @@ def api_services(services: Services) -> Iterator[Services]:
     reason = rabbitmq_unavailable()
     if reason is not None:
         pytest.skip(f"needs a throwaway RabbitMQ node: {reason}")
-    reaper = Reaper(Path(tempfile.mkstemp(prefix="wfconform-reaper-", suffix=".json")[1]))
-    node = LocalRabbitMQ(reaper, management=True)
+    handle, registry = tempfile.mkstemp(prefix="wfconform-reaper-", suffix=".json")
+    os.close(handle)
+    reaper = Reaper(Path(registry))
+    node: LocalRabbitMQ | None = None
     try:
+        node = LocalRabbitMQ(reaper, management=True)
         node.start()
         assert node.management_url is not None
         given = UserUrls(services.postgres.url, node.url, management_url=node.management_url)
         yield given.start()
     finally:
-        node.destroy()
-        reaper.close()
+        if node is not None:
+            node.destroy()
+        reaper.close()  # also removes the registry file
 
 
 def _dead_pid() -> int:
