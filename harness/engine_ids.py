@@ -35,11 +35,11 @@ they are named the same way, by the result they name:
 So a rerun whose keys differ only in value reproduces, and one whose keys are shared
 differently (a hit of another process's result, two processes under one key that were
 under two) does not. In prose a key is named as a whole word wherever it stands when
-it is at least ``_LONG_KEY`` characters and not a plain number (a hash), else only
+it looks like a digest (``_HASH_LIKE``: 16 or more hex digits), else only
 right after the word ``key``.
 
 Limits: an id quoted in prose after a word not in ``_ID_WORDS`` stays literal (a
-plain-number id only), as does a short key quoted other than after ``key``; two
+plain-number id only), as does a key that is no digest quoted other than after ``key``; two
 processes with the same path are told apart by history order, so an engine that starts
 them in a different order each run swaps their names (so for keys first stored by them).
 """
@@ -67,7 +67,9 @@ _WORD = re.compile(r"[\w-]+")
 _NAME = r"'?<(?:id|key):[^<>]*>'?"
 _NAME_LIST = re.compile(rf"{_NAME}(?:, {_NAME})+")
 _PATH_KINDS = ("terminal", "op")  # lines that carry a process's path besides ``process``
-_LONG_KEY = 8
+_HASH_LIKE = re.compile(r"[0-9a-fA-F-]{16,}")
+"""A key named wherever it stands as a whole word: a digest (hex, 16 characters or more),
+which no ordinary word is; any other key only in its slot (``key 'k'``)."""
 _KEY_SLOT = re.compile(r"\bkey\s+(?:'([^']*)'|\"([^\"]*)\"|([\w-]+))")
 
 
@@ -111,8 +113,7 @@ class IdNames:
         words = sorted((i for i in self.names if not i.isdigit()), key=len, reverse=True)
         self._words = _whole_words(words)
         self._key_words = _whole_words(sorted(
-            (k for k in self.key_names if len(k) >= _LONG_KEY and not k.isdigit()),
-            key=len, reverse=True))
+            (k for k in self.key_names if _HASH_LIKE.fullmatch(k)), key=len, reverse=True))
 
     @classmethod
     def of_texts(cls, texts: Iterable[str]) -> IdNames:
@@ -121,12 +122,13 @@ class IdNames:
 
     def prose(self, text: str) -> str:
         """``text`` with the ids and keys it quotes replaced (module docstring: which are)."""
-        if self._words is not None:
-            text = self._words.sub(lambda m: self.names[m.group(0)], text)
-        if self._key_words is not None:
-            text = self._key_words.sub(lambda m: self.key_names[m.group(0)], text)
+        # keys first: a key may hold an id (``<uuid>:<hash>``), which would be half named
         if self.key_names:
             text = _KEY_SLOT.sub(self._key_slot, text)
+        if self._key_words is not None:
+            text = self._key_words.sub(lambda m: self.key_names[m.group(0)], text)
+        if self._words is not None:
+            text = self._words.sub(lambda m: self.names[m.group(0)], text)
         text = _SLOT.sub(self._slot, text)
         return _NAME_LIST.sub(_sorted_list, text)
 
@@ -182,18 +184,33 @@ def json_objects(texts: Iterable[str]) -> list[dict[str, Any]]:
 
 def _key_names(lines: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     """The names of the cache keys in ``lines`` (module docstring: ``<key:PATH>``, else
-    ``<key:#N>``), in order of first appearance."""
-    order: dict[str, None] = {}
-    writers: dict[str, str] = {}
+    ``<key:#N>``).
+
+    Keys stand on ``process`` lines, which come in the engine's listing order (by UUID,
+    say), not in time order. So a key's writer is, of the processes that stored under
+    it, the one whose id appears first in the lines (the time-ordered ones come first,
+    as for ids), and keys are taken in their writers' order: a key two processes stored
+    under keeps one name across reruns that list them differently."""
+    lines = list(lines)
+    rank: dict[str, int] = {}
     for line in lines:
+        for process_id in _ids_of(line):
+            rank.setdefault(process_id, len(rank))
+    first: dict[str, int] = {}
+    writers: dict[str, tuple[int, str]] = {}
+    for position, line in enumerate(lines):
         for field in sorted(KEY_FIELDS):
             if isinstance(line.get(field), str):
-                order.setdefault(line[field], None)
+                first.setdefault(line[field], position)
         key, path = line.get("cache_key"), line.get("path")
         if (isinstance(key, str) and isinstance(path, str) and line.get("cached_from") is None
                 and line.get("cached_from_key") is None):
-            writers.setdefault(key, path)
-    return _named_by_path("key", order, writers)
+            order = rank.get(str(line.get("id")), len(rank))
+            if key not in writers or order < writers[key][0]:
+                writers[key] = (order, path)
+    unknown = len(rank)
+    keys = sorted(first, key=lambda k: (writers[k][0] if k in writers else unknown, first[k]))
+    return _named_by_path("key", keys, {key: path for key, (_, path) in writers.items()})
 
 
 def _named_by_path(tag: str, order: Iterable[str], paths: Mapping[str, str]) -> dict[str, str]:

@@ -202,3 +202,25 @@ def test_a_format_2_record_with_other_keys_replays_unless_they_are_shared_differ
     _format_2_record(path, shared_differently, "history", SPEC)
     assert main(["replay", str(path), "--times", "2"]) == 1
     assert _reproduced(capsys.readouterr().out) == "0/2"
+
+
+def test_a_key_stored_twice_keeps_its_name_whatever_order_the_engine_lists_them() -> None:
+    """Process lines come in the engine's order (by UUID, say): the writer that names a
+    key is the one whose id comes first in the time-ordered lines, not the first listed."""
+    key = "a8ef4762e443d9c87d74ebeecfd5c2b0"
+    sighting = {"type": "terminal", "process": UUID_B, "path": "B/c", "state": "finished"}
+    later = {"type": "terminal", "process": UUID_A, "path": "A/c", "state": "finished"}
+    listed = [_calc(UUID_A, "A/c", key), _calc(UUID_B, "B/c", key)]
+    names = IdNames([sighting, later, *listed]).key_names
+    again = IdNames([sighting, later, *reversed(listed)]).key_names
+    assert names == again == {key: "<key:B/c>"}
+
+
+def test_only_digests_are_named_outside_their_slot_and_a_key_holding_an_id_whole() -> None:
+    """A key-fn key may be any text: ``finished`` must not rename the word in prose, and
+    ``<uuid>:<hash>`` must not come out half named by the id rule."""
+    odd = f"{UUID_A}:5f2b"
+    names = IdNames([_calc(UUID_A, "A/c", "finished"), _calc(UUID_B, "B/c", odd)])
+    assert names.prose("A/c finished under key 'finished'") == \
+        "A/c finished under key '<key:A/c>'"
+    assert names.prose(f"B/c hit key '{odd}'") == "B/c hit key '<key:B/c>'"

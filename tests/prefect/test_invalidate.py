@@ -82,3 +82,15 @@ def test_invalidating_a_node_without_a_stored_file_expires_nothing(
     _adapter(tmp_path, path, monkeypatch).invalidate(Handle("A", "f1"),
                                                       _PATH.partition("/")[2])
     assert not path.exists()
+
+
+def test_a_damaged_record_is_an_error_naming_its_file(tmp_path: Path) -> None:
+    from harness.adapters.prefect.adapter import _expire_record
+
+    damaged = tmp_path / "0123abcd"
+    damaged.write_text('{"result": 1}')
+    with pytest.raises(RuntimeError, match=r"0123abcd.*no metadata"):
+        _expire_record(str(damaged))
+    damaged.write_text('{"metad')
+    with pytest.raises(RuntimeError, match=r"0123abcd.*not JSON"):
+        _expire_record(str(damaged))

@@ -120,3 +120,20 @@ def test_a_record_written_by_the_attempt_that_executed_again_stays_that_ones(
     assert (zombie.state, zombie.cache_key, zombie.outputs) == ("running", None, None)
     source = observation.source_of(_view(observation, "h"))
     assert source is not None and source.id == "r"
+
+
+def test_of_two_unfinished_runs_that_noted_one_key_only_the_later_wrote_its_record(
+        tmp_path: Path) -> None:
+    """The first was killed before its write (else the second would have been a hit);
+    the second executed, wrote and was killed too. Only the second stored the record."""
+    from harness.adapters.prefect.observe import read_noted_results
+
+    storage = tmp_path / "storage"
+    storage.mkdir()
+    _store(storage, _KEY)
+    with AppendLog(tmp_path / NOTES_FILE) as log:
+        log.append({"executed": "z1", "key": _PATH_A, "cache_key": _KEY})
+        log.append({"executed": "z2", "key": _PATH_A, "cache_key": _KEY})
+
+    found = read_noted_results(tmp_path / NOTES_FILE, str(storage), ["z1", "z2"])
+    assert set(found) == {"z2"} and found["z2"].key == _KEY

@@ -401,6 +401,12 @@ def _expire_record(path: str) -> None:
         record = json.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return
+    except ValueError as exc:
+        raise RuntimeError(f"cannot expire Prefect result record {file}: not JSON "
+                           f"({exc})") from None
+    if not isinstance(record, dict) or not isinstance(record.get("metadata"), dict):
+        raise RuntimeError(f"cannot expire Prefect result record {file}: it has no "
+                           "metadata object (not a result record of Prefect 3?)")
     record["metadata"]["expiration"] = EXPIRED
     tmp = file.with_name(f"{file.name}.expiring")
     tmp.write_text(json.dumps(record), encoding="utf-8")

@@ -144,10 +144,16 @@ def read_noted_results(notes: str | os.PathLike[str], storage_root: str,
     from harness.journal import read_records
 
     wanted = set(task_runs)
-    found: dict[str, NotedResult] = {}
+    last: dict[str, str] = {}  # key -> the task run that noted it last (notes are in order)
     for record in read_records(notes) if wanted else ():
         run, key = str(record.get("executed") or ""), str(record.get("cache_key") or "")
-        if run not in wanted or not key:
+        if run and key:
+            last[key] = run
+    found: dict[str, NotedResult] = {}
+    for key, run in last.items():
+        # Of two unfinished runs that noted one key, only the later can have written
+        # the record: had the earlier written it, the later would have been a hit.
+        if run not in wanted:
             continue
         path = key if os.path.isabs(key) else os.path.join(storage_root, key)
         if not os.path.isfile(path):
