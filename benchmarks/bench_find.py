@@ -12,16 +12,22 @@ runs::
     wfconform fuzz --engine <variant> --tier sim --seed S --max-time T \\
         --max-failures 1 --shrink-time 0 --workers 1
 
-(a subprocess each: interpreter start-up and imports are excluded from the campaign
-seconds its summary line prints, which are the figure here), and reports, per variant,
-the scenarios and seconds until the first failing clause, or "not found" within ``T``.
-Generated scenarios only: the catalog, which ``wfconform selftest`` runs, is not used.
-The median, the worst and how many were found within 1 s close the table.
+(a subprocess each), and reports, per variant, the scenarios and seconds until the
+first failing clause, or "not found" within ``T``. Generated scenarios only: the
+catalog, which ``wfconform selftest`` runs, is not used. A variant counts as found only
+when a clause it ``breaks`` failed (the failure records written under ``--out`` say
+which); another failing clause is reported as such. The median, the worst and how many
+were found within 1 s close the table.
+
+Resolution: the seconds are the summary line's campaign time, 0.1 s steps; interpreter
+start-up and the CLI's imports are left out, the first scenario's lazy imports (about
+0.1 s) are in. Scenarios to the first failure is the sharper figure.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import statistics
@@ -34,8 +40,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SUMMARY = re.compile(r"fuzz: (\d+) scenarios in ([\d.]+) s \(.*?(\d+) failing clause\(s\)")
 
 
-def find(spec: str, seed: int, seconds: float) -> tuple[int, float, bool]:
-    """(scenarios run, campaign seconds, whether a clause failed) of one campaign."""
+def find(spec: str, seed: int, seconds: float) -> tuple[int, float, set[str]]:
+    """(scenarios run, campaign seconds, clauses that failed) of one campaign."""
     with tempfile.TemporaryDirectory(prefix="wfconform-bench-find-") as out:
         command = [sys.executable, "-m", "harness.cli", "fuzz", "--engine", spec,
                    "--tier", "sim", "--seed", str(seed), "--max-time", str(seconds),
@@ -43,11 +49,13 @@ def find(spec: str, seed: int, seconds: float) -> tuple[int, float, bool]:
                    "--out", out]
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
                               env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
+        failed = {clause for path in Path(out).glob("*.verdict.json")
+                  for clause in json.loads(path.read_text())["clauses"]}
     match = SUMMARY.search(done.stdout)
     if match is None:
         raise SystemExit(f"no summary line from {' '.join(command)}:\n{done.stdout[-2000:]}\n"
                          f"{done.stderr[-2000:]}")
-    return int(match[1]), float(match[2]), int(match[3]) > 0
+    return int(match[1]), float(match[2]), failed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,22 +76,30 @@ def main(argv: list[str] | None = None) -> int:
                          f"{', '.join(sorted(VARIANTS))}")
     print(f"{'variant':42} {'scenarios':>9} {'seconds':>8}  found", flush=True)
     found: list[float] = []
+    counts: list[int] = []
     missed: list[str] = []
     for name in names:
-        scenarios, seconds, failed = find(VARIANTS[name].spec, args.seed, args.seconds)
-        print(f"{name:42} {scenarios:9d} {seconds:8.2f}  {'yes' if failed else 'NOT FOUND'}",
-              flush=True)
-        (found.append(seconds) if failed else missed.append(name))  # type: ignore[func-returns-value]
+        variant = VARIANTS[name]
+        scenarios, seconds, failed = find(variant.spec, args.seed, args.seconds)
+        own = failed & variant.breaks
+        said = (f"yes ({', '.join(sorted(own))})" if own else
+                f"another clause ({', '.join(sorted(failed))})" if failed else "NOT FOUND")
+        print(f"{name:42} {scenarios:9d} {seconds:8.1f}  {said}", flush=True)
+        if own:
+            found.append(seconds)
+            counts.append(scenarios)
+        else:
+            missed.append(name)
     load = os.getloadavg()[0]
     print(f"\n{len(found)} of {len(names)} variants found by generated scenarios within "
           f"{args.seconds:g} s (seed {args.seed}); load {load:.2f} on {os.cpu_count()} CPUs")
     if found:
         within = sum(s <= 1.0 for s in found)
-        print(f"seconds to the first failing clause: median {statistics.median(found):.2f}, "
-              f"worst {max(found):.2f}; {within} of {len(found)} found within 1 s")
+        print(f"scenarios to the first failure: median {statistics.median(counts):g}, worst "
+              f"{max(counts)}; seconds: median {statistics.median(found):.1f}, worst "
+              f"{max(found):.1f}; {within} of {len(found)} found within 1.0 s")
     if missed:
-        print(f"not found: {', '.join(missed)} (the catalog scenario of each, which "
-              "`wfconform selftest` runs, is what catches those)")
+        print(f"not found by a clause they break: {', '.join(missed)}")
     return 0
 
 
