@@ -49,6 +49,15 @@ def with_queue(url: str, queue: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
 
 
+def redact(url: str) -> str:
+    """The URL without its password, for error messages (they end up in CI logs)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    return urllib.parse.urlunsplit(
+        parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)))
+
+
 def _psycopg_dsn(sqlalchemy_url: str) -> str:
     return sqlalchemy_url.replace("postgresql+psycopg://", "postgresql://", 1)
 
@@ -195,8 +204,6 @@ class SharedVhostQueues:
 
     def remove(self, name: str) -> None:
         import pika
-
-        from reference_engine.brokers.rabbitmq import redact
 
         try:
             connection = pika.BlockingConnection(pika.URLParameters(self.admin_url))
