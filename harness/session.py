@@ -29,7 +29,7 @@ from typing import Any
 from harness.journal import AppendLog, read_records
 from scenarios.scenario import Scenario
 
-__all__ = ["BODY_CRASHPOINTS", "ENV_VAR", "GATE_OPEN", "BodyPlan", "Session"]
+__all__ = ["BODY_CRASHPOINTS", "ENV_VAR", "GATE_OPEN", "BodyPlan", "Session", "write_atomic"]
 
 ENV_VAR = "WFCONFORM_SESSION"
 GATE_OPEN = 1 << 62
@@ -42,7 +42,9 @@ BODY_CRASHPOINTS: tuple[str, ...] = ("after_claim", "before_effect",
 every other kill is the adapter's to land (``BodyPlan.engine_kills``)."""
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``path`` whole or not at all: a reader (another process) never sees half of
+    it (a temporary file of this process, then a rename)."""
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
@@ -135,19 +137,19 @@ class Session:
         self.workdir.mkdir(parents=True, exist_ok=True)
         data = {"format": 1, "workdir": str(self.workdir), "gated": self.gated,
                 "scenario": self.scenario.to_dict(), "extra": self.extra}
-        _write_atomic(self.path, json.dumps(data))
+        write_atomic(self.path, json.dumps(data))
         self.write_plan(BodyPlan())
         self.set_gate(0)
         return self
 
     def write_plan(self, plan: BodyPlan) -> None:
-        _write_atomic(self.plan_path, plan.to_json())
+        write_atomic(self.plan_path, plan.to_json())
 
     def read_plan(self) -> BodyPlan:
         return BodyPlan.from_json(self.plan_path.read_text(encoding="utf-8"))
 
     def set_gate(self, handled: int) -> None:
-        _write_atomic(self.gate_path, str(handled))
+        write_atomic(self.gate_path, str(handled))
 
     def gate(self) -> int:
         try:

@@ -42,10 +42,13 @@ def with_vhost(url: str, vhost: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(path="/" + urllib.parse.quote(vhost, "")))
 
 
-def with_queue(url: str, queue: str) -> str:
+def with_queue(url: str, queue: str, **arguments: str) -> str:
+    """``url`` whose ``queue`` (and each of ``arguments``, e.g. ``queue_expires``) is set
+    to the value given, replacing any it had; its other query arguments kept."""
+    given = {"queue": queue, **arguments}
     parts = urllib.parse.urlsplit(url)
-    query = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query) if k != "queue"]
-    query.append(("queue", queue))
+    query = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query) if k not in given]
+    query.extend(given.items())
     return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
 
 
@@ -195,12 +198,7 @@ class SharedVhostQueues:
         self.admin_url = admin_url
 
     def create(self, name: str) -> str:
-        url = with_queue(self.admin_url, check_name(name))
-        parts = urllib.parse.urlsplit(url)
-        query = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query)
-                 if k != "queue_expires"]
-        query.append(("queue_expires", str(self.EXPIRES_MS)))
-        return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
+        return with_queue(self.admin_url, check_name(name), queue_expires=str(self.EXPIRES_MS))
 
     def remove(self, name: str) -> None:
         import pika

@@ -44,7 +44,7 @@ from harness.adapters.prefect.policy import (
     OFF_POLICIES,
 )
 from harness.errors import AdapterSpecError, Unsupported
-from harness.session import BODY_CRASHPOINTS, BodyPlan, Session
+from harness.session import BODY_CRASHPOINTS, BodyPlan, Session, write_atomic
 from scenarios.capabilities import ALL_CLAUSES, Capabilities
 from scenarios.values import VALUE_KINDS
 
@@ -258,10 +258,7 @@ class PrefectAdapter:
     def _write_caching(self, caching: dict[str, Any]) -> None:
         assert self.session is not None
         data = {"caching": caching, "key_fn": self.key_fn, "off_policy": self.off_policy}
-        path = Path(self.session.workdir) / CACHING_FILE
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(data), encoding="utf-8")
-        os.replace(tmp, path)
+        write_atomic(Path(self.session.workdir) / CACHING_FILE, json.dumps(data))
 
     def invalidate(self, handle: Handle, calc_path: str) -> None:
         """Expire the stored result of the node at that path (its cache record).
@@ -408,9 +405,7 @@ def _expire_record(path: str) -> None:
         raise RuntimeError(f"cannot expire Prefect result record {file}: it has no "
                            "metadata object (not a result record of Prefect 3?)")
     record["metadata"]["expiration"] = EXPIRED
-    tmp = file.with_name(f"{file.name}.expiring")
-    tmp.write_text(json.dumps(record), encoding="utf-8")
-    os.replace(tmp, file)
+    write_atomic(file, json.dumps(record))
 
 
 def _scenario_pids(session: Session, running: list[int]) -> list[int]:
